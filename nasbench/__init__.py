@@ -1,0 +1,34 @@
+"""nasbench: exhaustive NAS lookup tables, surrogates and search runners.
+
+Data flows one way: ``space -> train -> table -> surrogate -> search -> report``.
+Importing ``nasbench`` (or querying a table) never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("nasbench")
+except PackageNotFoundError:  # running from a source tree without an install
+    __version__ = "0.0.0+unknown"
+
+_EXPORTS = {
+    "Arch": "nasbench.space",
+    "SearchSpace": "nasbench.space",
+    "SpaceError": "nasbench.space",
+    "CellSpace": "nasbench.space",
+    "Benchmark": "nasbench.table",
+    "QueryResult": "nasbench.table",
+    "TableError": "nasbench.table",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    # Lazy so that `import nasbench` stays cheap and torch-free.
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'nasbench' has no attribute {name!r}")

@@ -1,0 +1,37 @@
+"""``nasbench-build``: the generator as a Hydra app (see ``conf/build.yaml``)."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from nasbench.cli.common import CONF_DIR, one_line_errors
+from nasbench.cli.schema import register
+
+register()
+
+
+@hydra.main(config_path=CONF_DIR, config_name="build", version_base="1.3")
+@one_line_errors
+def main(cfg: DictConfig) -> None:
+    from nasbench.space import space_from_config
+    from nasbench.train.build import run_build
+    from nasbench.train.data import DatasetConfig
+    from nasbench.train.trainer import Recipe
+
+    run_build(
+        space=space_from_config(OmegaConf.to_container(cfg.space, resolve=True)),
+        recipe=Recipe(**OmegaConf.to_container(cfg.train, resolve=True)),
+        dataset=DatasetConfig(**OmegaConf.to_container(cfg.dataset, resolve=True)),
+        seeds=list(cfg.seeds),
+        output=cfg.output,
+        workers=cfg.workers,
+        threads_per_worker=cfg.threads_per_worker,
+        device=cfg.device,
+        shard=cfg.shard,
+        num_shards=cfg.num_shards,
+        checkpoint_seconds=cfg.checkpoint_seconds,
+        max_entries=cfg.max_entries,
+        config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+        progress=cfg.progress,
+    )

@@ -1,0 +1,189 @@
+"""The HDF5 table format: one dataset per field, provenance in root attributes.
+
+Schema (version 1); ``N`` architectures, ``C`` classes, ``S`` seeds, ``E`` epochs:
+
+=============================  ===============  =========================================
+dataset                        shape, dtype     meaning
+=============================  ===============  =========================================
+``arch/arch_str``              (N,) str         the space's string of each architecture
+``arch/class_id``              (N,) int32       isomorphism class of each architecture
+``arch/connected``             (N,) bool        output depends on the input
+``arch/params``                (N,) int64       parameters of the model built from it
+``arch/flops``                 (N,) int64       multiply-accumulates per sample
+``classes/representative``     (C,) int64       index of the architecture trained
+``metrics/<split>_<metric>``   (C, S, E) f32    split in train/valid/test, metric in
+                                                loss/accuracy (accuracy a fraction)
+``metrics/epoch_time``         (C, S, E) f32    training wall seconds of each epoch
+``metrics/done``               (C, S) bool      entry trained (else its metrics are NaN)
+``metrics/diverged``           (C, S) bool      loss became NaN/inf; curves stop there
+``latency/batch1``             (C, S) f32       forward seconds at batch 1 (median)
+``latency/batch256``           (C, S) f32       forward seconds at batch 256 (median)
+=============================  ===============  =========================================
+
+Root attributes: ``schema_version``, ``build_key`` (JSON: space, recipe,
+dataset and seeds -- what makes two tables comparable), ``space``, ``recipe``,
+``dataset``, ``dataset_fingerprint``, ``seeds``, ``config`` (resolved YAML),
+``package_version``, ``git_commit``, ``versions`` (JSON), ``machine`` (JSON),
+``created``, ``updated``, ``complete``, ``shard``, ``num_shards``,
+``validity`` (JSON).
+
+Writes go to a temporary file in the same folder, then ``os.replace``: a reader
+or a killed writer never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+EPOCH_FIELDS = (
+    "train_loss", "train_accuracy", "valid_loss", "valid_accuracy",
+    "test_loss", "test_accuracy", "epoch_time",
+)
+ENTRY_FIELDS = ("done", "diverged", "latency_b1", "latency_b256")
+_ENTRY_PATHS = {
+    "done": "metrics/done",
+    "diverged": "metrics/diverged",
+    "latency_b1": "latency/batch1",
+    "latency_b256": "latency/batch256",
+}
+_ARCH_FIELDS = ("arch_str", "class_id", "connected", "params", "flops")
+
+
+class TableError(ValueError):
+    """A table file that is missing, corrupt, of another schema or of another build."""
+
+
+@dataclass
+class TableData:
+    """A table in memory: the arrays of the schema above plus attributes."""
+
+    arch: dict[str, np.ndarray]
+    representative: np.ndarray
+    epochs: dict[str, np.ndarray]  # (C, S, E)
+    entries: dict[str, np.ndarray]  # (C, S)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.epochs["valid_accuracy"].shape
+
+    @classmethod
+    def empty(cls, space, num_seeds: int, num_epochs: int, attrs: dict[str, Any]) -> "TableData":
+        classes = space.num_classes
+        costs = space.costs(space.all_decisions)
+        arch = {
+            "arch_str": np.array([space.to_string(d) for d in space.all_decisions], dtype=object),
+            "class_id": space.class_ids().astype(np.int32),
+            "connected": space.is_connected().copy(),
+            "params": costs["params"].astype(np.int64),
+            "flops": costs["flops"].astype(np.int64),
+        }
+        shape = (classes, num_seeds, num_epochs)
+        epochs = {name: np.full(shape, np.nan, dtype=np.float32) for name in EPOCH_FIELDS}
+        entries = {
+            "done": np.zeros(shape[:2], dtype=bool),
+            "diverged": np.zeros(shape[:2], dtype=bool),
+            "latency_b1": np.full(shape[:2], np.nan, dtype=np.float32),
+            "latency_b256": np.full(shape[:2], np.nan, dtype=np.float32),
+        }
+        return cls(arch, space.representatives().astype(np.int64), epochs, entries, dict(attrs))
+
+
+def write_table(path: str | Path, table: TableData) -> None:
+    """Write atomically (temporary file in the same folder, then rename)."""
+    import h5py
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            opts = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
+            for name in _ARCH_FIELDS:
+                data = table.arch[name]
+                if name == "arch_str":
+                    f.create_dataset("arch/arch_str", data=data.astype(object), dtype=h5py.string_dtype(), **opts)
+                else:
+                    f.create_dataset(f"arch/{name}", data=data, **opts)
+            f.create_dataset("classes/representative", data=table.representative, **opts)
+            for name, data in table.epochs.items():
+                f.create_dataset(f"metrics/{name}", data=data, chunks=True, **opts)
+            for name, data in table.entries.items():
+                f.create_dataset(_ENTRY_PATHS[name], data=data, **opts)
+            for key, value in table.attrs.items():
+                f.attrs[key] = value
+            f.attrs["schema_version"] = SCHEMA_VERSION
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_table(path: str | Path) -> TableData:
+    """Read every dataset into memory, checking schema version and shapes."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise TableError(f"table file {path} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            version = f.attrs.get("schema_version")
+            if version != SCHEMA_VERSION:
+                raise TableError(f"{path}: schema version {version}, this nasbench reads version {SCHEMA_VERSION}")
+            arch = {name: f[f"arch/{name}"][()] for name in _ARCH_FIELDS if name != "arch_str"}
+            arch["arch_str"] = f["arch/arch_str"].asstr()[()].astype(object)
+            representative = f["classes/representative"][()]
+            epochs = {name: f[f"metrics/{name}"][()] for name in EPOCH_FIELDS}
+            entries = {name: f[p][()] for name, p in _ENTRY_PATHS.items()}
+            attrs = {key: _plain(value) for key, value in f.attrs.items()}
+    except TableError:
+        raise
+    except KeyError as err:
+        raise TableError(f"{path}: missing dataset ({err}); the file is not a complete nasbench table") from None
+    except OSError as err:
+        raise TableError(f"{path}: not a readable HDF5 table (truncated or corrupt?): {err}") from None
+    table = TableData(arch, representative, epochs, entries, attrs)
+    _check_shapes(path, table)
+    return table
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _check_shapes(path: Path, table: TableData) -> None:
+    n = len(table.arch["class_id"])
+    c, s, e = table.shape
+    problems = []
+    if any(len(v) != n for v in table.arch.values()):
+        problems.append("arch/* datasets differ in length")
+    if table.representative.shape != (c,):
+        problems.append("classes/representative does not match the metrics' class axis")
+    if any(v.shape != (c, s, e) for v in table.epochs.values()):
+        problems.append("metrics/* datasets differ in shape")
+    if any(v.shape != (c, s) for v in table.entries.values()):
+        problems.append("per-entry datasets do not match the metrics' shape")
+    if n and (table.arch["class_id"].min() < 0 or table.arch["class_id"].max() >= c):
+        problems.append("arch/class_id holds ids outside the class axis")
+    if problems:
+        raise TableError(f"{path}: inconsistent table: {'; '.join(problems)}")
+
+
+def attr_json(table: TableData, key: str, default: Any = None) -> Any:
+    value = table.attrs.get(key)
+    return default if value is None else json.loads(value)

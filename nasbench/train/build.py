@@ -1,0 +1,321 @@
+"""Build a table: train every class representative for every seed, checkpointed.
+
+Jobs are ``(class, seed)`` pairs, seed-major (all classes of the first seed
+before the second) and, within a seed, in a fixed random order of classes, so
+that a partial table is a uniform sample and a complete single-seed table
+exists early. Shard ``i`` of ``n`` takes every ``n``-th job. Finished entries
+are held in memory and the whole table is rewritten atomically every
+``checkpoint_seconds`` and at the end; rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from nasbench.space.base import SearchSpace
+from nasbench.space.registry import space_from_config
+from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, read_table, write_table
+from nasbench.train.data import DatasetConfig, Splits, load_dataset
+from nasbench.train.trainer import Recipe, RunResult, machine_description, train
+
+
+def build_key(space: SearchSpace, recipe: Recipe, dataset: DatasetConfig, fingerprint: str, seeds: Sequence[int]) -> dict:
+    """What two tables must share to be merged or resumed into one another."""
+    return {
+        "space": space.config(),
+        "recipe": asdict(recipe),
+        "dataset": asdict(dataset),
+        "dataset_fingerprint": fingerprint,
+        "seeds": [int(s) for s in seeds],
+    }
+
+
+def git_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+            cwd=here.parent, capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+        return out + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("nasbench", "torch", "numpy", "h5py", "mnist1d", "hydra-core"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def job_order(num_classes: int, num_seeds: int, shard: int = 0, num_shards: int = 1) -> list[tuple[int, int]]:
+    """``(class, seed position)`` jobs of one shard, seed-major, classes in a fixed shuffled order."""
+    classes = np.random.default_rng(0).permutation(num_classes)
+    jobs = [(int(c), s) for s in range(num_seeds) for c in classes]
+    return jobs[shard::num_shards]
+
+
+def shard_path(output: Path, shard: int, num_shards: int) -> Path:
+    if num_shards == 1:
+        return output
+    return output.with_name(f"{output.stem}.shard{shard}of{num_shards}{output.suffix}")
+
+
+def validity_stats(table: TableData) -> dict[str, Any]:
+    """Noise and ranking figures of a (possibly partial) table; NaN where undefined."""
+    from scipy.stats import spearmanr
+
+    valid = table.epochs["valid_accuracy"]
+    done = table.entries["done"] & ~table.entries["diverged"]
+    final = np.where(done, valid[:, :, -1], np.nan)
+    stats: dict[str, Any] = {"entries_done": int(table.entries["done"].sum())}
+    all_seeds = done.all(axis=1)
+    if done.shape[1] >= 2 and all_seeds.sum() >= 3:
+        per_class = final[all_seeds]
+        seed_std = float(np.std(per_class, axis=1, ddof=1).mean())
+        class_std = float(np.std(per_class.mean(axis=1), ddof=1))
+        stats["seed_std_mean"] = seed_std
+        stats["class_std"] = class_std
+        stats["noise_ratio"] = seed_std / class_std if class_std > 0 else float("nan")
+        stats["spearman_seed0_seed1"] = float(spearmanr(per_class[:, 0], per_class[:, 1]).statistic)
+    epochs = valid.shape[2]
+    if epochs >= 4:
+        early = np.nanmean(np.where(done[:, :, None], valid, np.nan)[:, :, 3], axis=1)
+        late = np.nanmean(final, axis=1)
+        ok = np.isfinite(early) & np.isfinite(late)
+        if ok.sum() >= 3:
+            stats["spearman_epoch4_final"] = float(spearmanr(early[ok], late[ok]).statistic)
+    return stats
+
+
+# ---------------------------------------------------------------- workers
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(space_config: dict, dataset: dict, threads: int) -> None:
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    torch.set_num_threads(threads)
+    _WORKER["space"] = space_from_config(space_config)
+    _WORKER["data"] = load_dataset(DatasetConfig(**dataset))
+
+
+def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int, device: str) -> RunResult:
+    return train(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
+
+
+def _store(table: TableData, job: tuple[int, int], result: RunResult) -> None:
+    c, s = job
+    for name in EPOCH_FIELDS:
+        table.epochs[name][c, s] = result.curves[name]
+    table.entries["diverged"][c, s] = result.diverged
+    table.entries["latency_b1"][c, s] = result.latency_b1
+    table.entries["latency_b256"][c, s] = result.latency_b256
+    table.entries["done"][c, s] = True
+
+
+def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, attrs: dict) -> TableData:
+    """The table at ``path`` if it belongs to this build, else a new empty one."""
+    if path.exists():
+        table = read_table(path)
+        stored = json.loads(table.attrs.get("build_key", "null") or "null")
+        if stored != key:
+            fields = sorted(k for k in key if (stored or {}).get(k) != key[k])
+            raise TableError(
+                f"{path} holds a table of another build (differs in: {', '.join(fields)}); "
+                "choose another output path or delete it"
+            )
+        history = json.loads(table.attrs.get("build_history", "[]"))
+        table.attrs.update({k: v for k, v in attrs.items() if k not in ("created", "build_history")})
+    else:
+        table = TableData.empty(space, len(key["seeds"]), recipe.epochs, attrs)
+        history = []
+    # Every (re)start of a build is recorded: a resumed table may span code versions and machines.
+    history.append({"started": attrs["created"], "git_commit": attrs["git_commit"], "machine": json.loads(attrs["machine"]).get("cpu", "")})
+    table.attrs["build_history"] = json.dumps(history)
+    return table
+
+
+def run_build(
+    space: SearchSpace,
+    recipe: Recipe,
+    dataset: DatasetConfig,
+    seeds: Sequence[int],
+    output: str | Path,
+    workers: int = 2,
+    threads_per_worker: int = 1,
+    device: str = "cpu",
+    shard: int = 0,
+    num_shards: int = 1,
+    checkpoint_seconds: float = 60.0,
+    max_entries: int | None = None,
+    config_yaml: str = "",
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Train the missing entries of this shard into ``output`` (or its shard file); returns the path."""
+    if not 0 <= shard < num_shards:
+        raise ValueError(f"shard must be in 0..num_shards-1 = 0..{num_shards - 1}, got {shard}")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty list of distinct integers, got {list(seeds)}")
+    if workers < 0 or threads_per_worker < 1:
+        raise ValueError("workers must be >= 0 (0 trains in this process) and threads_per_worker >= 1")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device} asked for, but torch sees no CUDA device; valid here: cpu")
+    path = shard_path(Path(output), shard, num_shards)
+    data: Splits = load_dataset(dataset)
+    key = build_key(space, recipe, dataset, data.fingerprint, seeds)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    attrs = {
+        "build_key": json.dumps(key, sort_keys=True),
+        "space": json.dumps(space.config()),
+        "space_signature": space.signature,
+        "recipe": json.dumps(asdict(recipe)),
+        "dataset": json.dumps(asdict(dataset)),
+        "dataset_fingerprint": data.fingerprint,
+        "seeds": json.dumps([int(s) for s in seeds]),
+        "config": config_yaml,
+        "package_version": library_versions()["nasbench"],
+        "git_commit": git_commit(),
+        "versions": json.dumps(library_versions()),
+        "machine": json.dumps({**machine_description(), "device": device, "threads_per_worker": threads_per_worker}),
+        "created": now,
+        "shard": shard,
+        "num_shards": num_shards,
+    }
+    table = open_or_create(path, space, recipe, key, attrs)
+    table.attrs.setdefault("build_seconds", 0.0)
+    jobs = [j for j in job_order(space.num_classes, len(seeds), shard, num_shards) if not table.entries["done"][j]]
+    total = len(job_order(space.num_classes, len(seeds), shard, num_shards))
+    if max_entries is not None:
+        jobs = jobs[:max_entries]
+    log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(jobs)} to train in this run (shard {shard} of {num_shards}: {total} entries)")
+    reps = space.representatives()
+
+    def checkpoint() -> None:
+        mine = job_order(space.num_classes, len(seeds), shard, num_shards)
+        table.attrs["complete"] = bool(all(table.entries["done"][j] for j in mine))
+        table.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        table.attrs["validity"] = json.dumps(validity_stats(table))
+        write_table(path, table)
+
+    bar = _progress(len(jobs), progress, path.name)
+    last = time.monotonic()
+    started = time.monotonic()
+    try:
+        if workers == 0:
+            _init_worker(space.config(), asdict(dataset), threads_per_worker)
+            for job in jobs:
+                result = _run_job(tuple(space.all_decisions[reps[job[0]]]), asdict(recipe), int(seeds[job[1]]), device)
+                _store(table, job, result)
+                bar.update(1)
+                if time.monotonic() - last > checkpoint_seconds:
+                    checkpoint()
+                    last = time.monotonic()
+        else:
+            context = get_context("spawn")
+            with ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_init_worker,
+                initargs=(space.config(), asdict(dataset), threads_per_worker),
+            ) as pool:
+                pending: dict[Any, tuple[int, int]] = {}
+                queue = iter(jobs)
+                try:
+                    while True:
+                        while len(pending) < 2 * workers:
+                            job = next(queue, None)
+                            if job is None:
+                                break
+                            decisions = tuple(int(d) for d in space.all_decisions[reps[job[0]]])
+                            future = pool.submit(_run_job, decisions, asdict(recipe), int(seeds[job[1]]), device)
+                            pending[future] = job
+                        if not pending:
+                            break
+                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            _store(table, pending.pop(future), future.result())
+                            bar.update(1)
+                        if time.monotonic() - last > checkpoint_seconds:
+                            checkpoint()
+                            last = time.monotonic()
+                except BaseException:
+                    for future in pending:
+                        future.cancel()
+                    raise
+    except KeyboardInterrupt:
+        bar.close()
+        table.attrs["build_seconds"] = float(table.attrs["build_seconds"]) + time.monotonic() - started
+        checkpoint()
+        raise
+    bar.close()
+    table.attrs["build_seconds"] = float(table.attrs["build_seconds"]) + time.monotonic() - started
+    checkpoint()
+    stats = json.loads(table.attrs["validity"])
+    log(f"{path}: {int(table.entries['done'].sum())} entries; validity: {json.dumps(stats)}")
+    return path
+
+
+def _progress(total: int, enabled: bool, name: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=f"build {name}", unit="run", smoothing=0.05, dynamic_ncols=True)
+
+
+def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
+    """Join shard files of one build into one table; refuses shards of different builds."""
+    if not paths:
+        raise ValueError("no shard files given")
+    tables = [read_table(p) for p in paths]
+    key = tables[0].attrs.get("build_key")
+    for p, t in zip(paths, tables):
+        if t.attrs.get("build_key") != key:
+            raise TableError(f"{p} was built with another config than {paths[0]}; refusing to merge")
+    merged = tables[0]
+    for p, t in zip(paths[1:], tables[1:]):
+        both = merged.entries["done"] & t.entries["done"]
+        if both.any():
+            same = all(
+                np.allclose(merged.epochs[n][both], t.epochs[n][both], equal_nan=True)
+                for n in EPOCH_FIELDS if n != "epoch_time"
+            )
+            if not same:
+                raise TableError(f"{p} disagrees with another shard on entries both hold; refusing to merge")
+        new = t.entries["done"] & ~merged.entries["done"]
+        for n in EPOCH_FIELDS:
+            merged.epochs[n][new] = t.epochs[n][new]
+        for n in merged.entries:
+            merged.entries[n][new] = t.entries[n][new]
+    merged.attrs["build_seconds"] = float(sum(float(t.attrs.get("build_seconds", 0.0)) for t in tables))
+    merged.attrs["shard"] = 0
+    merged.attrs["num_shards"] = 1
+    merged.attrs["merged_from"] = json.dumps([os.path.basename(str(p)) for p in paths])
+    merged.attrs["complete"] = bool(merged.entries["done"].all())
+    merged.attrs["validity"] = json.dumps(validity_stats(merged))
+    merged.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_table(output, merged)
+    return Path(output)

@@ -1,0 +1,110 @@
+"""MNIST-1D, made procedurally by the ``mnist1d`` package, split train/valid/test.
+
+The arrays are cached as ``.npz`` (no pickle) under ``$NASBENCH_CACHE`` (default
+``~/.cache/nasbench``); the cache is checked against the fingerprint of a fresh
+generation recorded in the file and regenerated on any mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class DatasetConfig:
+    """MNIST-1D generation and split. Sizes are sample counts."""
+
+    name: str = "mnist1d"
+    seed: int = 42  # mnist1d's own generation seed
+    split_seed: int = 0  # permutation that assigns samples to splits
+    n_train: int = 4000
+    n_valid: int = 5000
+    n_test: int = 5000
+
+    def __post_init__(self):
+        for field in ("n_train", "n_valid", "n_test"):
+            if int(getattr(self, field)) < 1:
+                raise ValueError(f"dataset.{field} must be a positive sample count, got {getattr(self, field)}")
+        if self.name != "mnist1d":
+            raise ValueError(f"unknown dataset {self.name!r}; valid: mnist1d")
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Arrays ``x_*`` of shape ``(n, 40)`` float32 and ``y_*`` of shape ``(n,)`` int64."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    fingerprint: str
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+
+def fingerprint(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over the arrays' names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{arr.dtype.str}:{arr.shape}".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def _generate(config: DatasetConfig) -> dict[str, np.ndarray]:
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    total = config.n_train + config.n_valid + config.n_test
+    # mnist1d splits its samples 80/20 itself; both parts are pooled and re-split below.
+    args.num_samples = total
+    args.seed = config.seed
+    raw = make_dataset(args)
+    x = np.concatenate([raw["x"], raw["x_test"]]).astype(np.float32)
+    y = np.concatenate([raw["y"], raw["y_test"]]).astype(np.int64)
+    order = np.random.default_rng(config.split_seed).permutation(len(x))[:total]
+    cut1, cut2 = config.n_train, config.n_train + config.n_valid
+    parts = {"train": order[:cut1], "valid": order[cut1:cut2], "test": order[cut2:]}
+    out = {}
+    for name, idx in parts.items():
+        out[f"x_{name}"], out[f"y_{name}"] = x[idx], y[idx]
+    return out
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NASBENCH_CACHE", Path.home() / ".cache" / "nasbench"))
+
+
+def load_dataset(config: DatasetConfig | None = None) -> Splits:
+    """The splits for ``config`` (defaults: 4,000 / 5,000 / 5,000), from cache when valid."""
+    config = config or DatasetConfig()
+    key = hashlib.sha256(repr(sorted(asdict(config).items())).encode()).hexdigest()[:16]
+    path = cache_dir() / f"mnist1d-{key}.npz"
+    arrays = None
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as cached:
+                arrays = {k: cached[k] for k in cached.files if k != "fingerprint"}
+                stored = str(cached["fingerprint"])
+            if fingerprint(arrays) != stored:
+                arrays = None
+        except (OSError, ValueError, KeyError):
+            arrays = None
+    if arrays is None:
+        arrays = _generate(config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, fingerprint=np.array(fingerprint(arrays)), **arrays)
+        os.replace(tmp, path)
+    return Splits(**arrays, fingerprint=fingerprint(arrays))

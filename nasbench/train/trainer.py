@@ -1,0 +1,182 @@
+"""The reference trainer: one architecture, one seed, plain PyTorch, deterministic.
+
+This function is the definition of every number in a table: ``nasbench-verify``
+re-runs it and compares.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from nasbench.space.base import SearchSpace
+from nasbench.train.data import Splits
+
+SPLITS = ("train", "valid", "test")
+EPOCH_METRICS = tuple(f"{s}_{m}" for s in SPLITS for m in ("loss", "accuracy")) + ("epoch_time",)
+
+
+@dataclass
+class Recipe:
+    """Training recipe; defaults are the flagship table's."""
+
+    epochs: int = 12
+    batch_size: int = 256
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    eval_batch_size: int = 500
+    latency_repeats: int = 20
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ValueError("train.epochs, train.batch_size and train.eval_batch_size must be >= 1")
+        if not self.lr > 0 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
+            raise ValueError("train.lr must be > 0, train.weight_decay >= 0 and train.momentum in [0, 1)")
+        if self.latency_repeats < 0:
+            raise ValueError("train.latency_repeats must be >= 0 (0 skips latency)")
+
+
+@dataclass
+class RunResult:
+    """Per-epoch curves ``(epochs,)`` float32 keyed by :data:`EPOCH_METRICS`, plus latency.
+
+    Losses are mean cross-entropy (nats), accuracies fractions in [0, 1],
+    ``epoch_time`` training wall seconds of that epoch (evaluation excluded).
+    """
+
+    curves: dict[str, np.ndarray]
+    diverged: bool
+    latency_b1: float  # seconds per forward pass, batch 1 (median)
+    latency_b256: float  # seconds per forward pass, batch 256 (median)
+    meta: dict = field(default_factory=dict)
+
+
+def machine_description() -> dict:
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)``."""
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start:start + batch_size])
+        target = y[start:start + batch_size]
+        loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
+        correct += (logits.argmax(1) == target).sum().item()
+    return loss_sum / len(x), correct / len(x)
+
+
+@torch.inference_mode()
+def measure_latency(model: nn.Module, sample: torch.Tensor, batch: int, repeats: int) -> float:
+    """Median wall seconds of one forward pass at ``batch`` (after two warm-up passes)."""
+    if repeats == 0:
+        return float("nan")
+    model.eval()
+    x = sample[:1].repeat(batch, 1)
+    for _ in range(2):
+        model(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x)
+        if x.is_cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def train(
+    space: SearchSpace,
+    decisions,
+    data: Splits,
+    recipe: Recipe,
+    seed: int,
+    device: str = "cpu",
+) -> RunResult:
+    """Train ``decisions`` of ``space`` with ``recipe`` and ``seed``; evaluate after every epoch."""
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(seed)
+    model = space.build_model(decisions).to(device)
+    tensors = {
+        name: (torch.as_tensor(x, device=device), torch.as_tensor(y, device=device))
+        for name in SPLITS
+        for x, y in [data.split(name)]
+    }
+    x_train, y_train = tensors["train"]
+    steps_per_epoch = math.ceil(len(x_train) / recipe.batch_size)
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        nesterov=recipe.nesterov,
+        weight_decay=recipe.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs * steps_per_epoch)
+    order_rng = torch.Generator().manual_seed(seed)  # data order depends on the seed alone
+
+    curves = {key: np.full(recipe.epochs, np.nan, dtype=np.float32) for key in EPOCH_METRICS}
+    diverged = False
+    for epoch in range(recipe.epochs):
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(len(x_train), generator=order_rng).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        for step in range(steps_per_epoch):
+            batch = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
+            logits = model(x_train[batch])
+            loss = nn.functional.cross_entropy(logits, y_train[batch])
+            if not torch.isfinite(loss):
+                diverged = True
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            # Train metrics are the running averages over the epoch's batches, as
+            # NAS-Bench-201 records them: a separate pass would cost a third of training.
+            loss_sum += loss.detach() * len(batch)
+            correct += (logits.detach().argmax(1) == y_train[batch]).sum()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        curves["epoch_time"][epoch] = time.perf_counter() - start
+        if diverged:
+            break
+        curves["train_loss"][epoch] = loss_sum.item() / len(x_train)
+        curves["train_accuracy"][epoch] = correct.item() / len(x_train)
+        for name in ("valid", "test"):
+            loss_value, accuracy = evaluate(model, *tensors[name], recipe.eval_batch_size)
+            curves[f"{name}_loss"][epoch] = loss_value
+            curves[f"{name}_accuracy"][epoch] = accuracy
+
+    sample = tensors["test"][0]
+    return RunResult(
+        curves=curves,
+        diverged=diverged,
+        latency_b1=measure_latency(model, sample, 1, recipe.latency_repeats),
+        latency_b256=measure_latency(model, sample, 256, max(recipe.latency_repeats // 4, 1) if recipe.latency_repeats else 0),
+    )
