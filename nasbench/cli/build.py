@@ -14,11 +14,17 @@ register()
 @hydra.main(config_path=CONF_DIR, config_name="build", version_base="1.3")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
+    import signal
+
     from nasbench.space import space_from_config
     from nasbench.train.build import run_build
     from nasbench.train.data import DatasetConfig
     from nasbench.train.trainer import Recipe
 
+    # Ctrl-C and a scheduler's SIGTERM both checkpoint and stop (even where the
+    # shell started us with SIGINT ignored, as background jobs are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     run_build(
         space=space_from_config(OmegaConf.to_container(cfg.space, resolve=True)),
         recipe=Recipe(**OmegaConf.to_container(cfg.train, resolve=True)),
@@ -32,6 +38,11 @@ def main(cfg: DictConfig) -> None:
         num_shards=cfg.num_shards,
         checkpoint_seconds=cfg.checkpoint_seconds,
         max_entries=cfg.max_entries,
+        max_classes=cfg.max_classes,
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         progress=cfg.progress,
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -25,6 +25,7 @@ class BuildConfig:
     num_shards: int = 1
     checkpoint_seconds: float = 60.0
     max_entries: Optional[int] = None
+    max_classes: Optional[int] = None
     progress: bool = True
 
 

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+
+#: an index written as text: ASCII digits only (``str.isdigit`` also takes '²', '٣', ...)
+_INDEX_TEXT = re.compile(r"-?[0-9]+")
 
 
 class SpaceError(ValueError):
@@ -77,7 +81,9 @@ class Arch:
 
     def __getattr__(self, name: str) -> Any:
         # Space-specific encodings (matrix, graph, path_encoding, ...) live on the space.
-        if name.startswith("_"):
+        # The fields themselves are never looked up here (a half-built instance, as
+        # during unpickling, would otherwise recurse).
+        if name.startswith("_") or name in ("space", "index"):
             raise AttributeError(name)
         encoder = getattr(type(self.space), f"to_{name}", None)
         if encoder is None:
@@ -158,14 +164,38 @@ class SearchSpace(ABC):
         return weights
 
     def index_of(self, decisions: Sequence[int] | np.ndarray) -> int | np.ndarray:
-        """Index of one ``(D,)`` or many ``(n, D)`` decision vectors."""
-        arr = np.asarray(decisions, dtype=np.int64)
-        return (arr @ self._radix).item() if arr.ndim == 1 else arr @ self._radix
+        """Index of one ``(D,)`` or many ``(n, D)`` decision vectors; raises :class:`SpaceError`."""
+        arr = self._decision_array(decisions)
+        return int(arr @ self._radix) if arr.ndim == 1 else arr @ self._radix
 
     def decisions_of(self, index: int | np.ndarray) -> np.ndarray:
-        """Decision vector(s) of index(es): ``(D,)`` or ``(n, D)`` int64."""
-        idx = np.asarray(index, dtype=np.int64)
+        """Decision vector(s) of index(es): ``(D,)`` or ``(n, D)`` int64; raises :class:`SpaceError`."""
+        idx = np.asarray(index)
+        if idx.dtype.kind not in "iu":
+            raise SpaceError(f"architecture indices must be integers in 0..{len(self) - 1}, got dtype {idx.dtype}")
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            raise SpaceError(f"architecture index out of range; valid: 0..{len(self) - 1}")
+        idx = idx.astype(np.int64, copy=False)
         return (idx[..., None] // self._radix) % np.asarray(self.num_choices)
+
+    def _decision_array(self, decisions: Any) -> np.ndarray:
+        """``(D,)`` or ``(n, D)`` int64 array of valid option indices, else :class:`SpaceError`."""
+        d = self.num_decisions
+        try:
+            arr = np.asarray(decisions)
+        except Exception:
+            arr = None
+        if arr is None or arr.dtype.kind not in "iu" or arr.ndim not in (1, 2) or arr.shape[-1] != d:
+            got = "an unreadable object" if arr is None else f"shape {arr.shape} of {arr.dtype}"
+            raise SpaceError(f"decisions must be integer option indices of shape ({d},) or (n, {d}), got {got}")
+        if arr.size:
+            bad = (arr < 0) | (arr >= np.asarray(self.num_choices))
+            if bad.any():
+                pos = int(np.argwhere(bad)[0][-1])
+                raise SpaceError(
+                    f"decision {pos} out of range; valid: 0..{self.num_choices[pos] - 1}"
+                )
+        return arr.astype(np.int64, copy=False)
 
     @cached_property
     def all_decisions(self) -> np.ndarray:
@@ -176,20 +206,29 @@ class SearchSpace(ABC):
 
     def _check_index(self, index: Any) -> int:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise SpaceError(f"architecture index must be an integer, got {type(index).__name__}")
+            raise SpaceError(
+                f"architecture index must be an integer in 0..{len(self) - 1}, got {type(index).__name__}"
+            )
         if not 0 <= index < len(self):
             raise SpaceError(f"architecture index {index} out of range; valid: 0..{len(self) - 1}")
         return int(index)
 
-    def _check_decisions(self, decisions: Sequence[Any]) -> tuple[int, ...]:
-        if len(decisions) != self.num_decisions:
+    def _check_decisions(self, decisions: Any) -> tuple[int, ...]:
+        try:
+            values = list(decisions)
+        except TypeError:
             raise SpaceError(
-                f"expected {self.num_decisions} decisions, got {len(decisions)}"
+                f"decisions must be a sequence of {self.num_decisions} option indices, "
+                f"got {type(decisions).__name__}"
+            ) from None
+        if len(values) != self.num_decisions:
+            raise SpaceError(
+                f"expected {self.num_decisions} decisions, got {len(values)}"
             )
         out = []
-        for d, (value, k) in enumerate(zip(decisions, self.num_choices)):
+        for d, (value, k) in enumerate(zip(values, self.num_choices)):
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-                raise SpaceError(f"decision {d} must be an integer option index, got {value!r}")
+                raise SpaceError(f"decision {d} must be an integer option index in 0..{k - 1}, got {value!r}")
             if not 0 <= value < k:
                 raise SpaceError(f"decision {d} = {value} out of range; valid: 0..{k - 1}")
             out.append(int(value))
@@ -209,14 +248,22 @@ class SearchSpace(ABC):
                 raise SpaceError(f"architecture {x.arch_str!r} belongs to another space ({x.space.kind})")
             return x
         if isinstance(x, (bool, np.bool_)):
-            raise SpaceError("an architecture cannot be a bool; give an index, string or sequence")
+            raise SpaceError(
+                f"an architecture cannot be a bool; valid encodings: {', '.join(self.encodings())}"
+            )
         if isinstance(x, (int, np.integer)):
             return self[int(x)]
         if isinstance(x, str):
             text = x.strip()
-            if text.lstrip("-").isdigit():
+            if _INDEX_TEXT.fullmatch(text):
+                if len(text.lstrip("-")) > 30:  # int() refuses very long digit strings
+                    raise SpaceError(f"architecture index {text[:20]}... out of range; valid: 0..{len(self) - 1}")
                 return self[int(text)]
             return Arch(self, self.index_of(self.from_string(text)))
+        if isinstance(x, (float, complex, np.floating, np.complexfloating)):
+            raise SpaceError(
+                f"architecture index must be an integer in 0..{len(self) - 1}, got {type(x).__name__} {x!r}"
+            )
         parsed = self._parse_other(x)
         if parsed is not None:
             return Arch(self, self.index_of(parsed))
@@ -224,9 +271,16 @@ class SearchSpace(ABC):
             arr = np.asarray(x)
         except Exception:
             arr = None
-        if arr is None or arr.dtype == object or arr.size == 0:
+        if arr is None or arr.dtype == object or arr.size == 0 or arr.dtype.kind not in "biufUS":
             raise SpaceError(
                 f"cannot read an architecture from {type(x).__name__}; valid encodings: "
+                f"{', '.join(self.encodings())}"
+            )
+        if arr.ndim == 0:
+            if arr.dtype.kind in "iu":
+                return self[int(arr)]
+            raise SpaceError(
+                f"cannot read an architecture from a scalar {arr.dtype}; valid encodings: "
                 f"{', '.join(self.encodings())}"
             )
         return Arch(self, self.index_of(self._parse_array(arr)))
@@ -235,18 +289,28 @@ class SearchSpace(ABC):
         """Hook for space-specific objects (graphs, ...). ``None`` if not recognised."""
         return None
 
+    def _array_encodings(self) -> list[str]:
+        """The array encodings :meth:`_parse_array` reads, for error messages."""
+        return [f"({self.num_decisions},) option names or indices", f"({sum(self.num_choices)},) one-hot"]
+
     def _parse_array(self, arr: np.ndarray) -> tuple[int, ...]:
         """Decisions from an array: names, option indices or one-hot."""
-        if arr.ndim != 1:
-            raise SpaceError(f"expected a 1-D encoding, got shape {arr.shape}")
+        if arr.ndim != 1 or arr.dtype.kind not in "biufUS":
+            raise SpaceError(
+                f"cannot read an architecture from an array of shape {arr.shape} and dtype {arr.dtype}; "
+                f"valid: {', '.join(self._array_encodings())}"
+            )
         if arr.dtype.kind in "US":
-            return self._check_decisions([self._option_index(d, str(v)) for d, v in enumerate(arr)]) \
-                if len(arr) == self.num_decisions else self._raise_length(len(arr))
-        if arr.dtype.kind not in "biuf":
-            raise SpaceError(f"cannot read an architecture from an array of {arr.dtype}")
+            if len(arr) != self.num_decisions:
+                self._raise_length(len(arr))
+            return self._check_decisions([self._option_index(d, str(v)) for d, v in enumerate(arr)])
         if len(arr) == self.num_decisions:
-            if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
-                raise SpaceError("option indices must be whole numbers")
+            if arr.dtype.kind == "b":
+                raise SpaceError(
+                    f"option indices must be integers, not bools; valid: {', '.join(self._array_encodings())}"
+                )
+            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+                raise SpaceError(f"option indices must be whole numbers in 0..{max(self.num_choices) - 1}")
             return self._check_decisions([int(v) for v in arr])
         if len(arr) == sum(self.num_choices):
             return self.from_one_hot(arr)
@@ -254,8 +318,7 @@ class SearchSpace(ABC):
 
     def _raise_length(self, n: int):
         raise SpaceError(
-            f"a 1-D encoding of length {n} matches none of this space's: "
-            f"{self.num_decisions} (op names or indices), {sum(self.num_choices)} (one-hot)"
+            f"a 1-D encoding of length {n} matches none of this space's: {', '.join(self._array_encodings())}"
         )
 
     def option_names(self, decision: int) -> list[str]:
@@ -271,7 +334,7 @@ class SearchSpace(ABC):
     # ------------------------------------------------------------------ one-hot
     def one_hot(self, decisions: Sequence[int] | np.ndarray) -> np.ndarray:
         """Concatenated one-hot per decision, ``(sum(num_choices),)`` or ``(n, ...)`` float32."""
-        arr = np.asarray(decisions, dtype=np.int64)
+        arr = self._decision_array(decisions)
         single = arr.ndim == 1
         arr = np.atleast_2d(arr)
         offsets = np.concatenate([[0], np.cumsum(self.num_choices)[:-1]])
@@ -280,16 +343,22 @@ class SearchSpace(ABC):
         return out[0] if single else out
 
     def from_one_hot(self, vector: Sequence[float] | np.ndarray) -> tuple[int, ...]:
-        vec = np.asarray(vector, dtype=np.float64)
+        vec = _numeric_vector(vector, "one-hot")
         if vec.shape != (sum(self.num_choices),):
-            raise SpaceError(f"one-hot must have shape ({sum(self.num_choices)},), got {vec.shape}")
+            raise SpaceError(
+                f"one-hot must have shape ({sum(self.num_choices)},) "
+                f"({self.num_decisions} blocks of {', '.join(map(str, self.num_choices))}), got {vec.shape}"
+            )
         if not np.all((vec == 0) | (vec == 1)):
             raise SpaceError("one-hot entries must be 0 or 1")
         out, start = [], 0
         for d, k in enumerate(self.num_choices):
             block = vec[start:start + k]
             if block.sum() != 1:
-                raise SpaceError(f"one-hot block of decision {d} must hold exactly one 1, holds {int(block.sum())}")
+                raise SpaceError(
+                    f"one-hot block of decision {d} (entries {start}..{start + k - 1}) must hold exactly one 1, "
+                    f"holds {int(block.sum())}"
+                )
             out.append(int(block.argmax()))
             start += k
         return tuple(out)
@@ -339,7 +408,7 @@ class SearchSpace(ABC):
 
     def neighbours(self, arch: Arch) -> list[Arch]:
         """Every architecture that differs from ``arch`` in exactly one decision, in a fixed order."""
-        decisions = list(arch.decisions)
+        decisions = list(self.parse(arch).decisions)
         out = []
         for d, k in enumerate(self.num_choices):
             for option in range(k):
@@ -351,7 +420,7 @@ class SearchSpace(ABC):
 
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """Change one uniformly chosen decision to a different option."""
-        decisions = list(arch.decisions)
+        decisions = list(self.parse(arch).decisions)
         mutable = [d for d, k in enumerate(self.num_choices) if k > 1]
         d = int(rng.choice(mutable))
         options = [o for o in range(self.num_choices[d]) if o != decisions[d]]
@@ -360,6 +429,7 @@ class SearchSpace(ABC):
 
     def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
         """Uniform crossover: each decision from either parent with probability 1/2."""
+        a, b = self.parse(a), self.parse(b)
         take_a = rng.random(self.num_decisions) < 0.5
         child = np.where(take_a, a.decisions, b.decisions)
         return Arch(self, self.index_of(child))
@@ -376,3 +446,14 @@ class SearchSpace(ABC):
 
     def __hash__(self) -> int:
         return hash(self.signature)
+
+
+def _numeric_vector(vector: Any, what: str) -> np.ndarray:
+    """``vector`` as a float64 array, or :class:`SpaceError` if it holds no numbers."""
+    try:
+        arr = np.asarray(vector)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError
+        return arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise SpaceError(f"{what} must be an array of 0s and 1s, got {type(vector).__name__}") from None

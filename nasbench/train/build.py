@@ -69,9 +69,15 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def job_order(num_classes: int, num_seeds: int, shard: int = 0, num_shards: int = 1) -> list[tuple[int, int]]:
-    """``(class, seed position)`` jobs of one shard, seed-major, classes in a fixed shuffled order."""
-    classes = np.random.default_rng(0).permutation(num_classes)
+def job_order(
+    num_classes: int, num_seeds: int, shard: int = 0, num_shards: int = 1, max_classes: int | None = None
+) -> list[tuple[int, int]]:
+    """``(class, seed position)`` jobs of one shard, seed-major, classes in a fixed shuffled order.
+
+    ``max_classes`` keeps the first classes of that order: a uniform subsample
+    whose entries are the same as the full build's (so they merge into it).
+    """
+    classes = np.random.default_rng(0).permutation(num_classes)[:max_classes]
     jobs = [(int(c), s) for s in range(num_seeds) for c in classes]
     return jobs[shard::num_shards]
 
@@ -84,8 +90,6 @@ def shard_path(output: Path, shard: int, num_shards: int) -> Path:
 
 def validity_stats(table: TableData) -> dict[str, Any]:
     """Noise and ranking figures of a (possibly partial) table; NaN where undefined."""
-    from scipy.stats import spearmanr
-
     valid = table.epochs["valid_accuracy"]
     done = table.entries["done"] & ~table.entries["diverged"]
     final = np.where(done, valid[:, :, -1], np.nan)
@@ -98,15 +102,23 @@ def validity_stats(table: TableData) -> dict[str, Any]:
         stats["seed_std_mean"] = seed_std
         stats["class_std"] = class_std
         stats["noise_ratio"] = seed_std / class_std if class_std > 0 else float("nan")
-        stats["spearman_seed0_seed1"] = float(spearmanr(per_class[:, 0], per_class[:, 1]).statistic)
+        stats["spearman_seed0_seed1"] = _spearman(per_class[:, 0], per_class[:, 1])
     epochs = valid.shape[2]
     if epochs >= 4:
         early = np.nanmean(np.where(done[:, :, None], valid, np.nan)[:, :, 3], axis=1)
         late = np.nanmean(final, axis=1)
         ok = np.isfinite(early) & np.isfinite(late)
         if ok.sum() >= 3:
-            stats["spearman_epoch4_final"] = float(spearmanr(early[ok], late[ok]).statistic)
+            stats["spearman_epoch4_final"] = _spearman(early[ok], late[ok])
     return stats
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")  # undefined for constant input
+    return float(spearmanr(a, b).statistic)
 
 
 # ---------------------------------------------------------------- workers
@@ -171,6 +183,7 @@ def run_build(
     num_shards: int = 1,
     checkpoint_seconds: float = 60.0,
     max_entries: int | None = None,
+    max_classes: int | None = None,
     config_yaml: str = "",
     progress: bool = True,
     log: Callable[[str], None] = print,
@@ -180,6 +193,10 @@ def run_build(
         raise ValueError(f"shard must be in 0..num_shards-1 = 0..{num_shards - 1}, got {shard}")
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be a non-empty list of distinct integers, got {list(seeds)}")
+    if max_classes is not None and max_classes < 1:
+        raise ValueError(f"max_classes must be >= 1 or null (all classes), got {max_classes}")
+    if max_entries is not None and max_entries < 0:
+        raise ValueError(f"max_entries must be >= 0 or null (no limit), got {max_entries}")
     if workers < 0 or threads_per_worker < 1:
         raise ValueError("workers must be >= 0 (0 trains in this process) and threads_per_worker >= 1")
     if device.startswith("cuda"):
@@ -210,16 +227,18 @@ def run_build(
     }
     table = open_or_create(path, space, recipe, key, attrs)
     table.attrs.setdefault("build_seconds", 0.0)
-    jobs = [j for j in job_order(space.num_classes, len(seeds), shard, num_shards) if not table.entries["done"][j]]
-    total = len(job_order(space.num_classes, len(seeds), shard, num_shards))
+    mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes)
+    jobs = [j for j in mine if not table.entries["done"][j]]
+    total = len(mine)
     if max_entries is not None:
         jobs = jobs[:max_entries]
     log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(jobs)} to train in this run (shard {shard} of {num_shards}: {total} entries)")
     reps = space.representatives()
 
+    everything = job_order(space.num_classes, len(seeds), shard, num_shards)
+
     def checkpoint() -> None:
-        mine = job_order(space.num_classes, len(seeds), shard, num_shards)
-        table.attrs["complete"] = bool(all(table.entries["done"][j] for j in mine))
+        table.attrs["complete"] = bool(all(table.entries["done"][j] for j in everything))
         table.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         table.attrs["validity"] = json.dumps(validity_stats(table))
         write_table(path, table)

@@ -1,0 +1,77 @@
+"""Re-train table entries with the table's own recorded recipe and compare."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nasbench.space.registry import space_from_config
+from nasbench.table.store import TableError, read_table
+from nasbench.train.data import DatasetConfig, load_dataset
+from nasbench.train.trainer import Recipe, train
+
+COMPARED = ("train_accuracy", "valid_accuracy", "test_accuracy", "train_loss", "valid_loss", "test_loss")
+
+
+@dataclass
+class VerifiedEntry:
+    class_id: int
+    seed: int
+    arch_str: str
+    table: dict[str, float]  # final-epoch values in the table
+    rerun: dict[str, float]  # final-epoch values of the re-run
+    max_abs_diff: float  # over every compared metric and epoch
+
+    def passed(self, atol: float) -> bool:
+        return bool(self.max_abs_diff <= atol)
+
+
+def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, device: str = "cpu") -> list[VerifiedEntry]:
+    """Re-train ``num_entries`` random finished entries of the table at ``path``."""
+    import torch
+
+    table = read_table(path)
+    space = space_from_config(json.loads(table.attrs["space"]))
+    recipe = Recipe(**json.loads(table.attrs["recipe"]))
+    dataset = DatasetConfig(**json.loads(table.attrs["dataset"]))
+    seeds = json.loads(table.attrs["seeds"])
+    data = load_dataset(dataset)
+    if data.fingerprint != table.attrs["dataset_fingerprint"]:
+        raise TableError(
+            f"{path}: dataset fingerprint {table.attrs['dataset_fingerprint'][:12]} differs from this machine's "
+            f"{data.fingerprint[:12]} (another mnist1d version?); entries cannot be re-trained identically"
+        )
+    done = np.argwhere(table.entries["done"])
+    if len(done) == 0:
+        raise TableError(f"{path}: no finished entries to verify")
+    if num_entries < 1:
+        raise ValueError(f"number of entries must be >= 1, got {num_entries}")
+    picks = done[np.random.default_rng(rng_seed).choice(len(done), size=min(num_entries, len(done)), replace=False)]
+    # The table was built with one thread per worker; so is the re-run, for identical float order.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = []
+    try:
+        for c, s in picks:
+            index = int(table.representative[c])
+            result = train(space, tuple(space.all_decisions[index]), data, recipe, int(seeds[s]), device)
+            diffs = [
+                np.nanmax(np.abs(result.curves[m] - table.epochs[m][c, s])) if np.isfinite(result.curves[m]).any() else 0.0
+                for m in COMPARED
+            ]
+            out.append(
+                VerifiedEntry(
+                    class_id=int(c),
+                    seed=int(seeds[s]),
+                    arch_str=str(table.arch["arch_str"][index]),
+                    table={m: float(table.epochs[m][c, s, -1]) for m in COMPARED},
+                    rerun={m: float(result.curves[m][-1]) for m in COMPARED},
+                    max_abs_diff=float(max(diffs)),
+                )
+            )
+    finally:
+        torch.set_num_threads(threads)
+    return out

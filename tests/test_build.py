@@ -1,0 +1,161 @@
+"""The generator: complete tiny builds, resume, kill/resume, shards and merge, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from nasbench.table.store import EPOCH_FIELDS, TableError, read_table
+from nasbench.train.build import merge_shards, shard_path
+
+from conftest import build_tiny, tiny_space
+
+TINY_CLI = ["space=tiny", "dataset=tiny", "train=quick", "seeds=[0,1]", "progress=false"]
+COMPARED = [f for f in EPOCH_FIELDS if f != "epoch_time"]
+
+
+def run_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nasbench.cli.build", *args], capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def same_metrics(a, b, mask=None) -> bool:
+    mask = np.ones(a.entries["done"].shape, bool) if mask is None else mask
+    return all(np.array_equal(a.epochs[f][mask], b.epochs[f][mask], equal_nan=True) for f in COMPARED) and np.array_equal(
+        a.entries["diverged"][mask], b.entries["diverged"][mask]
+    )
+
+
+def test_tiny_table_is_complete_with_provenance(tiny_table):
+    table = read_table(tiny_table)
+    space = tiny_space()
+    assert table.shape == (space.num_classes, 2, 2)
+    assert table.entries["done"].all()
+    assert np.isfinite(table.epochs["valid_accuracy"]).all()
+    assert ((table.epochs["valid_accuracy"] >= 0) & (table.epochs["valid_accuracy"] <= 1)).all()
+    assert (table.epochs["epoch_time"] > 0).all()
+    assert np.isfinite(table.entries["latency_b1"]).all()
+    np.testing.assert_array_equal(table.arch["class_id"], space.class_ids())
+    np.testing.assert_array_equal(table.representative, space.representatives())
+    for key in ("schema_version", "build_key", "config", "git_commit", "versions", "machine", "dataset_fingerprint", "validity"):
+        assert key in table.attrs, key
+    assert table.attrs["complete"]
+    versions = json.loads(table.attrs["versions"])
+    assert {"torch", "numpy", "h5py"} <= set(versions)
+    assert "noise_ratio" in json.loads(table.attrs["validity"])
+
+
+def test_rerun_of_a_complete_build_trains_nothing(tiny_table, tmp_path):
+    copy = tmp_path / "copy.h5"
+    shutil.copy(tiny_table, copy)
+    before = read_table(copy)
+    build_tiny(copy)
+    after = read_table(copy)
+    assert same_metrics(before, after)
+    assert float(after.attrs["build_seconds"]) - float(before.attrs["build_seconds"]) < 5
+
+
+def test_sharded_and_merged_equals_unsharded(tiny_table, tmp_path):
+    out = tmp_path / "t.h5"
+    paths = [build_tiny(out, shard=i, num_shards=3) for i in range(3)]
+    assert paths == [shard_path(out, i, 3) for i in range(3)]
+    parts = [read_table(p) for p in paths]
+    assert sum(p.entries["done"].sum() for p in parts) == parts[0].entries["done"].size
+    merged = read_table(merge_shards(paths, tmp_path / "merged.h5"))
+    assert merged.attrs["complete"]
+    assert same_metrics(merged, read_table(tiny_table))
+
+
+def test_merge_refuses_shards_of_another_build(tmp_path):
+    a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=1)
+    b = build_tiny(tmp_path / "b.h5", seeds=(1,), shard=1, num_shards=2, max_entries=1)
+    with pytest.raises(TableError, match="another config"):
+        merge_shards([a, b], tmp_path / "m.h5")
+
+
+def test_output_holding_another_build_is_refused(tiny_table, tmp_path):
+    copy = tmp_path / "copy.h5"
+    shutil.copy(tiny_table, copy)
+    with pytest.raises(TableError, match="another build"):
+        build_tiny(copy, seeds=(0, 1, 2))
+    result = run_cli(*TINY_CLI, "seeds=[5]", f"output={copy}")
+    assert result.returncode != 0
+    assert "another build" in result.stderr and "Traceback" not in result.stderr
+    assert same_metrics(read_table(copy), read_table(tiny_table))  # untouched
+
+
+def test_corrupt_output_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 100)
+    result = run_cli(*TINY_CLI, f"output={bad}")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and str(bad) in lines[-1]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("workers=abc", "workers"),
+        ("space.ops=[none,conv_9x9]", "unknown op"),
+        ("train.epochs=0", "epochs"),
+        ("shard=3", "shard"),
+        ("no_such_key=1", "no_such_key"),
+        ("space=nope", "space"),
+    ],
+)
+def test_bad_config_fails_cleanly(override, expected, tmp_path):
+    result = run_cli(*TINY_CLI, f"output={tmp_path / 'x.h5'}", override, timeout=120)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.h5").exists()
+
+
+def _wait_for_entries(path: Path, count: int, proc: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        if path.exists():
+            try:
+                with h5py.File(path, "r") as f:
+                    if f["metrics/done"][()].sum() >= count:
+                        return
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError("build made no progress")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
+    out = tmp_path / "k.h5"
+    args = [*TINY_CLI, f"output={out}", "checkpoint_seconds=0", "workers=1"]
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench.cli.build", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_entries(out, 3, proc)
+    os.kill(proc.pid, sig)
+    proc.wait(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert "resume" in proc.stderr.read()
+    partial = read_table(out)  # readable: every write was atomic
+    finished = partial.entries["done"].copy()
+    assert 3 <= finished.sum() < finished.size
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    resumed = read_table(out)
+    assert resumed.entries["done"].all() and resumed.attrs["complete"]
+    assert same_metrics(resumed, partial, finished)  # finished entries kept as they were
+    assert same_metrics(resumed, read_table(tiny_table))  # and the whole equals an uninterrupted build
+    assert len(json.loads(resumed.attrs["build_history"])) == 2
+    assert not list(tmp_path.glob(".*.tmp"))
