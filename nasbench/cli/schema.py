@@ -32,3 +32,40 @@ class BuildConfig:
 def register() -> None:
     store = ConfigStore.instance()
     store.store(name="build_schema", node=BuildConfig)
+
+
+@dataclass
+class BudgetConfig:
+    seconds: float = 3000.0
+    max_evals: Optional[int] = None
+
+
+@dataclass
+class SearchConfig:
+    strategy: Any = None
+    benchmark: Any = None
+    seed: int = 0
+    skip_duplicates: bool = False
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    output: str = "result.json"
+
+
+def register_search() -> None:
+    ConfigStore.instance().store(name="search_schema", node=SearchConfig)
+
+
+@dataclass
+class CompareConfig:
+    benchmark: Any = None
+    strategies: list[str] = field(default_factory=lambda: ["random", "rea", "reinforce", "local_search", "hyperband"])
+    seeds: int = 20
+    skip_duplicates: list[bool] = field(default_factory=lambda: [False, True])
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    runs_dir: str = "outputs/comparison-runs"
+    out: str = "reports/comparison"
+    title: str = "Strategy comparison"
+    progress: bool = True
+
+
+def register_compare() -> None:
+    ConfigStore.instance().store(name="compare_schema", node=CompareConfig)

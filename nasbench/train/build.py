@@ -105,11 +105,12 @@ def validity_stats(table: TableData) -> dict[str, Any]:
         stats["spearman_seed0_seed1"] = _spearman(per_class[:, 0], per_class[:, 1])
     epochs = valid.shape[2]
     if epochs >= 4:
-        early = np.nanmean(np.where(done[:, :, None], valid, np.nan)[:, :, 3], axis=1)
-        late = np.nanmean(final, axis=1)
-        ok = np.isfinite(early) & np.isfinite(late)
+        seeds_done = done.sum(axis=1)
+        ok = seeds_done > 0
+        early = np.where(done, valid[:, :, 3], 0.0).sum(axis=1)[ok] / seeds_done[ok]
+        late = np.where(done, valid[:, :, -1], 0.0).sum(axis=1)[ok] / seeds_done[ok]
         if ok.sum() >= 3:
-            stats["spearman_epoch4_final"] = _spearman(early[ok], late[ok])
+            stats["spearman_epoch4_final"] = _spearman(early, late)
     return stats
 
 

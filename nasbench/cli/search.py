@@ -1,0 +1,93 @@
+"""``nasbench-search``: one strategy x one seed against a benchmark (see ``conf/search.yaml``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from nasbench.cli.common import CONF_DIR, one_line_errors
+from nasbench.cli.schema import register_search
+
+register_search()
+
+
+def load_benchmark(cfg: dict[str, Any]):
+    """The benchmark a search runs against, from the ``benchmark`` config group."""
+    kind = cfg.get("kind")
+    if kind == "table":
+        from nasbench.table import Benchmark
+
+        return Benchmark.load(cfg.get("path"))
+    raise ValueError(f"unknown benchmark kind {kind!r}; valid: table")
+
+
+def describe(benchmark) -> dict[str, Any]:
+    """What identifies the benchmark a run used (recorded in every result.json)."""
+    meta = benchmark.metadata
+    return {
+        "path": None if benchmark.path is None else os.path.basename(str(benchmark.path)),
+        "space_signature": benchmark.space.signature,
+        "entries_done": int(benchmark.entries_done),
+        "complete": bool(benchmark.complete),
+        "table_git_commit": meta.get("git_commit"),
+        "dataset_fingerprint": meta.get("dataset_fingerprint"),
+    }
+
+
+def search(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result."""
+    from nasbench.search import Budget, make_generators, make_strategy, run_search
+    from nasbench.train.build import library_versions, git_commit
+
+    options = dict(cfg["strategy"])
+    name = options.pop("name", None)
+    budget = Budget(**cfg["budget"])
+    benchmark = load_benchmark(cfg["benchmark"])
+    strategy_rng, runner_rng = make_generators(cfg["seed"])
+    strategy = make_strategy(name, benchmark.space, strategy_rng, benchmark.num_epochs, **options)
+    result = run_search(strategy, benchmark, budget, runner_rng, skip_duplicates=bool(cfg["skip_duplicates"]))
+    return {
+        "strategy": name,
+        "strategy_options": options,
+        "seed": cfg["seed"],
+        "skip_duplicates": bool(cfg["skip_duplicates"]),
+        "budget": cfg["budget"],
+        "benchmark": {**cfg["benchmark"], "resolved": describe(benchmark)},
+        "config": cfg,
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        **result,
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically: a crashed run never leaves half a result.json."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=float) + "\n")
+    os.replace(tmp, path)
+
+
+@hydra.main(config_path=CONF_DIR, config_name="search", version_base="1.3")
+@one_line_errors
+def main(cfg: DictConfig) -> None:
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    result = search(plain)
+    out = Path(HydraConfig.get().runtime.output_dir) / cfg.output
+    write_json(out, result)
+    final = result["final"] or {}
+    print(
+        f"{result['strategy']} seed={result['seed']}: {result['num_evals']} evaluations, "
+        f"{result['simulated_time']:.0f} s simulated, incumbent test {final.get('incumbent_test', float('nan')):.4f}, "
+        f"regret {final.get('regret', float('nan')):.4f} -> {out}"
+    )
+
+
+if __name__ == "__main__":
+    main()

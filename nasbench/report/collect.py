@@ -1,0 +1,116 @@
+"""Gather ``result.json`` files of a sweep into tidy tables (one row per evaluation)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+class ReportError(ValueError):
+    """A directory that holds no results, or results that cannot be compared."""
+
+
+@dataclass
+class Collection:
+    runs: pd.DataFrame  # one row per run: label, strategy, seed, final numbers
+    trajectory: pd.DataFrame  # one row per evaluation: label, seed, time, n_evals, incumbent, regret
+    failed: list[str] = field(default_factory=list)  # run folders without a readable result
+
+
+def run_label(result: dict) -> str:
+    """How a run is named in the report: the strategy, marked when duplicates were skipped."""
+    label = result.get("label") or result["strategy"]
+    return f"{label}+dedup" if result.get("skip_duplicates") else label
+
+
+def collect(directory: str | Path, only: list[Path] | None = None) -> Collection:
+    """Read every ``result.json`` below ``directory`` (or just ``only``); folders of failed runs are listed, not fatal."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ReportError(f"{directory} is not a directory; give the folder of a finished nasbench-search multirun")
+    results, failed = [], []
+    candidates = sorted(directory.rglob("result.json")) if only is None else [p for p in only if p.exists()]
+    if only is not None:
+        failed += [f"{p.parent} (no result.json)" for p in only if not p.exists()]
+    for path in candidates:
+        try:
+            data = json.loads(path.read_text())
+            data["strategy"], data["seed"], data["trajectory"]  # noqa: B018 - the fields every result has
+        except (OSError, ValueError, KeyError, TypeError):
+            failed.append(f"{path.parent} (unreadable result.json)")
+            continue
+        results.append((path, data))
+    # A Hydra multirun job folder (it holds .hydra/) without a result is a failed or missing run.
+    for hydra_dir in sorted(directory.rglob(".hydra")):
+        if not (hydra_dir.parent / "result.json").exists():
+            overrides = hydra_dir / "overrides.yaml"
+            what = overrides.read_text().replace("\n", " ").strip() if overrides.exists() else ""
+            failed.append(f"{hydra_dir.parent} (no result.json; overrides: {what or 'unknown'})")
+    if not results:
+        raise ReportError(f"{directory} holds no result.json files: is it a nasbench-search output folder?")
+    run_rows, traj_rows = [], []
+    for path, data in results:
+        label = run_label(data)
+        final = data.get("final") or {}
+        run_rows.append(
+            {
+                "label": label,
+                "strategy": data["strategy"],
+                "seed": int(data["seed"]),
+                "skip_duplicates": bool(data.get("skip_duplicates")),
+                "num_evals": data.get("num_evals", 0),
+                "duplicates_skipped": data.get("num_duplicates_skipped", 0),
+                "simulated_time": data.get("simulated_time", np.nan),
+                "budget_seconds": (data.get("budget") or {}).get("seconds", np.nan),
+                "final_test": final.get("incumbent_test", np.nan),
+                "final_valid": final.get("incumbent_valid", np.nan),
+                "final_regret": final.get("regret", np.nan),
+                "incumbent": final.get("incumbent_arch_str", ""),
+                "optimum_test": data.get("optimum_test_accuracy", np.nan),
+                "path": str(path.parent),
+            }
+        )
+        for row in data["trajectory"]:
+            traj_rows.append(
+                {
+                    "label": label,
+                    "seed": int(data["seed"]),
+                    "time": row["time"],
+                    "n_evals": row["n_evals"],
+                    "incumbent_valid": row["incumbent_valid"],
+                    "incumbent_test": row["incumbent_test"],
+                    "regret": row["regret"],
+                }
+            )
+    runs = pd.DataFrame(run_rows).sort_values(["label", "seed"], kind="stable").reset_index(drop=True)
+    duplicated = runs.duplicated(["label", "seed"])
+    if duplicated.any():
+        first = runs[duplicated].iloc[0]
+        raise ReportError(f"two runs of {first['label']} with seed {first['seed']} under {directory}; report one sweep at a time")
+    optima = runs["optimum_test"].dropna().unique()
+    if len(optima) > 1 and np.ptp(optima) > 1e-9:
+        raise ReportError(f"runs under {directory} used benchmarks with different optima ({', '.join(f'{o:.4f}' for o in optima)}); report one benchmark at a time")
+    trajectory = pd.DataFrame(traj_rows, columns=["label", "seed", "time", "n_evals", "incumbent_valid", "incumbent_test", "regret"])
+    return Collection(runs=runs, trajectory=trajectory, failed=failed)
+
+
+def regret_on_grid(collection: Collection, grid: np.ndarray) -> pd.DataFrame:
+    """Regret of every run at each simulated time of ``grid`` (the incumbent then; NaN before the first evaluation).
+
+    Returns a frame indexed by (label, seed) with one column per grid time.
+    """
+    out = {}
+    for (label, seed), group in collection.trajectory.groupby(["label", "seed"], sort=True):
+        times = group["time"].to_numpy()
+        regrets = group["regret"].to_numpy()
+        position = np.searchsorted(times, grid, side="right") - 1
+        out[(label, seed)] = np.where(position >= 0, regrets[np.maximum(position, 0)], np.nan)
+    for _, run in collection.runs.iterrows():
+        out.setdefault((run["label"], run["seed"]), np.full(len(grid), np.nan))
+    frame = pd.DataFrame.from_dict(out, orient="index", columns=grid)
+    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["label", "seed"])
+    return frame.sort_index()

@@ -1,0 +1,315 @@
+"""The comparative report of a sweep: anytime regret, ranks, final accuracy and tests.
+
+Statistics come from scipy (Wilcoxon signed-rank), statsmodels (Holm) and
+autorank (Friedman + Nemenyi, critical-difference diagram); nothing is hand-rolled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import warnings
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasbench.report.collect import Collection, ReportError, collect, regret_on_grid
+
+BASELINE = "random"
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def time_grid(collection: Collection, points: int = 120) -> np.ndarray:
+    first = collection.trajectory.groupby(["label", "seed"])["time"].min()
+    start = max(float(first.min()), 1e-3) if len(first) else 1.0
+    end = float(np.nanmax(collection.runs["budget_seconds"].to_numpy(dtype=float)))
+    if not np.isfinite(end) or end <= start:
+        end = float(collection.trajectory["time"].max()) if len(collection.trajectory) else start * 10
+    return np.geomspace(start, max(end, start * 1.0001), points)
+
+
+def incumbent_changes(trajectory: pd.DataFrame) -> pd.DataFrame:
+    """The tidy trajectory reduced to the evaluations where the incumbent changed, plus each run's last."""
+    key = ["label", "seed"]
+    changed = trajectory.groupby(key)["incumbent_test"].transform(lambda s: s.ne(s.shift()))
+    last = ~trajectory.duplicated(key, keep="last")
+    return trajectory[changed | last]
+
+
+def final_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy: final test accuracy of the incumbent (mean, std, SE, best) and mean regret."""
+    grouped = runs.groupby("label")
+    table = pd.DataFrame(
+        {
+            "runs": grouped.size(),
+            "test_mean": grouped["final_test"].mean(),
+            "test_std": grouped["final_test"].std(ddof=1),
+            "test_se": grouped["final_test"].sem(ddof=1),
+            "test_best": grouped["final_test"].max(),
+            "regret_mean": grouped["final_regret"].mean(),
+            "regret_se": grouped["final_regret"].sem(ddof=1),
+            "evals_mean": grouped["num_evals"].mean(),
+            "duplicates_skipped_mean": grouped["duplicates_skipped"].mean(),
+        }
+    )
+    return table.sort_values("regret_mean")
+
+
+def paired_final(runs: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Seeds x strategies of ``value``, keeping only seeds every strategy finished."""
+    wide = runs.pivot(index="seed", columns="label", values=value)
+    return wide.dropna(axis=0, how="any")
+
+
+def pairwise_wilcoxon(wide: pd.DataFrame) -> pd.DataFrame:
+    """Wilcoxon signed-rank on paired final regrets for every pair, Holm-corrected."""
+    from scipy.stats import wilcoxon
+    from statsmodels.stats.multitest import multipletests
+
+    rows = []
+    for a, b in combinations(wide.columns, 2):
+        diff = wide[a] - wide[b]
+        if len(diff) < 2 or np.allclose(diff, 0):
+            p = 1.0
+        else:
+            p = float(wilcoxon(wide[a], wide[b], zero_method="zsplit").pvalue)
+        rows.append({"a": a, "b": b, "n": len(diff), "median_diff": float(diff.median()), "p": p})
+    table = pd.DataFrame(rows, columns=["a", "b", "n", "median_diff", "p"])
+    if len(table):
+        table["p_holm"] = multipletests(table["p"], method="holm")[1]
+        table["significant"] = table["p_holm"] < 0.05
+    return table
+
+
+def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: str) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    for label, frame in grid_frame.groupby(level="label"):
+        values = frame.to_numpy(dtype=float)
+        count = np.isfinite(values).sum(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, axis=0)
+            se = np.nanstd(values, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1))
+        ok = count >= max(1, values.shape[0] // 2)  # plot where at least half the runs have an incumbent
+        line = ax.plot(grid[ok], 100 * mean[ok], label=label, lw=1.8)[0]
+        ax.fill_between(grid[ok], 100 * (mean - se)[ok], 100 * (mean + se)[ok], color=line.get_color(), alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("simulated training time (s, log scale)")
+    ax.set_ylabel("regret of test accuracy (percentage points)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def average_ranks(grid_frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean rank (1 = lowest regret) of each strategy at each grid time, over seeds all strategies ran."""
+    labels = sorted(grid_frame.index.get_level_values("label").unique())
+    seeds = sorted(set.intersection(*(set(grid_frame.loc[l].index) for l in labels)))
+    ranks = []
+    for seed in seeds:
+        block = np.stack([grid_frame.loc[(l, seed)].to_numpy(dtype=float) for l in labels])
+        block = np.where(np.isfinite(block), block, np.inf)  # no incumbent yet ranks last
+        ranks.append(pd.DataFrame(block).rank(axis=0, method="average").to_numpy())
+    mean = np.mean(ranks, axis=0) if ranks else np.full((len(labels), grid_frame.shape[1]), np.nan)
+    return pd.DataFrame(mean, index=labels, columns=grid_frame.columns)
+
+
+def plot_ranks(ranks: pd.DataFrame, grid: np.ndarray, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    for label, row in ranks.iterrows():
+        ax.plot(grid, row.to_numpy(), label=label, lw=1.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("simulated training time (s, log scale)")
+    ax.set_ylabel("average rank (1 = best)")
+    ax.invert_yaxis()
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_final(runs: pd.DataFrame, order: list[str], optimum: float, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    data = [100 * runs.loc[runs["label"] == l, "final_test"].dropna().to_numpy() for l in order]
+    ax.boxplot(data, showmeans=True)
+    ax.set_xticks(range(1, len(order) + 1), order, rotation=20, ha="right")
+    if np.isfinite(optimum):
+        ax.axhline(100 * optimum, color="k", ls="--", lw=1, label=f"optimum {100 * optimum:.2f}%")
+        ax.legend(fontsize=8)
+    ax.set_ylabel("final test accuracy of the incumbent (%)")
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def critical_difference(wide_test: pd.DataFrame, path: Path) -> dict[str, Any]:
+    """Friedman + Nemenyi on final test accuracy (autorank); draws the CD diagram."""
+    if wide_test.shape[0] < 5 or wide_test.shape[1] < 2:
+        return {"skipped": f"needs >= 5 paired seeds and >= 2 strategies, have {wide_test.shape[0]} and {wide_test.shape[1]}"}
+    from autorank import autorank, plot_stats
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        result = autorank(wide_test, alpha=0.05, verbose=False, force_mode="nonparametric")
+        plt = _plt()
+        ax = plot_stats(result, allow_insignificant=True)
+        fig = ax.get_figure()
+        fig.set_size_inches(8, max(2.5, 0.4 * wide_test.shape[1] + 1.5))
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return {
+        "omnibus": result.omnibus,
+        "p_value": float(result.pvalue),
+        "critical_difference": None if result.cd is None else float(result.cd),
+        "mean_ranks": {k: float(v) for k, v in result.rankdf["meanrank"].items()},
+    }
+
+
+def _markdown(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame.iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            cells.append(format(v, floatfmt) if isinstance(v, (float, np.floating)) and np.isfinite(v) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def findings(table: pd.DataFrame, tests: pd.DataFrame) -> list[str]:
+    """One sentence per strategy against random search's mean final regret."""
+    if BASELINE not in table.index:
+        return [f"No `{BASELINE}` runs in this sweep, so there is no random-search baseline to compare against."]
+    base = table.loc[BASELINE, "regret_mean"]
+    lines = []
+    for label, row in table.iterrows():
+        if label == BASELINE:
+            continue
+        test = tests[((tests["a"] == label) & (tests["b"] == BASELINE)) | ((tests["b"] == label) & (tests["a"] == BASELINE))]
+        p = float(test["p_holm"].iloc[0]) if len(test) else float("nan")
+        verdict = "beats" if row["regret_mean"] < base else "does not beat"
+        sig = "significant" if p < 0.05 else "not significant"
+        lines.append(
+            f"**{label}** {verdict} random search: mean final regret {100 * row['regret_mean']:.2f} vs "
+            f"{100 * base:.2f} points (Wilcoxon signed-rank, Holm-corrected p = {p:.3g}, {sig} at 0.05)."
+        )
+    return lines
+
+
+def write_report(
+    directory: str | Path, out_dir: str | Path, title: str = "Strategy comparison", only: list[Path] | None = None
+) -> Path:
+    """Aggregate the sweep in ``directory`` (or the runs ``only`` lists) into ``out_dir`` (figures, CSV, JSON, README.md)."""
+    collection = collect(directory, only)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = collection.runs
+    optimum = float(runs["optimum_test"].dropna().iloc[0]) if runs["optimum_test"].notna().any() else float("nan")
+    grid = time_grid(collection)
+    grid_frame = regret_on_grid(collection, grid)
+    table = final_table(runs)
+    wide_regret = paired_final(runs, "final_regret")
+    wide_test = paired_final(runs, "final_test")
+    tests = pairwise_wilcoxon(wide_regret)
+    ranks = average_ranks(grid_frame)
+
+    plot_regret(grid_frame, grid, out / "regret.png", title)
+    plot_ranks(ranks, grid, out / "ranks.png")
+    plot_final(runs, list(table.index), optimum, out / "final_test.png")
+    cd = critical_difference(wide_test, out / "critical_difference.png")
+
+    _atomic_text(out / "runs.csv", runs.drop(columns=["path"]).to_csv(index=False))
+    _atomic_text(out / "incumbent_trajectory.csv", incumbent_changes(collection.trajectory).to_csv(index=False))
+    _atomic_text(out / "final.csv", table.to_csv())
+    _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
+    summary = {
+        "source": str(directory),
+        "optimum_test_accuracy": optimum,
+        "final": json.loads(table.to_json(orient="index")),
+        "friedman_nemenyi": cd,
+        "failed_runs": collection.failed,
+        "findings": findings(table, tests),
+    }
+    _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
+
+    shown = table.reset_index()
+    for col in ("test_mean", "test_std", "test_se", "test_best", "regret_mean", "regret_se"):
+        shown[col] = 100 * shown[col]
+    lines = [
+        f"# {title}",
+        "",
+        f"Source: `{Path(directory).name}` ({len(runs)} runs: {runs['label'].nunique()} strategies x "
+        f"{runs['seed'].nunique()} seeds). Optimum test accuracy of the benchmark: {100 * optimum:.2f}%. "
+        "Regret = optimum minus the incumbent's mean test accuracy over training seeds; the incumbent is "
+        "chosen by the valid accuracy the search observed. Numbers are percentage points.",
+        "",
+        "## Findings",
+        "",
+        *[f"- {line}" for line in summary["findings"]],
+        "",
+        "## Anytime regret (mean +- standard error over seeds)",
+        "",
+        "![regret](regret.png)",
+        "",
+        "## Average rank over time",
+        "",
+        "![ranks](ranks.png)",
+        "",
+        "## Final performance",
+        "",
+        _markdown(shown.rename(columns={"label": "strategy"}), ".2f"),
+        "",
+        "![final test accuracy](final_test.png)",
+        "",
+        "## Pairwise Wilcoxon signed-rank tests on final regret (Holm-corrected)",
+        "",
+        _markdown(tests, ".3g") if len(tests) else "(fewer than two strategies)",
+        "",
+        "## Friedman test and Nemenyi post-hoc on final test accuracy",
+        "",
+    ]
+    if "skipped" in cd:
+        lines.append(f"Skipped: {cd['skipped']}.")
+    else:
+        lines += [
+            f"Omnibus test: {cd['omnibus']}, p = {cd['p_value']:.3g}; critical difference {cd['critical_difference']:.3f} ranks.",
+            "",
+            "![critical difference](critical_difference.png)",
+        ]
+    if collection.failed:
+        lines += ["", "## Failed or missing runs", "", *[f"- `{f}`" for f in collection.failed]]
+    lines += ["", "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `incumbent_trajectory.csv` (every change of incumbent); all numbers in `summary.json`.", ""]
+    _atomic_text(out / "README.md", "\n".join(lines))
+    return out
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+__all__ = ["write_report", "ReportError"]

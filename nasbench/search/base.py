@@ -1,0 +1,97 @@
+"""The strategy interface: Optuna-style ask/tell over a space, with an explicit generator.
+
+A strategy proposes a :class:`Trial` (an architecture and the epoch to train it
+to) with :meth:`Strategy.ask` and learns the outcome through
+:meth:`Strategy.tell`. It never sees test metrics, never touches the budget and
+never draws randomness outside the ``numpy.random.Generator`` it was given: the
+runner (:func:`nasbench.search.runner.run_search`) owns the budget, the
+benchmark and the bookkeeping, so that the same seed gives the same trajectory.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasbench.space.base import Arch, SearchSpace
+
+
+@dataclass(frozen=True)
+class Trial:
+    """Train ``arch`` to ``epoch`` (1-based; ``None`` means the table's last epoch).
+
+    With ``resume=True`` training continues from this run's last evaluation of
+    the same architecture (same seed), so only the extra epochs cost time:
+    multi-fidelity strategies promote models rather than retrain them.
+    """
+
+    arch: Arch
+    epoch: int | None = None
+    resume: bool = False
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a search may see of an evaluation: train/valid metrics and the cost.
+
+    Accuracies are fractions in [0, 1]; ``train_time`` is the simulated seconds
+    the evaluation cost (zero for a skipped isomorphic duplicate).
+    """
+
+    valid_accuracy: float
+    train_accuracy: float
+    valid_loss: float
+    epoch: int
+    train_time: float
+    duplicate: bool = False
+
+
+class Strategy(ABC):
+    """Base class: subclasses implement :meth:`ask` and :meth:`tell`.
+
+    ``options`` are validated by the subclass; unknown names raise ``ValueError``.
+    """
+
+    name: ClassVar[str] = "abstract"
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, num_epochs: int):
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.space = space
+        self.rng = rng
+        self.num_epochs = int(num_epochs)
+
+    @abstractmethod
+    def ask(self) -> Trial:
+        """The next architecture (and fidelity) to evaluate."""
+
+    @abstractmethod
+    def tell(self, trial: Trial, observation: Observation) -> None:
+        """Learn the outcome of ``trial``."""
+
+    def state(self) -> dict[str, Any]:
+        """Strategy-specific state worth recording at the end of a run (JSON-able)."""
+        return {}
+
+
+def check_options(name: str, options: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``options`` over ``allowed`` defaults; unknown keys are a one-line error."""
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown option {unknown[0]!r} for strategy {name}; valid: {', '.join(sorted(allowed))}")
+    return {**allowed, **options}
+
+
+def positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def unit_float(name: str, value: Any, low: float = 0.0, high: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+    return float(value)

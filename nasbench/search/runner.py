@@ -1,0 +1,171 @@
+"""Run a strategy against a benchmark under a simulated time budget.
+
+The runner owns everything a strategy must not touch: the benchmark, the
+budget, the seed each evaluation observes and the bookkeeping.
+
+* **Cost.** Evaluating an architecture at epoch ``e`` costs its table
+  ``train_time`` at ``e`` (the measured seconds to train it that far), as
+  NAS-Bench-201's ``simulate_train_eval`` charges; a ``resume`` trial pays only
+  the epochs beyond this run's last evaluation of the same class.
+* **Noise.** Each evaluation observes one training seed, drawn from the table's
+  trained seeds by the run's generator (a resumed trial keeps its seed), so a
+  search sees the seed-to-seed noise a real search would.
+* **What the search sees.** Train/valid metrics only; test accuracy is recorded
+  for the report.
+* **Incumbent.** The best valid accuracy among evaluations at the highest epoch
+  evaluated so far; its ground truth is the table's mean final test accuracy
+  over seeds, and ``regret`` is the table's optimum of that minus the incumbent's.
+* **Duplicates.** With ``skip_duplicates`` an architecture whose isomorphism
+  class was already evaluated at that epoch is answered from memory: it costs
+  nothing and is not counted as an evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from nasbench.search.base import Observation, Strategy
+
+#: consecutive duplicate proposals after which a run stops (the strategy has converged)
+MAX_CONSECUTIVE_DUPLICATES = 10_000
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Simulated seconds (> 0) and an optional cap on counted evaluations."""
+
+    seconds: float
+    max_evals: int | None = None
+
+    def __post_init__(self):
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float)) or not self.seconds > 0:
+            raise ValueError(f"budget.seconds must be a positive number of simulated seconds, got {self.seconds!r}")
+        if self.max_evals is not None and (
+            isinstance(self.max_evals, bool) or not isinstance(self.max_evals, (int, np.integer)) or self.max_evals < 1
+        ):
+            raise ValueError(f"budget.max_evals must be a positive integer or null, got {self.max_evals!r}")
+
+
+def make_generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Independent generators for the strategy and for the runner's seed draws."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    strategy_rng, runner_rng = np.random.default_rng(int(seed)).spawn(2)
+    return strategy_rng, runner_rng
+
+
+def run_search(
+    strategy: Strategy,
+    benchmark: Any,
+    budget: Budget,
+    rng: np.random.Generator,
+    skip_duplicates: bool = False,
+) -> dict[str, Any]:
+    """Ask/evaluate/tell until the budget is spent; returns the trajectory and summary (JSON-able)."""
+    space = benchmark.space
+    last_epoch = benchmark.num_epochs
+    seeds = np.asarray(benchmark.seeds)
+    done = benchmark.done
+    class_ids = benchmark.class_ids
+    optimum = float(benchmark.optimum("test_accuracy"))
+    truth_cache: dict[int, float] = {}
+
+    def ground_truth(index: int) -> float:
+        if index not in truth_cache:
+            truth_cache[index] = float(benchmark.query(index).test_accuracy)
+        return truth_cache[index]
+
+    elapsed = 0.0
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[int, int], Observation] = {}
+    paid: dict[int, tuple[int, float, int]] = {}  # class -> (epoch, train_time, seed) of the last evaluation
+    incumbent: dict[str, Any] | None = None
+    duplicates = consecutive_duplicates = 0
+    stop_reason = "budget"
+    while True:
+        trial = strategy.ask()
+        arch = space.parse(trial.arch)
+        epoch = last_epoch if trial.epoch is None else int(trial.epoch)
+        if not 1 <= epoch <= last_epoch:
+            raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}; valid: 1..{last_epoch}")
+        class_id = int(class_ids[arch.index])
+        key = (class_id, epoch)
+        if skip_duplicates and key in seen:
+            duplicates += 1
+            consecutive_duplicates += 1
+            strategy.tell(trial, seen[key])
+            if consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
+                stop_reason = "only_duplicates"
+                break
+            continue
+        consecutive_duplicates = 0
+        if trial.resume and class_id in paid:
+            seed = paid[class_id][2]
+        else:
+            available = seeds[done[class_id]]
+            if len(available) == 0:
+                raise ValueError(f"class {class_id} ({arch.arch_str}) has no trained entry in this table")
+            seed = int(available[rng.integers(len(available))])
+        result = benchmark.query(arch.index, epoch=epoch, seed=seed)
+        cost = float(result.train_time)
+        if trial.resume and class_id in paid and paid[class_id][0] <= epoch:
+            cost = max(cost - paid[class_id][1], 0.0)
+        if elapsed + cost > budget.seconds:
+            break
+        elapsed += cost
+        paid[class_id] = (epoch, float(result.train_time), seed)
+        valid = float(result.valid_accuracy)
+        observation = Observation(
+            valid_accuracy=valid,
+            train_accuracy=float(result.train_accuracy),
+            valid_loss=float(result.valid_loss),
+            epoch=epoch,
+            train_time=cost,
+        )
+        seen[key] = Observation(**{**asdict(observation), "train_time": 0.0, "duplicate": True})
+        strategy.tell(trial, observation)
+        score = valid if np.isfinite(valid) else -np.inf
+        if incumbent is None or epoch > incumbent["epoch"] or (epoch == incumbent["epoch"] and score > incumbent["score"]):
+            incumbent = {"epoch": epoch, "score": score, "index": arch.index, "valid": valid}
+        incumbent_test = ground_truth(incumbent["index"])
+        rows.append(
+            {
+                "n_evals": len(rows) + 1,
+                "time": round(elapsed, 6),
+                "index": arch.index,
+                "arch_str": arch.arch_str,
+                "class_id": class_id,
+                "epoch": epoch,
+                "seed": seed,
+                "cost": round(cost, 6),
+                "valid_accuracy": valid,
+                "test_accuracy": float(result.test_accuracy),
+                "incumbent_index": incumbent["index"],
+                "incumbent_valid": incumbent["valid"],
+                "incumbent_test": incumbent_test,
+                "regret": optimum - incumbent_test,
+            }
+        )
+        if budget.max_evals is not None and len(rows) >= budget.max_evals:
+            stop_reason = "max_evals"
+            break
+    final = rows[-1] if rows else None
+    return {
+        "stop_reason": stop_reason,
+        "num_evals": len(rows),
+        "num_duplicates_skipped": duplicates,
+        "simulated_time": elapsed,
+        "optimum_test_accuracy": optimum,
+        "final": None if final is None else {
+            "incumbent_index": final["incumbent_index"],
+            "incumbent_arch_str": space[final["incumbent_index"]].arch_str,
+            "incumbent_valid": final["incumbent_valid"],
+            "incumbent_test": final["incumbent_test"],
+            "regret": final["regret"],
+        },
+        "strategy_state": strategy.state(),
+        "trajectory": rows,
+    }

@@ -1,0 +1,88 @@
+"""Hyperband and successive halving over the epoch fidelity (Li et al. 2018).
+
+A bracket starts ``n`` random architectures at a small number of epochs, keeps the
+best ``1/eta`` by valid accuracy and continues them (``resume=True``: only the
+extra epochs cost time) at ``eta`` times the epochs, up to the last epoch.
+Hyperband cycles through brackets from the most aggressive (many models, few
+epochs) to plain random search at full fidelity; ``brackets="sh"`` runs only the
+most aggressive one (successive halving).
+
+>>> import numpy as np
+>>> from nasbench.space import CellSpace
+>>> hb = Hyperband(CellSpace(), np.random.default_rng(0), num_epochs=12)
+>>> [(rung["n"], rung["epochs"]) for rung in hb.bracket_plan(2)]
+[(9, 1), (3, 4), (1, 12)]
+>>> hb.ask().epoch
+1
+"""
+
+from __future__ import annotations
+
+import math
+
+from nasbench.search.base import Observation, Strategy, Trial, positive_int
+
+
+class Hyperband(Strategy):
+    name = "hyperband"
+
+    def __init__(self, space, rng, num_epochs, eta: int = 3, min_epochs: int = 1, brackets: str = "hyperband"):
+        super().__init__(space, rng, num_epochs)
+        self.eta = positive_int("eta", eta, minimum=2)
+        self.min_epochs = positive_int("min_epochs", min_epochs)
+        if self.min_epochs > num_epochs:
+            raise ValueError(f"min_epochs ({min_epochs}) must be <= the table's epochs ({num_epochs})")
+        if brackets not in ("hyperband", "sh"):
+            raise ValueError(f"brackets must be 'hyperband' or 'sh', got {brackets!r}")
+        self.brackets = brackets
+        self.s_max = int(math.floor(math.log(num_epochs / self.min_epochs, self.eta) + 1e-9))
+        self.bracket_index = 0
+        self.pending: list[Trial] = []
+        self.results: list[tuple[float, Trial]] = []
+        self.rung = 0
+        self.plan: list[dict] = []
+        self._start_bracket()
+
+    def bracket_plan(self, s: int) -> list[dict]:
+        """Rungs of bracket ``s``: how many models at how many epochs."""
+        n = int(math.ceil((self.s_max + 1) / (s + 1) * self.eta**s))
+        rungs = []
+        for i in range(s + 1):
+            epochs = max(self.min_epochs, int(round(self.num_epochs * self.eta ** (i - s))))
+            rungs.append({"n": max(1, n // self.eta**i), "epochs": min(epochs, self.num_epochs)})
+        return rungs
+
+    def _start_bracket(self) -> None:
+        if self.brackets == "sh":
+            s = self.s_max
+        else:
+            s = self.s_max - self.bracket_index % (self.s_max + 1)
+        self.bracket_index += 1
+        self.plan = self.bracket_plan(s)
+        self.rung = 0
+        first = self.plan[0]
+        self.pending = [Trial(self.space.sample(self.rng), first["epochs"]) for _ in range(first["n"])]
+        self.pending.reverse()
+        self.results = []
+
+    def ask(self) -> Trial:
+        if not self.pending:
+            self._advance()
+        return self.pending.pop()
+
+    def tell(self, trial: Trial, observation: Observation) -> None:
+        self.results.append((observation.valid_accuracy, trial))
+
+    def _advance(self) -> None:
+        self.rung += 1
+        if self.rung >= len(self.plan):
+            self._start_bracket()
+            return
+        rung = self.plan[self.rung]
+        ranked = sorted(self.results, key=lambda item: -item[0])[: rung["n"]]
+        self.pending = [Trial(trial.arch, rung["epochs"], resume=True) for _, trial in ranked]
+        self.pending.reverse()
+        self.results = []
+
+    def state(self) -> dict:
+        return {"brackets_started": self.bracket_index}

@@ -1,0 +1,58 @@
+"""Regularized (aging) evolution, Real et al. 2019, as NAS-Bench-201 ran it (REA).
+
+A population of ``population_size`` random architectures; then, repeatedly,
+``sample_size`` members are drawn at random, the best (by valid accuracy) is the
+parent, its child (one decision mutated; with probability ``crossover_prob`` first
+uniformly crossed with the runner-up of the tournament) is evaluated and joins the
+population, and the oldest member dies. Defaults are NAS-Bench-201's: population
+10, tournament sample 3, no crossover.
+
+>>> import numpy as np
+>>> from nasbench.space import CellSpace
+>>> from nasbench.search.base import Observation
+>>> space = CellSpace()
+>>> rea = RegularizedEvolution(space, np.random.default_rng(0), num_epochs=12)
+>>> best = 0.0
+>>> for _ in range(300):  # a toy objective: the share of 3x3 convolutions
+...     trial = rea.ask()
+...     score = trial.arch.ops.count("nor_conv_3x3") / 6
+...     rea.tell(trial, Observation(score, score, 0.0, 12, 1.0))
+...     best = max(best, score)
+>>> best
+1.0
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from nasbench.search.base import Observation, Strategy, Trial, positive_int, unit_float
+from nasbench.space.base import Arch
+
+
+class RegularizedEvolution(Strategy):
+    name = "rea"
+
+    def __init__(self, space, rng, num_epochs, population_size: int = 10, sample_size: int = 3, crossover_prob: float = 0.0):
+        super().__init__(space, rng, num_epochs)
+        self.population_size = positive_int("population_size", population_size)
+        self.sample_size = positive_int("sample_size", sample_size)
+        if self.sample_size > self.population_size:
+            raise ValueError(f"sample_size ({sample_size}) must be <= population_size ({population_size})")
+        self.crossover_prob = unit_float("crossover_prob", crossover_prob)
+        self.population: deque[tuple[Arch, float]] = deque()
+
+    def ask(self) -> Trial:
+        if len(self.population) < self.population_size:
+            return Trial(self.space.sample(self.rng))
+        picks = self.rng.choice(len(self.population), size=self.sample_size, replace=False)
+        tournament = sorted((self.population[i] for i in picks), key=lambda member: -member[1])
+        parent = tournament[0][0]
+        if len(tournament) > 1 and self.rng.random() < self.crossover_prob:
+            parent = self.space.crossover(parent, tournament[1][0], self.rng)
+        return Trial(self.space.mutate(parent, self.rng))
+
+    def tell(self, trial: Trial, observation: Observation) -> None:
+        self.population.append((trial.arch, observation.valid_accuracy))
+        if len(self.population) > self.population_size:
+            self.population.popleft()  # aging: the oldest dies, not the worst
