@@ -141,9 +141,13 @@ class SearchSpace(ABC):
         """Numeric features for predictors, ``(n, num_features)`` float32, from ``(n, num_decisions)``."""
 
     # ------------------------------------------------------------------ indices
+    @cached_property
+    def _choices(self) -> tuple[int, ...]:
+        return tuple(int(k) for k in self.num_choices)
+
     @property
     def num_decisions(self) -> int:
-        return len(self.num_choices)
+        return len(self._choices)
 
     def __len__(self) -> int:
         return int(np.prod(self.num_choices, dtype=np.int64))
@@ -162,6 +166,14 @@ class SearchSpace(ABC):
         for d in range(self.num_decisions - 2, -1, -1):
             weights[d] = weights[d + 1] * self.num_choices[d + 1]
         return weights
+
+    @cached_property
+    def _radix_list(self) -> list[int]:
+        return [int(w) for w in self._radix]
+
+    def _index_of_valid(self, decisions: Sequence[int]) -> int:
+        """Index of decisions already checked (``_check_decisions`` or a ``from_*`` decoder)."""
+        return sum(d * w for d, w in zip(decisions, self._radix_list))
 
     def index_of(self, decisions: Sequence[int] | np.ndarray) -> int | np.ndarray:
         """Index of one ``(D,)`` or many ``(n, D)`` decision vectors; raises :class:`SpaceError`."""
@@ -226,7 +238,7 @@ class SearchSpace(ABC):
                 f"expected {self.num_decisions} decisions, got {len(values)}"
             )
         out = []
-        for d, (value, k) in enumerate(zip(values, self.num_choices)):
+        for d, (value, k) in enumerate(zip(values, self._choices)):
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
                 raise SpaceError(f"decision {d} must be an integer option index in 0..{k - 1}, got {value!r}")
             if not 0 <= value < k:
@@ -259,14 +271,14 @@ class SearchSpace(ABC):
                 if len(text.lstrip("-")) > 30:  # int() refuses very long digit strings
                     raise SpaceError(f"architecture index {text[:20]}... out of range; valid: 0..{len(self) - 1}")
                 return self[int(text)]
-            return Arch(self, self.index_of(self.from_string(text)))
+            return Arch(self, self._index_of_valid(self.from_string(text)))
         if isinstance(x, (float, complex, np.floating, np.complexfloating)):
             raise SpaceError(
                 f"architecture index must be an integer in 0..{len(self) - 1}, got {type(x).__name__} {x!r}"
             )
         parsed = self._parse_other(x)
         if parsed is not None:
-            return Arch(self, self.index_of(parsed))
+            return Arch(self, self._index_of_valid(parsed))
         try:
             arr = np.asarray(x)
         except Exception:
@@ -283,7 +295,7 @@ class SearchSpace(ABC):
                 f"cannot read an architecture from a scalar {arr.dtype}; valid encodings: "
                 f"{', '.join(self.encodings())}"
             )
-        return Arch(self, self.index_of(self._parse_array(arr)))
+        return Arch(self, self._index_of_valid(self._parse_array(arr)))
 
     def _parse_other(self, x: Any) -> tuple[int, ...] | None:
         """Hook for space-specific objects (graphs, ...). ``None`` if not recognised."""
@@ -351,17 +363,20 @@ class SearchSpace(ABC):
             )
         if not np.all((vec == 0) | (vec == 1)):
             raise SpaceError("one-hot entries must be 0 or 1")
-        out, start = [], 0
-        for d, k in enumerate(self.num_choices):
-            block = vec[start:start + k]
-            if block.sum() != 1:
-                raise SpaceError(
-                    f"one-hot block of decision {d} (entries {start}..{start + k - 1}) must hold exactly one 1, "
-                    f"holds {int(block.sum())}"
-                )
-            out.append(int(block.argmax()))
-            start += k
-        return tuple(out)
+        starts = self._one_hot_starts
+        sums = np.add.reduceat(vec, starts)
+        if np.any(sums != 1):
+            d = int(np.flatnonzero(sums != 1)[0])
+            start, k = int(starts[d]), self._choices[d]
+            raise SpaceError(
+                f"one-hot block of decision {d} (entries {start}..{start + k - 1}) must hold exactly one 1, "
+                f"holds {int(sums[d])}"
+            )
+        return tuple((np.flatnonzero(vec) - starts).tolist())
+
+    @cached_property
+    def _one_hot_starts(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self._choices)[:-1]]).astype(np.int64)
 
     # ------------------------------------------------------------------ classes
     @cached_property

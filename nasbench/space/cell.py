@@ -31,14 +31,26 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nasbench.space.base import Arch, SearchSpace, SpaceError
+from nasbench.space.base import SearchSpace, SpaceError, _numeric_vector
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: every op the model builder knows; a space uses a subset, in the order given
 KNOWN_OPS = NB201_OPS + ("nor_conv_5x5", "max_pool_3x3")
 NO_EDGE = -1
 _CONV_KERNEL = {"nor_conv_1x1": 1, "nor_conv_3x3": 3, "nor_conv_5x5": 5}
-_EDGE_RE = re.compile(r"^(?P<op>[A-Za-z0-9_]+)~(?P<src>\d+)$")
+#: one ``op~i`` item; matched with ``fullmatch`` (``$`` would let a trailing newline
+#: through) and ASCII digits only (``\d`` takes any Unicode digit)
+_EDGE_RE = re.compile(r"(?P<op>[A-Za-z0-9_]+)~(?P<src>[0-9]+)")
+
+
+def _int_arg(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """A constructor integer, or :class:`SpaceError` naming the valid range."""
+    valid = f"{low}..{high}" if high is not None else f">= {low}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise SpaceError(f"{name} must be an integer {valid}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise SpaceError(f"{name} must be an integer {valid}, got {value!r}")
+    return int(value)
 
 
 class CellSpace(SearchSpace):
@@ -53,7 +65,7 @@ class CellSpace(SearchSpace):
     >>> len(space), space.num_classes
     (15625, 6466)
     >>> space.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|").index
-    11153
+    9527
     """
 
     kind = "cell"
@@ -68,28 +80,29 @@ class CellSpace(SearchSpace):
         input_length: int = 40,
         num_classes: int = 10,
     ):
-        ops = tuple(str(o) for o in ops)
-        unknown = [o for o in ops if o not in KNOWN_OPS]
+        if isinstance(ops, str) or not _is_sequence(ops):
+            raise SpaceError(f"ops must be a list of op names from {', '.join(KNOWN_OPS)}; got {ops!r}")
+        ops = tuple(ops)
+        unknown = [o for o in ops if not isinstance(o, str) or o not in KNOWN_OPS]
         if unknown:
             raise SpaceError(f"unknown op {unknown[0]!r}; valid: {', '.join(KNOWN_OPS)}")
         if len(set(ops)) != len(ops) or len(ops) < 2:
-            raise SpaceError(f"ops must be at least 2 distinct names, got {list(ops)}")
-        if not isinstance(num_nodes, int) or not 2 <= num_nodes <= 6:
-            raise SpaceError(f"num_nodes must be an integer in 2..6, got {num_nodes!r}")
-        channels = tuple(int(c) for c in channels)
-        if not channels or min(channels) < 1:
-            raise SpaceError(f"channels must be positive integers, got {list(channels)}")
-        if cells_per_stage < 1 or in_channels < 1 or num_classes < 2:
-            raise SpaceError("cells_per_stage, in_channels must be >= 1 and num_classes >= 2")
-        if input_length < 2 ** (len(channels) - 1):
-            raise SpaceError(f"input_length {input_length} too short for {len(channels)} stages")
+            raise SpaceError(f"ops must be at least 2 distinct names from {', '.join(KNOWN_OPS)}; got {list(ops)}")
+        num_nodes = _int_arg("num_nodes", num_nodes, 2, 6)
+        if isinstance(channels, str) or not _is_sequence(channels) or len(channels) == 0:
+            raise SpaceError(f"channels must be a non-empty list of positive integers, got {channels!r}")
+        channels = tuple(_int_arg("channels", c, 1) for c in channels)
+        cells_per_stage = _int_arg("cells_per_stage", cells_per_stage, 1)
+        in_channels = _int_arg("in_channels", in_channels, 1)
+        num_classes = _int_arg("num_classes", num_classes, 2)
+        input_length = _int_arg("input_length", input_length, 2 ** (len(channels) - 1))
         self.num_nodes = num_nodes
         self.ops = ops
         self.channels = channels
-        self.cells_per_stage = int(cells_per_stage)
-        self.in_channels = int(in_channels)
-        self.input_length = int(input_length)
-        self.num_classes_out = int(num_classes)
+        self.cells_per_stage = cells_per_stage
+        self.in_channels = in_channels
+        self.input_length = input_length
+        self.num_classes_out = num_classes
         self.edges = [(i, j) for j in range(1, num_nodes) for i in range(j)]
 
     # ------------------------------------------------------------------ basics
@@ -117,6 +130,7 @@ class CellSpace(SearchSpace):
 
     # ------------------------------------------------------------------ strings
     def to_string(self, decisions: Sequence[int]) -> str:
+        decisions = self._check_decisions(decisions)
         nodes = []
         for j in range(1, self.num_nodes):
             parts = [f"{self.ops[decisions[self._edge_pos[(i, j)]]]}~{i}" for i in range(j)]
@@ -129,6 +143,8 @@ class CellSpace(SearchSpace):
 
     def from_string(self, text: str) -> tuple[int, ...]:
         example = self.to_string([0] * len(self.edges))
+        if not isinstance(text, str):
+            raise SpaceError(f"arch string must be a str like {example!r}, got {type(text).__name__}")
         node_texts = text.split("+")
         if len(node_texts) != self.num_nodes - 1:
             raise SpaceError(
@@ -143,42 +159,64 @@ class CellSpace(SearchSpace):
             if len(items) != j:
                 raise SpaceError(f"node {j} must have {j} edges (op~0..op~{j - 1}), got {len(items)} in {node_text!r}")
             for expected_src, item in enumerate(items):
-                match = _EDGE_RE.match(item)
+                match = _EDGE_RE.fullmatch(item)
                 if not match:
-                    raise SpaceError(f"edge {item!r} of node {j} must look like 'op~i' with op one of {', '.join(self.ops)}")
-                op, src = match["op"], int(match["src"])
+                    raise SpaceError(
+                        f"edge {item!r} of node {j} must look like 'op~{expected_src}' with op one of {', '.join(self.ops)}"
+                    )
+                op, src = match["op"], match["src"]
                 if op not in self.ops:
                     raise SpaceError(f"unknown op {op!r} in {item!r}; valid: {', '.join(self.ops)}")
-                if src != expected_src:
-                    raise SpaceError(f"edge {item!r} of node {j}: expected input node {expected_src} (inputs are 0..{j - 1} in order)")
-                decisions[self._edge_pos[(src, j)]] = self.ops.index(op)
+                if src != str(expected_src):
+                    raise SpaceError(
+                        f"edge {item!r} of node {j}: expected input node {expected_src} "
+                        f"(inputs are 0..{j - 1} in order, written without leading zeros)"
+                    )
+                decisions[self._edge_pos[(expected_src, j)]] = self.ops.index(op)
         return tuple(decisions)
 
     # ------------------------------------------------------------------ encodings
     def to_ops(self, decisions: Sequence[int]) -> list[str]:
-        return [self.ops[d] for d in decisions]
+        return [self.ops[d] for d in self._check_decisions(decisions)]
+
+    @cached_property
+    def _edge_rows_cols(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows = np.array([i for i, _ in self.edges])
+        cols = np.array([j for _, j in self.edges])
+        off_edges = np.ones((self.num_nodes, self.num_nodes), dtype=bool)
+        off_edges[rows, cols] = False
+        return rows, cols, off_edges
 
     def to_matrix(self, decisions: Sequence[int]) -> np.ndarray:
+        decisions = self._check_decisions(decisions)
+        rows, cols, _ = self._edge_rows_cols
         m = np.full((self.num_nodes, self.num_nodes), NO_EDGE, dtype=np.int64)
-        for (i, j), d in zip(self.edges, decisions):
-            m[i, j] = d
+        m[rows, cols] = decisions
         return m
 
     def from_matrix(self, matrix: np.ndarray) -> tuple[int, ...]:
-        m = np.asarray(matrix)
         n = self.num_nodes
-        if m.shape != (n, n):
-            raise SpaceError(f"edge-op matrix must have shape ({n}, {n}), got {m.shape}")
-        if m.dtype.kind not in "iuf" or not np.all(m == np.round(m)):
-            raise SpaceError("edge-op matrix entries must be integers (op index, or -1 for no edge)")
-        mask = np.triu(np.ones((n, n), dtype=bool), k=1)
-        if np.any(m[~mask] != NO_EDGE):
+        try:
+            m = np.asarray(matrix)
+        except Exception:
+            m = None
+        if m is None or m.shape != (n, n):
+            got = "an unreadable object" if m is None else f"shape {m.shape}"
+            raise SpaceError(f"edge-op matrix must have shape ({n}, {n}), got {got}")
+        if m.dtype.kind not in "iuf" or not np.all(np.isfinite(m) & (m == np.round(m))):
+            raise SpaceError(
+                f"edge-op matrix entries must be integers: op index 0..{len(self.ops) - 1} above the diagonal, "
+                f"{NO_EDGE} elsewhere"
+            )
+        rows, cols, off_edges = self._edge_rows_cols
+        if np.any(m[off_edges] != NO_EDGE):
             raise SpaceError(f"edge-op matrix must hold {NO_EDGE} on and below the diagonal (edges go i->j with i<j)")
-        return self._check_decisions([int(m[i, j]) for i, j in self.edges])
+        return self._check_decisions([int(v) for v in m[rows, cols].tolist()])
 
     def to_graph(self, decisions: Sequence[int]):
         import networkx as nx
 
+        decisions = self._check_decisions(decisions)
         g = nx.DiGraph()
         g.add_nodes_from(range(self.num_nodes))
         for (i, j), d in zip(self.edges, decisions):
@@ -186,6 +224,10 @@ class CellSpace(SearchSpace):
         return g
 
     def from_graph(self, graph: Any) -> tuple[int, ...]:
+        if not all(hasattr(graph, a) for a in ("nodes", "edges", "is_directed", "is_multigraph")):
+            raise SpaceError(f"expected a networkx.DiGraph with op=<name> on edges i->j, i<j; got {type(graph).__name__}")
+        if not graph.is_directed() or graph.is_multigraph():
+            raise SpaceError("graph must be a networkx.DiGraph (directed, one edge per node pair) with op=<name> on edges i->j, i<j")
         nodes = set(graph.nodes)
         if nodes != set(range(self.num_nodes)):
             raise SpaceError(f"graph nodes must be 0..{self.num_nodes - 1}, got {sorted(nodes, key=str)}")
@@ -241,7 +283,7 @@ class CellSpace(SearchSpace):
         return out
 
     def to_path_encoding(self, decisions: Sequence[int]) -> np.ndarray:
-        return self._path_encode_batch(np.asarray(decisions))[0]
+        return self._path_encode_batch(np.asarray(self._check_decisions(decisions)))[0]
 
     @cached_property
     def _path_lookup(self) -> dict[bytes, int]:
@@ -252,7 +294,7 @@ class CellSpace(SearchSpace):
         return lookup
 
     def from_path_encoding(self, vector: Sequence[float] | np.ndarray) -> tuple[int, ...]:
-        vec = np.asarray(vector, dtype=np.float64)
+        vec = _numeric_vector(vector, "path encoding")
         if vec.shape != (self.path_encoding_length,):
             raise SpaceError(f"path encoding must have shape ({self.path_encoding_length},), got {vec.shape}")
         if not np.all((vec == 0) | (vec == 1)):
@@ -268,6 +310,10 @@ class CellSpace(SearchSpace):
             return self.from_graph(x)
         return None
 
+    def _array_encodings(self) -> list[str]:
+        n = self.num_nodes
+        return super()._array_encodings() + [f"({self.path_encoding_length},) path encoding", f"({n}, {n}) edge-op matrix"]
+
     def _parse_array(self, arr: np.ndarray) -> tuple[int, ...]:
         if arr.ndim == 2:
             return self.from_matrix(arr)
@@ -278,12 +324,7 @@ class CellSpace(SearchSpace):
                     "call space.from_path_encoding or space.from_one_hot"
                 )
             return self.from_path_encoding(arr)
-        try:
-            return super()._parse_array(arr)
-        except SpaceError as err:
-            if arr.ndim == 1 and "matches none" in str(err):
-                raise SpaceError(f"{err}, {self.path_encoding_length} (path encoding)") from None
-            raise
+        return super()._parse_array(arr)
 
     # ------------------------------------------------------------------ isomorphism
     def _compute_class_keys(self) -> list[str]:
@@ -371,7 +412,7 @@ class CellSpace(SearchSpace):
         counts once; BN, ReLU, pooling and additions are not counted. PyTorch's
         ``FlopCounterMode`` reports twice this number.
         """
-        arr = np.asarray(decisions, dtype=np.int64)
+        arr = self._decision_array(decisions)
         op_params, op_macs = self._op_costs()
         base_params, base_macs = self._skeleton_costs()
         params = base_params + op_params[arr].sum(axis=-1)
@@ -382,13 +423,14 @@ class CellSpace(SearchSpace):
 
     # ------------------------------------------------------------------ model / features
     def build_model(self, decisions: Sequence[int], **_: Any):
+        decisions = self._check_decisions(decisions)  # before the (slow) torch import
         from nasbench.space.cell_model import CellNetwork
 
-        return CellNetwork(self, self._check_decisions(list(decisions)))
+        return CellNetwork(self, decisions)
 
     def features(self, decisions: np.ndarray) -> np.ndarray:
         """One-hot ops, path encoding, and log params / log FLOPs: ``(n, E*K + P + 2)`` float32."""
-        dec = np.atleast_2d(np.asarray(decisions, dtype=np.int64))
+        dec = np.atleast_2d(self._decision_array(decisions))
         costs = self.costs(dec)
         return np.concatenate(
             [
@@ -405,3 +447,8 @@ class CellSpace(SearchSpace):
         names += [f"path{p}" for p in range(self.path_encoding_length)]
         return names + ["log10_params", "log10_flops"]
 
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray)) or (
+        hasattr(value, "__len__") and hasattr(value, "__getitem__") and not isinstance(value, (str, bytes, dict))
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Mapping
 
 from nasbench.space.base import SearchSpace, SpaceError
@@ -21,7 +22,8 @@ def space_from_config(config: Mapping[str, Any]) -> SearchSpace:
     kinds = space_kinds()
     if kind not in kinds:
         raise SpaceError(f"unknown space kind {kind!r}; valid: {', '.join(kinds)}")
-    try:
-        return kinds[kind](**params)
-    except TypeError as err:
-        raise SpaceError(f"bad {kind} space option: {err}") from None
+    options = [name for name in inspect.signature(kinds[kind]).parameters if name != "self"]
+    unknown = sorted(set(params) - set(options))
+    if unknown:
+        raise SpaceError(f"bad {kind} space option {unknown[0]!r}; valid: {', '.join(options)}")
+    return kinds[kind](**params)

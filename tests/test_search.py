@@ -1,0 +1,167 @@
+"""Strategies, the runner and the search/report commands, on a tiny table built on the fly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
+from nasbench.table import Benchmark
+
+
+@pytest.fixture(scope="module")
+def bench(tiny_table) -> Benchmark:
+    return Benchmark.load(tiny_table)
+
+
+def run(bench, name, seed=0, seconds=2.0, skip=False, max_evals=None, **options):
+    strategy_rng, runner_rng = make_generators(seed)
+    strategy = make_strategy(name, bench.space, strategy_rng, bench.num_epochs, **options)
+    return run_search(strategy, bench, Budget(seconds, max_evals), runner_rng, skip_duplicates=skip)
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_every_strategy_runs_within_budget(bench, name):
+    result = run(bench, name, seconds=1.5)
+    rows = result["trajectory"]
+    assert result["num_evals"] == len(rows) > 0
+    assert result["simulated_time"] <= 1.5
+    times = [r["time"] for r in rows]
+    assert times == sorted(times)
+    assert rows[-1]["time"] == pytest.approx(result["simulated_time"], abs=1e-5)
+    regrets = [r["regret"] for r in rows]
+    assert all(r >= -1e-12 for r in regrets)
+    for r in rows:
+        assert r["regret"] == pytest.approx(result["optimum_test_accuracy"] - r["incumbent_test"])
+        assert 1 <= r["epoch"] <= bench.num_epochs
+        assert r["seed"] in bench.seeds
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_same_seed_same_trajectory(bench, name):
+    a, b = run(bench, name, seed=3), run(bench, name, seed=3)
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    c = run(bench, name, seed=4)
+    if name != "hyperband":  # different seeds explore differently
+        assert [r["index"] for r in a["trajectory"]] != [r["index"] for r in c["trajectory"]] or a["trajectory"] == []
+
+
+def test_max_evals_caps_the_run(bench):
+    result = run(bench, "random", seconds=1e9, max_evals=7)
+    assert result["num_evals"] == 7 and result["stop_reason"] == "max_evals"
+
+
+def test_skipping_duplicates_never_counts_a_class_twice(bench):
+    result = run(bench, "rea", seconds=1e9, skip=True, max_evals=100)
+    classes = [(r["class_id"], r["epoch"]) for r in result["trajectory"]]
+    assert len(classes) == len(set(classes))
+    assert result["num_duplicates_skipped"] > 0
+    # the tiny space has 9 classes: with duplicates skipped, the search ends once all are seen
+    assert result["num_evals"] == bench.num_classes
+    assert result["stop_reason"] == "only_duplicates"
+    plain = run(bench, "rea", seconds=1e9, max_evals=100)
+    assert len({r["class_id"] for r in plain["trajectory"]}) < plain["num_evals"]
+
+
+def test_hyperband_resumes_promoted_models(bench):
+    result = run(bench, "hyperband", seconds=1e9, max_evals=40, min_epochs=1)
+    rows = result["trajectory"]
+    promoted = [r for r in rows if r["epoch"] == bench.num_epochs]
+    assert promoted
+    full_cost = {r["class_id"]: bench.query(r["index"], seed=r["seed"]).train_time for r in promoted}
+    assert any(r["cost"] < full_cost[r["class_id"]] - 1e-9 for r in promoted)
+
+
+def test_search_sees_no_test_metrics():
+    from nasbench.search.base import Observation
+
+    assert not any("test" in field for field in Observation.__dataclass_fields__)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda b: run(b, "nope"), "unknown strategy"),
+        (lambda b: run(b, "rea", population_size=0), "population_size"),
+        (lambda b: run(b, "rea", tournament=3), "unknown option"),
+        (lambda b: run(b, "rea", population_size=3, sample_size=5), "sample_size"),
+        (lambda b: run(b, "reinforce", controller="gru"), "controller"),
+        (lambda b: run(b, "hyperband", eta=1), "eta"),
+        (lambda b: run(b, "random", seconds=0), "budget.seconds"),
+        (lambda b: run(b, "random", seconds=-5), "budget.seconds"),
+        (lambda b: run(b, "random", max_evals=0), "max_evals"),
+        (lambda b: run(b, "random", seed=1.5), "seed must be an integer"),
+    ],
+)
+def test_bad_input_is_a_one_line_value_error(bench, call, message):
+    with pytest.raises(ValueError, match=message) as info:
+        call(bench)
+    assert "\n" not in str(info.value)
+
+
+def test_reinforce_lstm_controller_runs(bench):
+    result = run(bench, "reinforce", controller="lstm", max_evals=15, seconds=1e9)
+    assert result["num_evals"] == 15
+
+
+def search_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "nasbench.cli.search", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_cli_same_seed_gives_byte_identical_result_json(tiny_table, tmp_path):
+    outs = []
+    for name in ("a", "b"):
+        result = search_cli("strategy=rea", "seed=7", f"benchmark.path={tiny_table}", "budget.seconds=2", f"hydra.run.dir={tmp_path / name}")
+        assert result.returncode == 0, result.stderr
+        outs.append((tmp_path / name / "result.json").read_bytes())
+    assert outs[0] == outs[1]
+    data = json.loads(outs[0])
+    assert data["strategy"] == "rea" and data["seed"] == 7 and data["trajectory"]
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("strategy=nope", "strategy"),
+        ("seed=abc", "seed"),
+        ("budget.seconds=0", "budget.seconds"),
+        ("budget.seconds=-1", "budget.seconds"),
+        ("+strategy.bogus=1", "unknown option"),
+    ],
+)
+def test_cli_bad_input(tiny_table, tmp_path, override, expected):
+    result = search_cli(f"benchmark.path={tiny_table}", override, f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_multirun_and_report_tolerate_a_failed_run(tiny_table, tmp_path):
+    sweep = tmp_path / "sweep"
+    result = search_cli(
+        "-m", "strategy=random,rea", "seed=range(0,5)", f"benchmark.path={tiny_table}",
+        "budget.seconds=1", f"hydra.sweep.dir={sweep}", "launcher=basic",
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(list(sweep.rglob("result.json"))) == 10
+    victim = sorted(sweep.rglob("result.json"))[0]
+    victim.unlink()  # a crashed run
+    report = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(sweep), "--out", str(tmp_path / "rep")], capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    readme = (tmp_path / "rep" / "README.md").read_text()
+    assert "Failed or missing runs" in readme and str(victim.parent) in readme
+    for name in ("regret.png", "ranks.png", "final_test.png", "final.csv", "wilcoxon_holm.csv", "summary.json"):
+        assert (tmp_path / "rep" / name).exists(), name
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert set(summary["final"]) == {"random", "rea"}
+
+
+@pytest.mark.parametrize("make", [lambda p: p / "missing", lambda p: p])
+def test_report_on_empty_or_missing_dir_fails_cleanly(tmp_path, make):
+    result = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(make(tmp_path))], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
