@@ -1,0 +1,151 @@
+"""A first look at a table: distributions, costs, noise, early ranking, top cells' ops.
+
+One row per isomorphism class (its trained representative); a partial table is
+reported over the classes trained so far, and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nasbench.report.comparison import _atomic_text, _plt
+
+
+def class_frame(bench) -> pd.DataFrame:
+    """Per trained class: final and epoch-4 accuracies (mean over seeds), seed std, costs."""
+    reps = np.asarray(bench.representatives)
+    final = bench.to_dataframe().iloc[reps].reset_index(drop=True)
+    early_epoch = min(4, bench.num_epochs)
+    early = bench.to_dataframe(epoch=early_epoch).iloc[reps].reset_index(drop=True)
+    per_seed = np.stack([bench.to_dataframe(seed=s)["valid_accuracy"].to_numpy()[reps] for s in bench.seeds], axis=1)
+    frame = final[["arch_str", "class_id", "num_seeds", "valid_accuracy", "test_accuracy", "params", "flops", "latency", "train_time"]].copy()
+    frame["valid_accuracy_early"] = early["valid_accuracy"].to_numpy()
+    several = np.isfinite(per_seed).sum(axis=1) >= 2
+    seed_std = np.full(len(reps), np.nan)
+    seed_std[several] = np.nanstd(per_seed[several], axis=1, ddof=1)
+    frame["seed_std_valid"] = seed_std
+    frame.attrs["early_epoch"] = early_epoch
+    return frame[frame["num_seeds"] > 0].reset_index(drop=True)
+
+
+def write_table_report(bench, out_dir: str | Path) -> Path:
+    """Figures, a CSV of per-class numbers and a README for the table ``bench``."""
+    from scipy.stats import kendalltau, pearsonr, spearmanr
+
+    plt = _plt()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frame = class_frame(bench)
+    if len(frame) < 3:
+        raise ValueError(f"the table has {len(frame)} trained classes; need at least 3 for a report")
+    early_epoch = frame.attrs["early_epoch"]
+    pct = 100.0
+    stats: dict[str, float | int | str] = {
+        "classes_trained": int(len(frame)),
+        "classes_total": int(bench.num_classes),
+        "entries_done": int(bench.entries_done),
+        "entries_total": int(bench.num_classes * len(bench.seeds)),
+        "test_accuracy_mean": float(frame["test_accuracy"].mean()),
+        "test_accuracy_std": float(frame["test_accuracy"].std(ddof=1)),
+        "test_accuracy_max": float(frame["test_accuracy"].max()),
+        "test_accuracy_median": float(frame["test_accuracy"].median()),
+        "spearman_params_test": float(spearmanr(frame["params"], frame["test_accuracy"]).statistic),
+        "spearman_flops_test": float(spearmanr(frame["flops"], frame["test_accuracy"]).statistic),
+        f"spearman_epoch{early_epoch}_final_valid": float(spearmanr(frame["valid_accuracy_early"], frame["valid_accuracy"]).statistic),
+        f"kendall_epoch{early_epoch}_final_valid": float(kendalltau(frame["valid_accuracy_early"], frame["valid_accuracy"]).statistic),
+        "pearson_valid_test": float(pearsonr(frame["valid_accuracy"], frame["test_accuracy"]).statistic),
+        "spearman_valid_test": float(spearmanr(frame["valid_accuracy"], frame["test_accuracy"]).statistic),
+    }
+    noisy = frame.dropna(subset=["seed_std_valid"])
+    if len(noisy) >= 3:
+        stats["seed_std_valid_mean"] = float(noisy["seed_std_valid"].mean())
+        stats["classes_with_several_seeds"] = int(len(noisy))
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.hist(pct * frame["test_accuracy"], bins=60, color="tab:blue")
+    ax.set_xlabel("final test accuracy (%, mean over seeds)")
+    ax.set_ylabel("classes")
+    ax.set_title(f"{len(frame)} of {bench.num_classes} classes")
+    fig.tight_layout(); fig.savefig(out / "test_accuracy_hist.png"); plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=120, sharey=True)
+    for ax, cost, unit in zip(axes, ("params", "flops"), ("parameters", "multiply-accumulates per sample")):
+        ax.scatter(frame[cost], pct * frame["test_accuracy"], s=4, alpha=0.4)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{cost} ({unit}, log scale)")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("final test accuracy (%)")
+    fig.tight_layout(); fig.savefig(out / "accuracy_vs_costs.png"); plt.close(fig)
+
+    if len(noisy) >= 3:
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+        ax.scatter(pct * noisy["valid_accuracy"], pct * noisy["seed_std_valid"], s=5, alpha=0.5)
+        ax.set_xlabel("final valid accuracy (%, mean over seeds)")
+        ax.set_ylabel("std over seeds (percentage points)")
+        ax.grid(True, alpha=0.3)
+        fig.tight_layout(); fig.savefig(out / "seed_noise.png"); plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=120)
+    axes[0].scatter(pct * frame["valid_accuracy_early"], pct * frame["valid_accuracy"], s=4, alpha=0.4)
+    axes[0].set_xlabel(f"valid accuracy at epoch {early_epoch} (%)")
+    axes[0].set_ylabel(f"valid accuracy at epoch {bench.num_epochs} (%)")
+    axes[0].set_title(f"Spearman {stats[f'spearman_epoch{early_epoch}_final_valid']:.3f}")
+    axes[1].scatter(pct * frame["valid_accuracy"], pct * frame["test_accuracy"], s=4, alpha=0.4)
+    axes[1].set_xlabel("final valid accuracy (%)")
+    axes[1].set_ylabel("final test accuracy (%)")
+    axes[1].set_title(f"Spearman {stats['spearman_valid_test']:.3f}")
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout(); fig.savefig(out / "early_and_valid_test.png"); plt.close(fig)
+
+    space = bench.space
+    decisions = space.all_decisions[frame["class_id"].map(dict(enumerate(bench.representatives))).to_numpy()]
+    top = frame["test_accuracy"] >= frame["test_accuracy"].quantile(0.95)
+    names = space.option_names(0)
+    overall = np.array([(decisions == k).mean() for k in range(len(names))])
+    among_top = np.array([(decisions[top.to_numpy()] == k).mean() for k in range(len(names))])
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, overall, 0.4, label="all trained classes")
+    ax.bar(x + 0.2, among_top, 0.4, label="top 5% by test accuracy")
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_ylabel("share of edges")
+    ax.legend(fontsize=8)
+    fig.tight_layout(); fig.savefig(out / "top_ops.png"); plt.close(fig)
+    stats["top5_op_share"] = json.dumps(dict(zip(names, np.round(among_top, 4).tolist())))
+    stats["all_op_share"] = json.dumps(dict(zip(names, np.round(overall, 4).tolist())))
+
+    _atomic_text(out / "classes.csv", frame.to_csv(index=False))
+    _atomic_text(out / "summary.json", json.dumps(stats, indent=1) + "\n")
+    meta = bench.metadata
+    partial = "" if bench.complete else (
+        f"\n**Partial table**: {stats['entries_done']} of {stats['entries_total']} (class, seed) entries are trained; "
+        "the numbers below cover the classes trained so far (a uniform sample: the build trains classes in a "
+        "fixed random order).\n"
+    )
+    lines = [
+        "# A first look at the table",
+        "",
+        f"Table: `{Path(str(bench.path)).name}`, git commit `{meta.get('git_commit')}`, seeds {list(bench.seeds)}, "
+        f"{bench.num_epochs} epochs. Regenerate with `nasbench-table-report`.",
+        partial,
+        "| figure | value |",
+        "|---|---|",
+        *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in stats.items()],
+        "",
+        "![test accuracy histogram](test_accuracy_hist.png)",
+        "",
+        "![accuracy vs params and FLOPs](accuracy_vs_costs.png)",
+        "",
+        *(["![seed noise](seed_noise.png)", ""] if len(noisy) >= 3 else ["(Seed noise needs classes with several seeds.)", ""]),
+        "![early vs final and valid vs test](early_and_valid_test.png)",
+        "",
+        "![ops among the top 5%](top_ops.png)",
+        "",
+    ]
+    _atomic_text(out / "README.md", "\n".join(lines))
+    return out

@@ -1,0 +1,75 @@
+"""The shipped flagship table: shape, integrity and provenance (it may be partial while it is built)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from nasbench.cli.common import CONF_DIR
+from nasbench.cli.schema import register
+from nasbench.space import CellSpace, space_from_config
+from nasbench.table import Benchmark, default_table_path
+from nasbench.table.store import EPOCH_FIELDS, read_table
+from nasbench.train.data import DatasetConfig
+from nasbench.train.trainer import Recipe
+
+PATH = default_table_path()
+pytestmark = pytest.mark.skipif(not PATH.exists(), reason="no shipped table")
+
+
+@pytest.fixture(scope="module")
+def table():
+    return read_table(PATH)
+
+
+def test_shape_and_mapping(table):
+    space = CellSpace()
+    assert table.shape == (6466, 3, 12)
+    assert json.loads(table.attrs["seeds"]) == [0, 1, 2]
+    np.testing.assert_array_equal(table.arch["class_id"], space.class_ids())
+    np.testing.assert_array_equal(table.representative, space.representatives())
+    assert table.arch["arch_str"].tolist() == [space.to_string(d) for d in space.all_decisions]
+    costs = space.costs(space.all_decisions)
+    np.testing.assert_array_equal(table.arch["params"], costs["params"])
+    np.testing.assert_array_equal(table.arch["flops"], costs["flops"])
+    assert space_from_config(json.loads(table.attrs["space"])) == space
+
+
+def test_entries_are_consistent(table):
+    done = table.entries["done"]
+    assert done.sum() > 0
+    assert bool(table.attrs["complete"]) == bool(done.all())
+    for name in EPOCH_FIELDS:
+        values = table.epochs[name]
+        assert np.isnan(values[~done]).all(), name
+    ok = done & ~table.entries["diverged"]
+    for split in ("train", "valid", "test"):
+        acc = table.epochs[f"{split}_accuracy"][ok]
+        assert np.isfinite(acc).all() and (acc >= 0).all() and (acc <= 1).all()
+    assert (table.epochs["epoch_time"][ok] > 0).all()
+    assert np.isfinite(table.entries["latency_b1"][done]).all()
+    # seed-major build order: no entry of a later seed before every class of an earlier one is done
+    per_seed = done.sum(axis=0)
+    for s in range(1, len(per_seed)):
+        assert per_seed[s] == 0 or per_seed[s - 1] == 6466 or per_seed[s] <= per_seed[s - 1]
+
+
+def test_built_with_the_default_config(table):
+    register()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("build")
+    assert json.loads(table.attrs["recipe"]) == vars(Recipe(**OmegaConf.to_container(cfg.train)))
+    assert json.loads(table.attrs["dataset"]) == vars(DatasetConfig(**OmegaConf.to_container(cfg.dataset)))
+    for key in ("git_commit", "versions", "machine", "dataset_fingerprint", "config", "build_history", "validity"):
+        assert table.attrs.get(key), key
+
+
+def test_loads_through_the_query_api():
+    bench = Benchmark.load()
+    assert bench.entries_done == int(read_table(PATH).entries["done"].sum())
+    best = bench.best("valid_accuracy")
+    assert 0 < best.valid_accuracy <= 1
