@@ -27,7 +27,7 @@ class Recipe:
     """Training recipe; defaults are the flagship table's."""
 
     epochs: int = 12
-    batch_size: int = 256
+    batch_size: int = 64
     lr: float = 0.1
     momentum: float = 0.9
     nesterov: bool = True
