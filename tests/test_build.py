@@ -159,3 +159,41 @@ def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
     assert same_metrics(resumed, read_table(tiny_table))  # and the whole equals an uninterrupted build
     assert len(json.loads(resumed.attrs["build_history"])) == 2
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_table, tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tiny_table), "-n", "3"], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "passed: 3 of 3" in ok.stdout
+    tampered = tmp_path / "tampered.h5"
+    shutil.copy(tiny_table, tampered)
+    with h5py.File(tampered, "r+") as f:
+        f["metrics/valid_accuracy"][...] = f["metrics/valid_accuracy"][()] + 0.01
+    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tampered), "-n", "2", "--json"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert not report["passed"] and all(e["max_abs_diff"] >= 0.0099 for e in report["entries"])
+
+
+def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tmp_path / "none.h5")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "does not exist" in result.stderr
+
+
+def test_multirun_shards_then_merge(tiny_table, tmp_path):
+    out = tmp_path / "m.h5"
+    result = run_cli("-m", *TINY_CLI, f"output={out}", "shard=0,1", "num_shards=2", "workers=0", f"hydra.sweep.dir={tmp_path / 'sweep'}", "launcher=basic")
+    assert result.returncode == 0, result.stderr
+    shards = [shard_path(out, i, 2) for i in range(2)]
+    merged = subprocess.run([sys.executable, "-m", "nasbench.cli.merge", str(out), *map(str, shards)], capture_output=True, text=True, timeout=120)
+    assert merged.returncode == 0, merged.stderr
+    assert same_metrics(read_table(out), read_table(tiny_table))
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = run_cli(*TINY_CLI, f"output={tmp_path / 'c.h5'}", "device=cuda")
+    assert result.returncode == 2 and "no CUDA device" in result.stderr

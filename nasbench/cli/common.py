@@ -25,6 +25,9 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:  # output piped into `head` and the like: not an error
+            sys.stderr.close()
+            sys.exit(0)
         except KeyboardInterrupt:
             fail("interrupted; finished work is saved, run the same command again to resume", 130)
         except USER_ERRORS as err:

@@ -17,3 +17,7 @@ def main(argv: list[str] | None = None) -> None:
 
     path = merge_shards(args.shards, args.output)
     print(f"merged {len(args.shards)} shards into {path}")
+
+
+if __name__ == "__main__":
+    main()

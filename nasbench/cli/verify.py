@@ -46,3 +46,7 @@ def default_table_path() -> str:
     from importlib.resources import files
 
     return str(files("nasbench.tables") / "nb201-mnist1d.h5")
+
+
+if __name__ == "__main__":
+    main()
