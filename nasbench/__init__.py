@@ -19,6 +19,7 @@ _EXPORTS = {
     "SearchSpace": "nasbench.space",
     "SpaceError": "nasbench.space",
     "CellSpace": "nasbench.space",
+    "BlockSpace": "nasbench.space",
     "Benchmark": "nasbench.table",
     "QueryResult": "nasbench.table",
     "TableError": "nasbench.table",

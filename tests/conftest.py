@@ -15,13 +15,13 @@ def tiny_space() -> CellSpace:
     return CellSpace(**TINY_SPACE)
 
 
-def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, **kwargs) -> Path:
+def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, space: CellSpace | None = None, **kwargs) -> Path:
     from nasbench.train.build import run_build
     from nasbench.train.data import DatasetConfig
     from nasbench.train.trainer import Recipe
 
     return run_build(
-        space=tiny_space(),
+        space=tiny_space() if space is None else space,
         recipe=Recipe(epochs=epochs, batch_size=128, latency_repeats=3),  # = conf/train/quick.yaml
         dataset=DatasetConfig(n_train=400, n_valid=300, n_test=300),  # = conf/dataset/tiny.yaml
         seeds=list(seeds),

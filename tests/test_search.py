@@ -21,7 +21,9 @@ def bench(tiny_table) -> Benchmark:
 
 def run(bench, name, seed=0, seconds=2.0, skip=False, max_evals=None, **options):
     strategy_rng, runner_rng = make_generators(seed)
-    strategy = make_strategy(name, bench.space, strategy_rng, bench.num_epochs, **options)
+    multi = name in STRATEGIES and STRATEGIES[name].objective_mode == "multi"  # these need objectives
+    objectives = ["valid_accuracy", "params"] if multi else None
+    strategy = make_strategy(name, bench.space, strategy_rng, bench.num_epochs, objectives=objectives, **options)
     return run_search(strategy, bench, Budget(seconds, max_evals), runner_rng, skip_duplicates=skip)
 
 

@@ -34,6 +34,14 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
         raise ValueError(f"seeds must be >= 1, got {cfg['seeds']}")
     if not cfg["strategies"]:
         raise ValueError("strategies must name at least one strategy")
+    from nasbench.search.multiobjective import check_constraints, check_objectives
+
+    # only set when used, so that the recorded config of an unconstrained run is what it always was
+    extra: dict[str, Any] = {}
+    if check_constraints(cfg.get("constraint")):
+        extra["constraint"] = cfg["constraint"]
+    if check_objectives(cfg.get("objectives")):
+        extra["objectives"] = list(cfg["objectives"])
     runs = []
     for name in cfg["strategies"]:
         strategy = strategy_config(name)
@@ -45,6 +53,7 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
                     "seed": seed,
                     "skip_duplicates": bool(skip),
                     "budget": cfg["budget"],
+                    **extra,
                     "output": "result.json",
                 }
                 folder = Path(cfg["runs_dir"]) / f"{name}{'+dedup' if skip else ''}" / f"seed{seed:03d}"
@@ -59,6 +68,7 @@ def main(cfg: DictConfig) -> None:
 
     from nasbench.cli.search import search, write_json
     from nasbench.report.comparison import write_report
+    from nasbench.report.pareto import write_pareto_report
 
     plain = OmegaConf.to_container(cfg, resolve=True)
     runs = planned_runs(plain)
@@ -75,7 +85,8 @@ def main(cfg: DictConfig) -> None:
         write_json(path, search(run))
     if kept:
         print(f"kept {kept} finished runs from {plain['runs_dir']}")
-    out = write_report(plain["runs_dir"], plain["out"], plain["title"], only=[folder / "result.json" for folder, _ in runs])
+    writer = write_pareto_report if plain.get("objectives") else write_report
+    out = writer(plain["runs_dir"], plain["out"], plain["title"], only=[folder / "result.json" for folder, _ in runs])
     print(f"report written to {out}/README.md")
 
 

@@ -41,12 +41,23 @@ class BudgetConfig:
 
 
 @dataclass
+class ConstraintConfig:
+    """Upper bounds on costs known without training; null: unbounded."""
+
+    params: Optional[float] = None
+    flops: Optional[float] = None
+    latency: Optional[float] = None  # seconds, batch 1, mean over the table's seeds
+
+
+@dataclass
 class SearchConfig:
     strategy: Any = None
     benchmark: Any = None
     seed: int = 0
     skip_duplicates: bool = False
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    constraint: ConstraintConfig = field(default_factory=ConstraintConfig)
+    objectives: Optional[list[str]] = None
     output: str = "result.json"
 
 
@@ -61,6 +72,8 @@ class CompareConfig:
     seeds: int = 20
     skip_duplicates: list[bool] = field(default_factory=lambda: [False, True])
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    constraint: ConstraintConfig = field(default_factory=ConstraintConfig)
+    objectives: Optional[list[str]] = None
     runs_dir: str = "outputs/comparison-runs"
     out: str = "reports/comparison"
     title: str = "Strategy comparison"
@@ -69,3 +82,46 @@ class CompareConfig:
 
 def register_compare() -> None:
     ConfigStore.instance().store(name="compare_schema", node=CompareConfig)
+
+
+@dataclass
+class SplitConfig:
+    """Shares of the trained classes (train: fit, valid: early stopping and noise calibration, test: held out)."""
+
+    train: float = 0.8
+    valid: float = 0.1
+    test: float = 0.1
+
+
+@dataclass
+class XGBoostConfig:
+    """Parameters of every member (``XGBRegressor`` names); null: XGBoost's default."""
+
+    n_estimators: int = 1000
+    early_stopping_rounds: Optional[int] = 50
+    learning_rate: float = 0.05
+    max_depth: int = 6
+    min_child_weight: float = 1.0
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+    reg_alpha: float = 0.0
+    n_jobs: Optional[int] = None
+
+
+@dataclass
+class SurrogateConfig:
+    table: Optional[str] = None
+    out: str = "surrogate"
+    report: str = "reports/surrogate"
+    split: SplitConfig = field(default_factory=SplitConfig)
+    seed: int = 0
+    ensemble_size: int = 5
+    targets: list[str] = field(default_factory=lambda: ["valid_accuracy", "test_accuracy", "train_time", "latency"])
+    curve_epochs: Optional[list[int]] = field(default_factory=lambda: [1, 2, 4, 8, 12])
+    fractions: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.1, 0.25, 0.5, 0.8])
+    xgboost: XGBoostConfig = field(default_factory=XGBoostConfig)
+
+
+def register_surrogate() -> None:
+    ConfigStore.instance().store(name="surrogate_schema", node=SurrogateConfig)

@@ -24,7 +24,11 @@ def load_benchmark(cfg: dict[str, Any]):
         from nasbench.table import Benchmark
 
         return Benchmark.load(cfg.get("path"))
-    raise ValueError(f"unknown benchmark kind {kind!r}; valid: table")
+    if kind == "surrogate":
+        from nasbench.surrogate import SurrogateBenchmark
+
+        return SurrogateBenchmark.load(cfg.get("path"), noise=cfg.get("noise", False), noise_seed=cfg.get("noise_seed", 0))
+    raise ValueError(f"unknown benchmark kind {kind!r}; valid: table, surrogate")
 
 
 def describe(benchmark) -> dict[str, Any]:
@@ -49,9 +53,14 @@ def search(cfg: dict[str, Any]) -> dict[str, Any]:
     name = options.pop("name", None)
     budget = Budget(**cfg["budget"])
     benchmark = load_benchmark(cfg["benchmark"])
+    constraint = cfg.get("constraint") or {}
+    objectives = cfg.get("objectives")
     strategy_rng, runner_rng = make_generators(cfg["seed"])
-    strategy = make_strategy(name, benchmark.space, strategy_rng, benchmark.num_epochs, **options)
-    result = run_search(strategy, benchmark, budget, runner_rng, skip_duplicates=bool(cfg["skip_duplicates"]))
+    strategy = make_strategy(name, benchmark.space, strategy_rng, benchmark.num_epochs, objectives=objectives, **options)
+    result = run_search(
+        strategy, benchmark, budget, runner_rng, skip_duplicates=bool(cfg["skip_duplicates"]),
+        constraints=constraint, objectives=objectives,
+    )
     return {
         "strategy": name,
         "strategy_options": options,
@@ -82,10 +91,11 @@ def main(cfg: DictConfig) -> None:
     out = Path(HydraConfig.get().runtime.output_dir) / cfg.output
     write_json(out, result)
     final = result["final"] or {}
+    front = f", front of {final.get('front_size', 0)}, hypervolume regret {final.get('hv_regret', float('nan')):.4f}" if result.get("objectives") else ""
     print(
         f"{result['strategy']} seed={result['seed']}: {result['num_evals']} evaluations, "
         f"{result['simulated_time']:.0f} s simulated, incumbent test {final.get('incumbent_test', float('nan')):.4f}, "
-        f"regret {final.get('regret', float('nan')):.4f} -> {out}"
+        f"regret {final.get('regret', float('nan')):.4f}{front} -> {out}"
     )
 
 

@@ -27,8 +27,8 @@ def run_label(result: dict) -> str:
     return f"{label}+dedup" if result.get("skip_duplicates") else label
 
 
-def collect(directory: str | Path, only: list[Path] | None = None) -> Collection:
-    """Read every ``result.json`` below ``directory`` (or just ``only``); folders of failed runs are listed, not fatal."""
+def read_results(directory: str | Path, only: list[Path] | None = None) -> tuple[list[tuple[Path, dict]], list[str]]:
+    """The readable ``result.json`` files below ``directory`` (or just ``only``) and the failed or missing runs."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ReportError(f"{directory} is not a directory; give the folder of a finished nasbench-search multirun")
@@ -52,6 +52,20 @@ def collect(directory: str | Path, only: list[Path] | None = None) -> Collection
             failed.append(f"{hydra_dir.parent} (no result.json; overrides: {what or 'unknown'})")
     if not results:
         raise ReportError(f"{directory} holds no result.json files: is it a nasbench-search output folder?")
+    return results, failed
+
+
+def constraint_text(result: dict) -> str:
+    """How a run's constraints read in a report (``none`` when unconstrained)."""
+    from nasbench.search.multiobjective import describe_constraints
+
+    return describe_constraints(result.get("constraints"))
+
+
+def collect(directory: str | Path, only: list[Path] | None = None) -> Collection:
+    """Read every ``result.json`` below ``directory`` (or just ``only``); folders of failed runs are listed, not fatal."""
+    directory = Path(directory)
+    results, failed = read_results(directory, only)
     run_rows, traj_rows = [], []
     for path, data in results:
         label = run_label(data)
@@ -71,6 +85,7 @@ def collect(directory: str | Path, only: list[Path] | None = None) -> Collection
                 "final_regret": final.get("regret", np.nan),
                 "incumbent": final.get("incumbent_arch_str", ""),
                 "optimum_test": data.get("optimum_test_accuracy", np.nan),
+                "constraints": constraint_text(data),
                 "path": str(path.parent),
             }
         )
@@ -91,6 +106,12 @@ def collect(directory: str | Path, only: list[Path] | None = None) -> Collection
     if duplicated.any():
         first = runs[duplicated].iloc[0]
         raise ReportError(f"two runs of {first['label']} with seed {first['seed']} under {directory}; report one sweep at a time")
+    settings = runs["constraints"].unique()
+    if len(settings) > 1:
+        raise ReportError(
+            f"runs under {directory} used different constraints ({'; '.join(sorted(settings))}); "
+            "report one constraint setting at a time"
+        )
     optima = runs["optimum_test"].dropna().unique()
     if len(optima) > 1 and np.ptp(optima) > 1e-9:
         raise ReportError(f"runs under {directory} used benchmarks with different optima ({', '.join(f'{o:.4f}' for o in optima)}); report one benchmark at a time")

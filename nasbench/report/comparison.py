@@ -147,14 +147,14 @@ def plot_ranks(ranks: pd.DataFrame, grid: np.ndarray, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_final(runs: pd.DataFrame, order: list[str], optimum: float, path: Path) -> None:
+def plot_final(runs: pd.DataFrame, order: list[str], optimum: float, path: Path, optimum_label: str = "optimum") -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     data = [100 * runs.loc[runs["label"] == l, "final_test"].dropna().to_numpy() for l in order]
     ax.boxplot(data, showmeans=True)
     ax.set_xticks(range(1, len(order) + 1), order, rotation=20, ha="right")
     if np.isfinite(optimum):
-        ax.axhline(100 * optimum, color="k", ls="--", lw=1, label=f"optimum {100 * optimum:.2f}%")
+        ax.axhline(100 * optimum, color="k", ls="--", lw=1, label=f"{optimum_label} {100 * optimum:.2f}%")
         ax.legend(fontsize=8)
     ax.set_ylabel("final test accuracy of the incumbent (%)")
     ax.grid(True, axis="y", alpha=0.3)
@@ -228,6 +228,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     runs = collection.runs
     optimum = float(runs["optimum_test"].dropna().iloc[0]) if runs["optimum_test"].notna().any() else float("nan")
+    constraints = str(runs["constraints"].iloc[0]) if "constraints" in runs else "none"
+    constrained = constraints != "none"
     grid = time_grid(collection)
     grid_frame = regret_on_grid(collection, grid)
     table = final_table(runs)
@@ -238,7 +240,7 @@ def write_report(
 
     plot_regret(grid_frame, grid, out / "regret.png", title)
     plot_ranks(ranks, grid, out / "ranks.png")
-    plot_final(runs, list(table.index), optimum, out / "final_test.png")
+    plot_final(runs, list(table.index), optimum, out / "final_test.png", "best feasible" if constrained else "optimum")
     cd = critical_difference(wide_test, out / "critical_difference.png")
 
     _atomic_text(out / "runs.csv", runs.drop(columns=["path"]).to_csv(index=False))
@@ -248,6 +250,7 @@ def write_report(
     summary = {
         "source": str(directory),
         "optimum_test_accuracy": optimum,
+        "constraints": constraints,
         "final": json.loads(table.to_json(orient="index")),
         "friedman_nemenyi": cd,
         "failed_runs": collection.failed,
@@ -258,12 +261,22 @@ def write_report(
     shown = table.reset_index()
     for col in ("test_mean", "test_std", "test_se", "test_best", "regret_mean", "regret_se"):
         shown[col] = 100 * shown[col]
+    if constrained:
+        reference = (
+            f"Constraint: {constraints} (infeasible architectures were skipped without cost). "
+            f"Best feasible test accuracy: {100 * optimum:.2f}%. "
+            "Regret = best feasible minus the incumbent's mean test accuracy over training seeds"
+        )
+    else:
+        reference = (
+            f"Optimum test accuracy of the benchmark: {100 * optimum:.2f}%. "
+            "Regret = optimum minus the incumbent's mean test accuracy over training seeds"
+        )
     lines = [
         f"# {title}",
         "",
         f"Source: `{Path(directory).name}` ({len(runs)} runs: {runs['label'].nunique()} strategies x "
-        f"{runs['seed'].nunique()} seeds). Optimum test accuracy of the benchmark: {100 * optimum:.2f}%. "
-        "Regret = optimum minus the incumbent's mean test accuracy over training seeds; the incumbent is "
+        f"{runs['seed'].nunique()} seeds). {reference}; the incumbent is "
         "chosen by the valid accuracy the search observed. Numbers are percentage points.",
         "",
         "## Findings",

@@ -39,6 +39,16 @@ class Observation:
 
     Accuracies are fractions in [0, 1]; ``train_time`` is the simulated seconds
     the evaluation cost (zero for a skipped isomorphic duplicate).
+
+    ``feasible=False``: the architecture breaks a cost constraint, so the runner
+    skipped it without training (no cost, not counted). Its metrics are then
+    the worst possible (``valid_accuracy=-inf``, ``valid_loss=inf``) so that a
+    strategy which ignores the flag still ranks it last; strategies check the
+    flag and learn nothing else from it.
+
+    ``objectives``: with multi-objective search configured, the values of the
+    configured objectives in their order (raw units: accuracy fraction, params,
+    MACs, seconds); ``None`` otherwise and for infeasible trials.
     """
 
     valid_accuracy: float
@@ -47,6 +57,8 @@ class Observation:
     epoch: int
     train_time: float
     duplicate: bool = False
+    feasible: bool = True
+    objectives: tuple[float, ...] | None = None
 
 
 class Strategy(ABC):
@@ -56,6 +68,10 @@ class Strategy(ABC):
     """
 
     name: ClassVar[str] = "abstract"
+    #: ``"single"``: optimises valid accuracy; ``"multi"``: needs ``objectives``; ``"any"``: either
+    objective_mode: ClassVar[str] = "single"
+    #: the objectives a multi-objective strategy optimises (``None``: valid accuracy alone)
+    objectives: tuple[str, ...] | None = None
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, num_epochs: int):
         if not isinstance(rng, np.random.Generator):
@@ -75,6 +91,37 @@ class Strategy(ABC):
     def state(self) -> dict[str, Any]:
         """Strategy-specific state worth recording at the end of a run (JSON-able)."""
         return {}
+
+
+class MultiObjectiveStrategy(Strategy):
+    """Base class of strategies that optimise several objectives (``objectives``, 2 or 3 names).
+
+    :meth:`vector` turns an observation into the vector to minimise
+    (accuracies negated), or ``None`` for an infeasible trial.
+    """
+
+    objective_mode: ClassVar[str] = "multi"
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, num_epochs: int, objectives=("valid_accuracy", "params")):
+        super().__init__(space, rng, num_epochs)
+        from nasbench.search.multiobjective import check_objectives
+
+        checked = check_objectives(objectives)
+        if checked is None:
+            raise ValueError(f"strategy {self.name} is multi-objective: set objectives, e.g. objectives=[valid_accuracy,params]")
+        self.objectives = checked
+
+    def vector(self, observation: Observation) -> np.ndarray | None:
+        from nasbench.search.multiobjective import minimised
+
+        if not observation.feasible:
+            return None
+        if observation.objectives is None or len(observation.objectives) != len(self.objectives):
+            raise ValueError(
+                f"strategy {self.name} needs the values of objectives {list(self.objectives)} in every observation; "
+                "run it with run_search(..., objectives=...)"
+            )
+        return minimised(observation.objectives, self.objectives)
 
 
 def check_options(name: str, options: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:

@@ -18,19 +18,38 @@ budget, the seed each evaluation observes and the bookkeeping.
 * **Duplicates.** With ``skip_duplicates`` an architecture whose isomorphism
   class was already evaluated at that epoch is answered from memory: it costs
   nothing and is not counted as an evaluation.
+* **Constraints.** ``constraints={"params": 20000, "latency": 5e-4}`` bounds
+  costs known without training (analytic params / flops, the table's batch-1
+  latency, mean over seeds). An infeasible proposal is skipped before it costs
+  anything: the strategy is told ``Observation(feasible=False, ...)`` and it is
+  not counted. The regret reference becomes the best feasible architecture (mean
+  final test accuracy over seeds); a bound nothing meets is a one-line error
+  giving the smallest achievable value.
+* **Objectives.** With ``objectives=("valid_accuracy", "params")`` every
+  observation carries the objectives' values and each trajectory row records
+  the run's front (:class:`~nasbench.search.multiobjective.FrontTracker`): its
+  size, its hypervolume as observed and by ground truth (test accuracy), and the
+  hypervolume regret against the true front of the table's feasible
+  architectures (normalisation and reference point in
+  :mod:`nasbench.search.multiobjective`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from nasbench.search.base import Observation, Strategy
+from nasbench.search.multiobjective import (
+    ArchTable, FrontTracker, Normaliser, check_constraints, check_objectives, true_front,
+)
 
 #: consecutive duplicate proposals after which a run stops (the strategy has converged)
 MAX_CONSECUTIVE_DUPLICATES = 10_000
+#: consecutive infeasible proposals after which a run stops (the constraint leaves the strategy nothing)
+MAX_CONSECUTIVE_INFEASIBLE = 100_000
 
 
 @dataclass(frozen=True)
@@ -63,14 +82,52 @@ def run_search(
     budget: Budget,
     rng: np.random.Generator,
     skip_duplicates: bool = False,
+    constraints: Mapping[str, float | None] | None = None,
+    objectives: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Ask/evaluate/tell until the budget is spent; returns the trajectory and summary (JSON-able)."""
+    """Ask/evaluate/tell until the budget is spent; returns the trajectory and summary (JSON-able).
+
+    ``constraints`` (upper bounds on ``params``, ``flops``, ``latency``) and
+    ``objectives`` (2-3 of ``valid_accuracy``, ``params``, ``flops``,
+    ``latency``; default: the strategy's own) are described in the module docstring.
+    """
     space = benchmark.space
     last_epoch = benchmark.num_epochs
     seeds = np.asarray(benchmark.seeds)
     done = benchmark.done
     class_ids = benchmark.class_ids
-    optimum = float(benchmark.optimum("test_accuracy"))
+    constraints = check_constraints(constraints)
+    objectives = check_objectives(objectives)
+    own = getattr(strategy, "objectives", None)
+    if objectives is None:
+        objectives = own
+    elif own is not None and tuple(own) != objectives:
+        raise ValueError(f"strategy {strategy.name} optimises {list(own)} but the run's objectives are {list(objectives)}")
+    table = ArchTable.from_benchmark(benchmark) if constraints or objectives else None
+    feasible = table.feasible(constraints) if constraints else None
+    if feasible is None:
+        optimum = float(benchmark.optimum("test_accuracy"))
+    else:
+        optimum = float(np.nanmax(np.where(feasible & table.trained, table.test_accuracy, np.nan)))
+    mo: dict[str, Any] = {}
+    if objectives:
+        normaliser = Normaliser(objectives, table.largest_costs())
+        front = FrontTracker(objectives, table, normaliser)
+        truth = true_front(table, objectives, table.trained if feasible is None else feasible & table.trained, normaliser)
+        optimum_hv = truth["hypervolume"]
+
+        def objective_values(index: int, valid: float) -> tuple[float, ...]:
+            return tuple(valid if o == "valid_accuracy" else float(table.cost(o)[index]) for o in objectives)
+
+        mo = {
+            "objectives": list(objectives),
+            "hypervolume_reference": normaliser.reference_raw(),
+            "optimum_hypervolume": optimum_hv,
+            "true_front": [
+                {"index": int(i), "arch_str": space[int(i)].arch_str, "truth": [float(v) for v in values]}
+                for i, values in zip(truth["indices"], truth["values"])
+            ],
+        }
     truth_cache: dict[int, float] = {}
 
     def ground_truth(index: int) -> float:
@@ -84,6 +141,7 @@ def run_search(
     paid: dict[int, tuple[int, float, int]] = {}  # class -> (epoch, train_time, seed) of the last evaluation
     incumbent: dict[str, Any] | None = None
     duplicates = consecutive_duplicates = 0
+    infeasible = consecutive_infeasible = 0
     stop_reason = "budget"
     while True:
         trial = strategy.ask()
@@ -93,15 +151,26 @@ def run_search(
             raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}; valid: 1..{last_epoch}")
         class_id = int(class_ids[arch.index])
         key = (class_id, epoch)
+        if feasible is not None and not feasible[arch.index]:
+            infeasible += 1
+            consecutive_infeasible += 1
+            strategy.tell(trial, Observation(-np.inf, -np.inf, np.inf, epoch, 0.0, feasible=False))
+            if consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
+                stop_reason = "only_infeasible"
+                break
+            continue
         if skip_duplicates and key in seen:
             duplicates += 1
             consecutive_duplicates += 1
-            strategy.tell(trial, seen[key])
+            answer = seen[key]
+            if objectives:  # the class's accuracy, this architecture's own costs
+                answer = replace(answer, objectives=objective_values(arch.index, answer.valid_accuracy))
+            strategy.tell(trial, answer)
             if consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
                 stop_reason = "only_duplicates"
                 break
             continue
-        consecutive_duplicates = 0
+        consecutive_duplicates = consecutive_infeasible = 0
         if trial.resume and class_id in paid:
             seed = paid[class_id][2]
         else:
@@ -124,6 +193,7 @@ def run_search(
             valid_loss=float(result.valid_loss),
             epoch=epoch,
             train_time=cost,
+            objectives=objective_values(arch.index, valid) if objectives else None,
         )
         seen[key] = Observation(**{**asdict(observation), "train_time": 0.0, "duplicate": True})
         strategy.tell(trial, observation)
@@ -131,8 +201,7 @@ def run_search(
         if incumbent is None or epoch > incumbent["epoch"] or (epoch == incumbent["epoch"] and score > incumbent["score"]):
             incumbent = {"epoch": epoch, "score": score, "index": arch.index, "valid": valid}
         incumbent_test = ground_truth(incumbent["index"])
-        rows.append(
-            {
+        row = {
                 "n_evals": len(rows) + 1,
                 "time": round(elapsed, 6),
                 "index": arch.index,
@@ -148,24 +217,44 @@ def run_search(
                 "incumbent_test": incumbent_test,
                 "regret": optimum - incumbent_test,
             }
-        )
+        if objectives:
+            front.add(arch.index, observation.objectives, epoch)
+            row.update(
+                {
+                    "objectives": list(observation.objectives),
+                    "front_size": len(front.members),
+                    "hypervolume": front.hypervolume,
+                    "hypervolume_test": front.hypervolume_test,
+                    "hv_regret": optimum_hv - front.hypervolume_test,
+                }
+            )
+        rows.append(row)
         if budget.max_evals is not None and len(rows) >= budget.max_evals:
             stop_reason = "max_evals"
             break
     final = rows[-1] if rows else None
+    summary = None if final is None else {
+        "incumbent_index": final["incumbent_index"],
+        "incumbent_arch_str": space[final["incumbent_index"]].arch_str,
+        "incumbent_valid": final["incumbent_valid"],
+        "incumbent_test": final["incumbent_test"],
+        "regret": final["regret"],
+    }
+    if objectives:
+        mo["front"] = front.summary(space)
+        if summary is not None:
+            summary.update({k: final[k] for k in ("front_size", "hypervolume", "hypervolume_test", "hv_regret")})
     return {
         "stop_reason": stop_reason,
         "num_evals": len(rows),
         "num_duplicates_skipped": duplicates,
+        "num_infeasible_skipped": infeasible,
         "simulated_time": elapsed,
+        "constraints": constraints,
+        "num_feasible_architectures": None if feasible is None else int(feasible.sum()),
         "optimum_test_accuracy": optimum,
-        "final": None if final is None else {
-            "incumbent_index": final["incumbent_index"],
-            "incumbent_arch_str": space[final["incumbent_index"]].arch_str,
-            "incumbent_valid": final["incumbent_valid"],
-            "incumbent_test": final["incumbent_test"],
-            "regret": final["regret"],
-        },
+        **mo,
+        "final": summary,
         "strategy_state": strategy.state(),
         "trajectory": rows,
     }

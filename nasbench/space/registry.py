@@ -9,9 +9,10 @@ from nasbench.space.base import SearchSpace, SpaceError
 
 
 def space_kinds() -> dict[str, type[SearchSpace]]:
+    from nasbench.space.blocks import BlockSpace
     from nasbench.space.cell import CellSpace
 
-    return {CellSpace.kind: CellSpace}
+    return {CellSpace.kind: CellSpace, BlockSpace.kind: BlockSpace}
 
 
 def space_from_config(config: Mapping[str, Any]) -> SearchSpace:

@@ -226,6 +226,9 @@ def run_build(
         "shard": shard,
         "num_shards": num_shards,
     }
+    # A build killed mid-checkpoint (SIGKILL) leaves its temporary file; the table itself is intact.
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     table = open_or_create(path, space, recipe, key, attrs)
     table.attrs.setdefault("build_seconds", 0.0)
     mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes)

@@ -5,7 +5,8 @@ best ``1/eta`` by valid accuracy and continues them (``resume=True``: only the
 extra epochs cost time) at ``eta`` times the epochs, up to the last epoch.
 Hyperband cycles through brackets from the most aggressive (many models, few
 epochs) to plain random search at full fidelity; ``brackets="sh"`` runs only the
-most aggressive one (successive halving).
+most aggressive one (successive halving). An infeasible architecture (it breaks
+a cost constraint) in a bracket's first rung is replaced by another random one.
 
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
@@ -66,11 +67,15 @@ class Hyperband(Strategy):
         self.results = []
 
     def ask(self) -> Trial:
-        if not self.pending:
+        while not self.pending:
             self._advance()
         return self.pending.pop()
 
     def tell(self, trial: Trial, observation: Observation) -> None:
+        if not observation.feasible:
+            if self.rung == 0:  # replaced, so that the bracket starts with n feasible models
+                self.pending.append(Trial(self.space.sample(self.rng), trial.epoch))
+            return
         self.results.append((observation.valid_accuracy, trial))
 
     def _advance(self) -> None:

@@ -3,7 +3,8 @@
 From the current architecture, its neighbours (every architecture one decision
 away) are evaluated in a random order; the first that beats the current one
 becomes current. When no neighbour is better (a local optimum), the search
-restarts from a random architecture.
+restarts from a random architecture. Infeasible architectures (they break a
+cost constraint) are passed over.
 
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
@@ -45,6 +46,8 @@ class LocalSearch(Strategy):
         return Trial(self.queue.pop())
 
     def tell(self, trial: Trial, observation: Observation) -> None:
+        if not observation.feasible:
+            return  # breaks a constraint: never the current architecture
         if self.current is None or observation.valid_accuracy > self.current_score:
             self.current, self.current_score = trial.arch, observation.valid_accuracy
             neighbours = self.space.neighbours(trial.arch)

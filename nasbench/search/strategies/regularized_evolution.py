@@ -5,7 +5,8 @@ A population of ``population_size`` random architectures; then, repeatedly,
 parent, its child (one decision mutated; with probability ``crossover_prob`` first
 uniformly crossed with the runner-up of the tournament) is evaluated and joins the
 population, and the oldest member dies. Defaults are NAS-Bench-201's: population
-10, tournament sample 3, no crossover.
+10, tournament sample 3, no crossover. An infeasible architecture (one that
+breaks a cost constraint) never joins the population.
 
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
@@ -53,6 +54,8 @@ class RegularizedEvolution(Strategy):
         return Trial(self.space.mutate(parent, self.rng))
 
     def tell(self, trial: Trial, observation: Observation) -> None:
+        if not observation.feasible:
+            return  # breaks a constraint: never a member, never a parent
         self.population.append((trial.arch, observation.valid_accuracy))
         if len(self.population) > self.population_size:
             self.population.popleft()  # aging: the oldest dies, not the worst

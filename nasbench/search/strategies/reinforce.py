@@ -4,7 +4,8 @@ Generating an architecture is a sequence of decisions; the policy gives a
 distribution over the options of each. After each evaluation the policy moves
 along ``(reward - baseline) * grad log pi(arch) + entropy_weight * grad H(pi)``
 with Adam; the reward is the valid accuracy (a fraction) and the baseline an
-exponential moving average of rewards (momentum 0.9, NAS-Bench-201's setting).
+exponential moving average of rewards (momentum 0.9, NAS-Bench-201's setting);
+an infeasible architecture (it breaks a cost constraint) earns reward 0.
 ``controller="independent"`` is one categorical per decision (NAS-Bench-201's
 policy, numpy only); ``controller="lstm"`` is a small LSTM that samples the
 decisions one after another, each conditioned on the previous (Zoph & Le 2017;
@@ -83,8 +84,8 @@ class Reinforce(Strategy):
 
     def tell(self, trial: Trial, observation: Observation) -> None:
         reward = observation.valid_accuracy
-        if not np.isfinite(reward):
-            reward = 0.0  # a diverged run earns nothing
+        if not observation.feasible or not np.isfinite(reward):
+            reward = 0.0  # an infeasible architecture or a diverged run earns nothing
         self.baseline = reward if self.baseline is None else self.momentum * self.baseline + (1 - self.momentum) * reward
         advantage = reward - self.baseline
         self.updates += 1

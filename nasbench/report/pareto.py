@@ -1,0 +1,420 @@
+"""The Pareto report of a multi-objective sweep (``nasbench-report DIR --pareto``).
+
+Every run recorded its front over simulated time (``objectives`` set, see
+:mod:`nasbench.search.multiobjective`): the report puts the table's true front
+next to each strategy's front (its median run by final hypervolume), draws the
+hypervolume over simulated time (mean and standard error over seeds) and tests
+the final hypervolume regret (true front's hypervolume minus the run's, both by
+ground truth: test accuracy, mean over seeds) with the statistics of the
+single-objective report (Wilcoxon signed-rank + Holm, Friedman + Nemenyi).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasbench.report.collect import Collection, ReportError, constraint_text, read_results, regret_on_grid, run_label
+from nasbench.report.comparison import (
+    _atomic_text, _markdown, _plt, average_ranks, critical_difference, paired_final, pairwise_wilcoxon, plot_ranks,
+    time_grid,
+)
+from nasbench.search.multiobjective import COST_REFERENCE, OBJECTIVES, TRUTH, non_dominated
+
+BASELINE = "mo_random"
+_AXIS = {
+    "valid_accuracy": ("test accuracy (%)", 100.0),
+    "params": ("parameters", 1.0),
+    "flops": ("multiply-accumulates per sample", 1.0),
+    "latency": ("latency, batch 1 (ms)", 1000.0),
+}
+
+
+@dataclass
+class ParetoCollection:
+    runs: pd.DataFrame  # one row per run: label, seed, final hypervolume and regret, front size
+    trajectory: pd.DataFrame  # one row per evaluation: label, seed, time, hypervolume_test, hv_regret, front_size
+    fronts: dict[tuple[str, int], np.ndarray]  # each run's final front, ground-truth values (n, m)
+    objectives: list[str]
+    reference: dict[str, float]
+    optimum_hypervolume: float
+    true_front: list[dict[str, Any]]
+    constraints: str
+    failed: list[str] = field(default_factory=list)
+
+
+def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> ParetoCollection:
+    """Read a multi-objective sweep; runs must share objectives, reference point, constraints and benchmark."""
+    directory = Path(directory)
+    results, failed = read_results(directory, only)
+    first_path, first = results[0]
+    for path, data in results:
+        if not data.get("objectives"):
+            raise ReportError(
+                f"{path.parent} is not a multi-objective run (no objectives): report it without --pareto, "
+                "or run the sweep with objectives=[valid_accuracy,params]"
+            )
+        if data["objectives"] != first["objectives"]:
+            raise ReportError(
+                f"runs under {directory} optimised different objectives ({first['objectives']} in {first_path.parent}, "
+                f"{data['objectives']} in {path.parent}); report one setting at a time"
+            )
+        if constraint_text(data) != constraint_text(first):
+            raise ReportError(
+                f"runs under {directory} used different constraints ({constraint_text(first)}; {constraint_text(data)}); "
+                "report one constraint setting at a time"
+            )
+        same_reference = all(
+            np.isclose(data["hypervolume_reference"][k], v, rtol=1e-9) for k, v in first["hypervolume_reference"].items()
+        )
+        if not same_reference or not np.isclose(data["optimum_hypervolume"], first["optimum_hypervolume"], rtol=1e-9):
+            raise ReportError(
+                f"runs under {directory} used benchmarks with different true fronts (hypervolume "
+                f"{first['optimum_hypervolume']:.6f} vs {data['optimum_hypervolume']:.6f}); report one benchmark at a time"
+            )
+    optimum = float(first["optimum_hypervolume"])
+    run_rows, traj_rows, fronts = [], [], {}
+    for path, data in results:
+        label, seed = run_label(data), int(data["seed"])
+        final = data.get("final") or {}
+        run_rows.append(
+            {
+                "label": label,
+                "strategy": data["strategy"],
+                "seed": seed,
+                "num_evals": data.get("num_evals", 0),
+                "duplicates_skipped": data.get("num_duplicates_skipped", 0),
+                "infeasible_skipped": data.get("num_infeasible_skipped", 0),
+                "simulated_time": data.get("simulated_time", np.nan),
+                "budget_seconds": (data.get("budget") or {}).get("seconds", np.nan),
+                "final_hv": final.get("hypervolume_test", 0.0),
+                "final_hv_observed": final.get("hypervolume", 0.0),
+                "final_hv_regret": final.get("hv_regret", optimum),
+                "front_size": final.get("front_size", 0),
+                "path": str(path.parent),
+            }
+        )
+        fronts[(label, seed)] = np.array([m["truth"] for m in data.get("front", [])], dtype=float).reshape(
+            -1, len(first["objectives"])
+        )
+        for row in data["trajectory"]:
+            traj_rows.append(
+                {
+                    "label": label,
+                    "seed": seed,
+                    "time": row["time"],
+                    "n_evals": row["n_evals"],
+                    "front_size": row["front_size"],
+                    "hypervolume": row["hypervolume"],
+                    "hypervolume_test": row["hypervolume_test"],
+                    "hv_regret": row["hv_regret"],
+                }
+            )
+    runs = pd.DataFrame(run_rows).sort_values(["label", "seed"], kind="stable").reset_index(drop=True)
+    duplicated = runs.duplicated(["label", "seed"])
+    if duplicated.any():
+        dup = runs[duplicated].iloc[0]
+        raise ReportError(f"two runs of {dup['label']} with seed {dup['seed']} under {directory}; report one sweep at a time")
+    columns = ["label", "seed", "time", "n_evals", "front_size", "hypervolume", "hypervolume_test", "hv_regret"]
+    return ParetoCollection(
+        runs=runs,
+        trajectory=pd.DataFrame(traj_rows, columns=columns),
+        fronts=fronts,
+        objectives=list(first["objectives"]),
+        reference=dict(first["hypervolume_reference"]),
+        optimum_hypervolume=optimum,
+        true_front=list(first.get("true_front", [])),
+        constraints=constraint_text(first),
+        failed=failed,
+    )
+
+
+def on_grid(collection: ParetoCollection, column: str, grid: np.ndarray) -> pd.DataFrame:
+    """``column`` of every run at each time of ``grid`` (its value then; NaN before the first evaluation)."""
+    view = Collection(runs=collection.runs, trajectory=collection.trajectory.assign(regret=collection.trajectory[column]))
+    return regret_on_grid(view, grid)
+
+
+def median_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy, the run with the median final hypervolume (the lower middle one for an even count)."""
+    rows = []
+    for _, group in runs.groupby("label", sort=True):
+        ordered = group.sort_values(["final_hv", "seed"], kind="stable")
+        rows.append(ordered.iloc[(len(ordered) - 1) // 2])
+    return pd.DataFrame(rows).reset_index(drop=True)
+
+
+def final_table(runs: pd.DataFrame) -> pd.DataFrame:
+    grouped = runs.groupby("label")
+    table = pd.DataFrame(
+        {
+            "runs": grouped.size(),
+            "hv_mean": grouped["final_hv"].mean(),
+            "hv_se": grouped["final_hv"].sem(ddof=1),
+            "hv_regret_mean": grouped["final_hv_regret"].mean(),
+            "hv_regret_std": grouped["final_hv_regret"].std(ddof=1),
+            "hv_regret_se": grouped["final_hv_regret"].sem(ddof=1),
+            "hv_regret_best": grouped["final_hv_regret"].min(),
+            "front_size_mean": grouped["front_size"].mean(),
+            "evals_mean": grouped["num_evals"].mean(),
+            "infeasible_skipped_mean": grouped["infeasible_skipped"].mean(),
+        }
+    )
+    return table.sort_values("hv_regret_mean")
+
+
+def findings(table: pd.DataFrame, tests: pd.DataFrame) -> list[str]:
+    """One sentence per strategy against multi-objective random search's mean final hypervolume regret."""
+    if BASELINE not in table.index:
+        return [f"No `{BASELINE}` runs in this sweep, so there is no random-search baseline to compare against."]
+    base = table.loc[BASELINE, "hv_regret_mean"]
+    lines = []
+    for label, row in table.iterrows():
+        if label == BASELINE:
+            continue
+        test = tests[((tests["a"] == label) & (tests["b"] == BASELINE)) | ((tests["b"] == label) & (tests["a"] == BASELINE))]
+        p = float(test["p_holm"].iloc[0]) if len(test) else float("nan")
+        verdict = "beats" if row["hv_regret_mean"] < base else "does not beat"
+        sig = "significant" if p < 0.05 else "not significant"
+        lines.append(
+            f"**{label}** {verdict} multi-objective random search: mean final hypervolume regret "
+            f"{row['hv_regret_mean']:.4f} vs {base:.4f} (Wilcoxon signed-rank, Holm-corrected p = {p:.3g}, {sig} at 0.05)."
+        )
+    return lines
+
+
+# ---------------------------------------------------------------------- figures
+def _minimise(objective: str, values: np.ndarray) -> np.ndarray:
+    return -values if OBJECTIVES[objective] == "maximise" else values
+
+
+def _shown(objective: str, values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=float) * _AXIS[objective][1]
+
+
+def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path) -> None:
+    """True front next to each strategy's median-run front, one panel per pair of objectives."""
+    plt = _plt()
+    objectives = collection.objectives
+    # accuracy on the y axis of every panel that has it
+    pairs = [(b, a) if a in TRUTH else (a, b) for a, b in combinations(objectives, 2)]
+    fig, axes = plt.subplots(1, len(pairs), figsize=(6.5 * len(pairs), 5), dpi=120, squeeze=False)
+    truth = np.array([p["truth"] for p in collection.true_front], dtype=float).reshape(-1, len(objectives))
+    for ax, (x, y) in zip(axes[0], pairs):
+        i, j = objectives.index(x), objectives.index(y)
+        if len(truth):
+            order = np.argsort(truth[:, i], kind="stable")
+            kw = dict(drawstyle="steps-post", ls="-") if len(objectives) == 2 else dict(ls="none")
+            ax.plot(_shown(x, truth[order, i]), _shown(y, truth[order, j]), color="k", marker="s", ms=8, mfc="none", lw=1.2,
+                    label="true front", zorder=1, **kw)
+        for _, run in medians.iterrows():
+            front = collection.fronts.get((run["label"], int(run["seed"])), np.empty((0, len(objectives))))
+            if not len(front):
+                continue
+            # chosen by observed valid accuracy, a member can be dominated by ground truth: drawn hollow
+            best = non_dominated(np.column_stack([_minimise(objectives[k], front[:, k]) for k in range(len(objectives))]))
+            kept = front[best][np.argsort(front[best][:, i], kind="stable")]
+            line = ax.plot(_shown(x, kept[:, i]), _shown(y, kept[:, j]), marker="o", ms=4, lw=1, alpha=0.85,
+                           ls="--" if len(objectives) == 2 else "none",
+                           drawstyle="steps-post" if len(objectives) == 2 else "default",
+                           label=f"{run['label']} (seed {int(run['seed'])})")[0]
+            if (~best).any():
+                ax.plot(_shown(x, front[~best, i]), _shown(y, front[~best, j]), ls="none", marker="o", ms=5,
+                        mfc="none", color=line.get_color(), alpha=0.85)
+        ax.set_xlabel(_AXIS[x][0])
+        ax.set_ylabel(_AXIS[y][0])
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(
+        "Pareto fronts by ground truth\n(median run of each strategy by final hypervolume; "
+        "hollow: members dominated by ground truth)", fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float, path: Path, title: str) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    for label, frame in grid_frame.groupby(level="label"):
+        values = frame.to_numpy(dtype=float)
+        count = np.isfinite(values).sum(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, axis=0)
+            se = np.nanstd(values, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1))
+        se = np.where(np.isfinite(se), se, 0.0)
+        ok = count >= max(1, values.shape[0] // 2)
+        line = ax.plot(grid[ok], mean[ok], label=label, lw=1.8)[0]
+        ax.fill_between(grid[ok], (mean - se)[ok], (mean + se)[ok], color=line.get_color(), alpha=0.2)
+    ax.axhline(optimum, color="k", ls="--", lw=1, label=f"true front {optimum:.4f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("simulated training time (s, log scale)")
+    ax.set_ylabel("hypervolume of the front, by ground truth")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_final_hv(runs: pd.DataFrame, order: list[str], optimum: float, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    ax.boxplot([runs.loc[runs["label"] == l, "final_hv"].to_numpy() for l in order], showmeans=True)
+    ax.set_xticks(range(1, len(order) + 1), order, rotation=20, ha="right")
+    ax.axhline(optimum, color="k", ls="--", lw=1, label=f"true front {optimum:.4f}")
+    ax.legend(fontsize=8)
+    ax.set_ylabel("final hypervolume, by ground truth")
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------- the report
+def write_pareto_report(
+    directory: str | Path, out_dir: str | Path, title: str = "Multi-objective comparison", only: list[Path] | None = None
+) -> Path:
+    """Aggregate the multi-objective sweep in ``directory`` (or the runs ``only`` lists) into ``out_dir``."""
+    collection = collect_pareto(directory, only)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = collection.runs
+    optimum = collection.optimum_hypervolume
+    grid = time_grid(Collection(runs=runs, trajectory=collection.trajectory))
+    hv_grid = on_grid(collection, "hypervolume_test", grid)
+    regret_grid = on_grid(collection, "hv_regret", grid)
+    table = final_table(runs)
+    tests = pairwise_wilcoxon(paired_final(runs, "final_hv_regret"))
+    medians = median_runs(runs)
+
+    plot_fronts(collection, medians, out / "fronts.png")
+    plot_hypervolume(hv_grid, grid, optimum, out / "hypervolume.png", title)
+    plot_ranks(average_ranks(regret_grid), grid, out / "ranks.png")
+    plot_final_hv(runs, list(table.index), optimum, out / "final_hypervolume.png")
+    cd = critical_difference(paired_final(runs, "final_hv"), out / "critical_difference.png")
+
+    objectives = collection.objectives
+    true_front = pd.DataFrame(
+        [{"index": p["index"], "arch_str": p["arch_str"], **dict(zip(_truth_names(objectives), p["truth"]))} for p in collection.true_front]
+    )
+    median_fronts = []
+    for _, run in medians.iterrows():
+        for values in collection.fronts[(run["label"], int(run["seed"]))]:
+            median_fronts.append({"label": run["label"], "seed": int(run["seed"]), **dict(zip(_truth_names(objectives), values))})
+    trajectory = collection.trajectory
+    changed = trajectory.groupby(["label", "seed"])["hypervolume_test"].transform(lambda s: s.ne(s.shift()))
+    last = ~trajectory.duplicated(["label", "seed"], keep="last")
+    _atomic_text(out / "runs.csv", runs.drop(columns=["path"]).to_csv(index=False))
+    _atomic_text(out / "hypervolume_trajectory.csv", trajectory[changed | last].to_csv(index=False))
+    _atomic_text(out / "final.csv", table.to_csv())
+    _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
+    _atomic_text(out / "true_front.csv", true_front.to_csv(index=False))
+    _atomic_text(out / "median_fronts.csv", pd.DataFrame(median_fronts).to_csv(index=False))
+    summary = {
+        "source": str(directory),
+        "objectives": objectives,
+        "directions": {o: OBJECTIVES[o] for o in objectives},
+        "constraints": collection.constraints,
+        "hypervolume_reference": collection.reference,
+        "optimum_hypervolume": optimum,
+        "true_front_size": len(collection.true_front),
+        "final": json.loads(table.to_json(orient="index")),
+        "median_runs": {r["label"]: int(r["seed"]) for _, r in medians.iterrows()},
+        "friedman_nemenyi": cd,
+        "failed_runs": collection.failed,
+        "findings": findings(table, tests),
+    }
+    _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
+
+    directions = ", ".join(f"{o} ({'max' if OBJECTIVES[o] == 'maximise' else 'min'}imised)" for o in objectives)
+    reference = ", ".join(f"{o} {collection.reference[o]:.6g}" for o in objectives)
+    shown_front = true_front.head(30).copy()
+    if len(shown_front):
+        shown_front["arch_str"] = [f"`{s}`".replace("|", "\\|") for s in shown_front["arch_str"]]
+    more = len(true_front) - len(shown_front)
+    lines = [
+        f"# {title}",
+        "",
+        f"Source: `{Path(directory).name}` ({len(runs)} runs: {runs['label'].nunique()} strategies x "
+        f"{runs['seed'].nunique()} seeds). Objectives: {directions}. Constraints: {collection.constraints}.",
+        "",
+        "Each run's front is the non-dominated set of its evaluations by the valid accuracy it observed; it is "
+        "scored by **ground truth**: valid accuracy replaced by the table's mean final test accuracy over seeds, "
+        "costs as they are. Hypervolume is computed on normalised objectives (1 - accuracy, cost / largest cost "
+        f"of the space) with a fixed reference point: accuracy 0 and {COST_REFERENCE} x the largest cost "
+        f"(raw: {reference}). The true front holds the table's feasible trained architectures; its hypervolume "
+        f"is {optimum:.4f}, and hypervolume regret = that minus a run's.",
+        "",
+        "## Findings",
+        "",
+        *[f"- {line}" for line in summary["findings"]],
+        "",
+        "## Pareto fronts",
+        "",
+        "The true front next to each strategy's median run by final hypervolume (the lower middle run for an even "
+        "number of seeds).",
+        "",
+        "![fronts](fronts.png)",
+        "",
+        "The true front (ground truth):",
+        "",
+        _markdown(shown_front, ".4g") if len(shown_front) else "(empty)",
+        "",
+        *([f"({more} more in `true_front.csv`.)", ""] if more > 0 else []),
+        "## Hypervolume over simulated time (mean +- standard error over seeds)",
+        "",
+        "![hypervolume](hypervolume.png)",
+        "",
+        "## Average rank over time (by hypervolume regret)",
+        "",
+        "![ranks](ranks.png)",
+        "",
+        "## Final hypervolume",
+        "",
+        _markdown(table.reset_index().rename(columns={"label": "strategy"}), ".4f"),
+        "",
+        "![final hypervolume](final_hypervolume.png)",
+        "",
+        "## Pairwise Wilcoxon signed-rank tests on final hypervolume regret (Holm-corrected)",
+        "",
+        _markdown(tests, ".3g") if len(tests) else "(fewer than two strategies)",
+        "",
+        "## Friedman test and Nemenyi post-hoc on final hypervolume",
+        "",
+    ]
+    if "skipped" in cd:
+        lines.append(f"Skipped: {cd['skipped']}.")
+    else:
+        lines += [
+            f"Omnibus test: {cd['omnibus']}, p = {cd['p_value']:.3g}; critical difference {cd['critical_difference']:.3f} ranks.",
+            "",
+            "![critical difference](critical_difference.png)",
+        ]
+    if collection.failed:
+        lines += ["", "## Failed or missing runs", "", *[f"- `{f}`" for f in collection.failed]]
+    lines += [
+        "",
+        "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `true_front.csv`, `median_fronts.csv`, "
+        "`hypervolume_trajectory.csv` (every change of a run's hypervolume); all numbers in `summary.json`.",
+        "",
+    ]
+    _atomic_text(out / "README.md", "\n".join(lines))
+    return out
+
+
+def _truth_names(objectives: list[str]) -> list[str]:
+    return [TRUTH.get(o, o) for o in objectives]
+
+
+__all__ = ["write_pareto_report", "collect_pareto", "ParetoCollection"]

@@ -1,0 +1,345 @@
+"""Is the surrogate right? Its predictions against the exhaustive table on held-out classes.
+
+* :func:`regression_metrics`: R^2, RMSE, Kendall tau (tau-b), Spearman rho and
+  the **sparse Kendall tau** of NAS-Bench-301 (``kendall_tau_1_dec`` in
+  ``nasbench301/surrogate_models/utils.py``: accuracies in percent,
+  predictions rounded to one decimal, truth left as is, so that differences
+  below 0.1 points do not count as ranking errors);
+* :func:`evaluate`: those metrics per output on a set of classes, truth = the
+  table's mean over seeds;
+* :func:`noise_check`: the spread of ``noise=True`` draws against the table's
+  per-class standard deviation over seeds;
+* :func:`fraction_study`: the metrics as the training set grows (1% .. 80% of
+  the trained classes; valid and test classes fixed);
+* :func:`write_report`: all of it as README.md, CSV, JSON and PNG figures.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nasbench.report.comparison import _atomic_text, _markdown, _plt
+from nasbench.surrogate.model import Surrogate, SurrogateError, seed_targets, trained_classes
+from nasbench.table.benchmark import Benchmark
+
+DEFAULT_FRACTIONS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.8)
+#: outputs whose sparse Kendall tau is defined (accuracies, rounded in percent)
+_ACCURACY = ("accuracy",)
+
+
+def sparse_kendall_tau(true: np.ndarray, pred: np.ndarray, decimals: int = 1) -> float:
+    """NAS-Bench-301's sparse Kendall tau of accuracies given as fractions in [0, 1].
+
+    ``kendalltau(100 * true, round(100 * pred, decimals))``: ties made by the
+    rounding are not ranking errors. NaN for fewer than two values.
+    """
+    from scipy.stats import kendalltau
+
+    if len(true) < 2:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant input: NaN
+        return float(kendalltau(100 * np.asarray(true), np.round(100 * np.asarray(pred), decimals)).statistic)
+
+
+def regression_metrics(true: np.ndarray, pred: np.ndarray, accuracy: bool = True) -> dict[str, float]:
+    """``n``, ``r2``, ``rmse``, ``kendall_tau``, ``spearman`` and ``sparse_kendall_tau`` of ``(n,)`` arrays.
+
+    Rows where the truth is NaN are dropped. Undefined values (fewer than
+    two rows, constant input) are NaN; ``sparse_kendall_tau`` is NaN unless
+    ``accuracy`` (the rounding is in percentage points).
+    """
+    from scipy.stats import kendalltau, spearmanr
+
+    true, pred = np.asarray(true, dtype=np.float64), np.asarray(pred, dtype=np.float64)
+    keep = np.isfinite(true) & np.isfinite(pred)
+    true, pred = true[keep], pred[keep]
+    out = {"n": int(len(true)), "r2": float("nan"), "rmse": float("nan"), "kendall_tau": float("nan"),
+           "spearman": float("nan"), "sparse_kendall_tau": float("nan")}
+    if not len(true):
+        return out
+    out["rmse"] = float(np.sqrt(np.mean((true - pred) ** 2)))
+    if len(true) < 2:
+        return out
+    total = np.sum((true - true.mean()) ** 2)
+    out["r2"] = float(1 - np.sum((true - pred) ** 2) / total) if total > 0 else float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant input: NaN
+        out["kendall_tau"] = float(kendalltau(true, pred).statistic)
+        out["spearman"] = float(spearmanr(true, pred).statistic)
+    if accuracy:
+        out["sparse_kendall_tau"] = sparse_kendall_tau(true, pred)
+    return out
+
+
+def _truth(model: Surrogate, bench: Benchmark, classes: np.ndarray) -> np.ndarray:
+    """Per-seed values ``(S, n, T)`` of the model's outputs for ``classes``, after checking the table fits."""
+    if bench.space.signature != model.space_.signature:
+        raise SurrogateError(f"the table's space ({bench.space!r}) is not the surrogate's ({model.space_!r})")
+    return seed_targets(bench, model.outputs_)[:, classes]
+
+
+def evaluate(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> dict[str, dict[str, float]]:
+    """:func:`regression_metrics` of every output on ``classes`` (noise-free prediction vs mean over seeds)."""
+    classes = np.asarray(classes, dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # untrained classes: NaN truth, dropped
+        truth = np.nanmean(_truth(model, bench, classes), axis=0)
+    pred = model.predict(np.asarray(bench.representatives)[classes])
+    return {
+        name: regression_metrics(truth[:, t], pred[name], accuracy=name.split("@")[0].endswith(_ACCURACY))
+        for t, name in enumerate(model.outputs_)
+    }
+
+
+def noise_check(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> dict[str, dict[str, float]]:
+    """Spread of ``noise=True`` draws vs the table's seed-to-seed std, per output.
+
+    Over the ``classes`` with at least two finite seeds: ``true_std`` and
+    ``predicted_std`` are root-mean-square standard deviations (the table's
+    with ``ddof=1``), ``ratio`` is predicted / true, ``spearman`` correlates
+    them class by class.
+    """
+    from scipy.stats import spearmanr
+
+    classes = np.asarray(classes, dtype=np.int64)
+    values = _truth(model, bench, classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        true_std = np.nanstd(values, axis=0, ddof=1)
+    enough = np.isfinite(values).sum(axis=0) >= 2
+    spread = model.predict_std(np.asarray(bench.representatives)[classes])
+    out = {}
+    for t, name in enumerate(model.outputs_):
+        rows = enough[:, t]
+        entry = {"classes": int(rows.sum()), "true_std": float("nan"), "predicted_std": float("nan"),
+                 "ratio": float("nan"), "spearman": float("nan")}
+        if rows.any():
+            entry["true_std"] = float(np.sqrt(np.mean(true_std[rows, t] ** 2)))
+            entry["predicted_std"] = float(np.sqrt(np.mean(spread[name][rows] ** 2)))
+            if entry["true_std"] > 0:
+                entry["ratio"] = entry["predicted_std"] / entry["true_std"]
+            if rows.sum() >= 2:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    entry["spearman"] = float(spearmanr(true_std[rows, t], spread[name][rows]).statistic)
+        out[name] = entry
+    return out
+
+
+def fraction_study(
+    bench: Benchmark,
+    split: tuple[np.ndarray, np.ndarray, np.ndarray],
+    fractions: Sequence[float],
+    make_model: Callable[[], Surrogate],
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Test metrics of models fitted on growing shares of the trained classes.
+
+    For each fraction ``f`` a fresh ``make_model()`` is fitted on the first
+    ``round(f * trained classes)`` (at least 1) classes of a fixed shuffle of
+    the train split (nested sets; capped at the split's size, ``capped``
+    says so), early-stopping on the valid split, scored on the test split.
+    Returns one row per (fraction, output).
+    """
+    fractions = check_fractions(fractions)
+    train, valid, test = split
+    order = np.random.default_rng(seed).permutation(train)
+    total = len(trained_classes(bench))
+    rows = []
+    for f in fractions:
+        wanted = max(1, int(round(f * total)))
+        n = min(wanted, len(order))
+        model = make_model().fit(bench, np.sort(order[:n]), valid, test)
+        for name, metrics in evaluate(model, bench, test).items():
+            rows.append({"fraction": f, "n_train": n, "capped": wanted > n, "output": name, **metrics})
+    return pd.DataFrame(rows)
+
+
+def check_fractions(fractions: Any) -> list[float]:
+    """Fractions of the table in (0, 1], as floats; else a one-line :class:`SurrogateError`."""
+    ok = isinstance(fractions, (list, tuple)) and len(fractions) > 0 and all(
+        isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions
+    )
+    if not ok:
+        raise SurrogateError(f"fractions must be a non-empty list of numbers in (0, 1], got {fractions!r}")
+    return [float(f) for f in fractions]
+
+
+# ---------------------------------------------------------------------- the report
+def plot_scatter(model: Surrogate, bench: Benchmark, classes: np.ndarray, path: Path) -> None:
+    """Predicted vs true final valid and test accuracy, and predicted vs true seed std of valid accuracy."""
+    plt = _plt()
+    values = _truth(model, bench, classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        truth = np.nanmean(values, axis=0)
+        true_std = np.nanstd(values, axis=0, ddof=1)
+    reps = np.asarray(bench.representatives)[classes]
+    pred, spread = model.predict(reps), model.predict_std(reps)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    for ax, name in zip(axes[:2], ("valid_accuracy", "test_accuracy")):
+        t = model.outputs_.index(name)
+        x, y = 100 * truth[:, t], 100 * pred[name]
+        metrics = regression_metrics(truth[:, t], pred[name])
+        ax.scatter(x, y, s=6, alpha=0.5)
+        finite = np.concatenate([x[np.isfinite(x)], y])
+        if len(finite):
+            lo, hi = float(finite.min()), float(finite.max())
+            ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xlabel(f"true {name} (%, mean over seeds)")
+        ax.set_ylabel(f"predicted {name} (%)")
+        ax.set_title(f"R2 {metrics['r2']:.3f}, tau {metrics['kendall_tau']:.3f}, sparse tau {metrics['sparse_kendall_tau']:.3f}",
+                     fontsize=9)
+    t = model.outputs_.index("valid_accuracy")
+    axes[2].scatter(100 * true_std[:, t], 100 * spread["valid_accuracy"], s=6, alpha=0.5)
+    axes[2].set_xlabel("true std over seeds of valid accuracy (points)")
+    axes[2].set_ylabel("predicted std of noise draws (points)")
+    axes[2].set_title("seed noise", fontsize=9)
+    fig.suptitle(f"Surrogate on {len(classes)} held-out test classes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_fractions(frame: pd.DataFrame, path: Path) -> None:
+    """Kendall tau and R^2 on the test classes vs the share of the table used for training."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for name in ("valid_accuracy", "test_accuracy"):
+        part = frame[frame["output"] == name]
+        axes[0].plot(100 * part["fraction"], part["kendall_tau"], "o-", label=f"{name} tau")
+        axes[0].plot(100 * part["fraction"], part["sparse_kendall_tau"], "s--", label=f"{name} sparse tau")
+        axes[1].plot(100 * part["fraction"], part["r2"], "o-", label=name)
+    ticks = sorted(set(100 * frame["fraction"]))
+    for ax, label in zip(axes, ("Kendall tau", "R2")):
+        ax.set_xscale("log")
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("% of the trained classes used for training")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(
+    model: Surrogate,
+    bench: Benchmark,
+    split: tuple[np.ndarray, np.ndarray, np.ndarray],
+    out_dir: str | Path,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    make_model: Callable[[], Surrogate] | None = None,
+    title: str = "XGBoost surrogate against the table",
+) -> Path:
+    """Score ``model`` on the test split and write ``out_dir`` (README.md, CSV, JSON, PNG); returns it.
+
+    ``make_model`` builds the models of the fraction study (default: the
+    model's configuration with one member); ``fractions=()`` skips it.
+    Also stores the test metrics and the noise check in ``model.metadata_["quality"]``.
+    """
+    train, valid, test = (np.asarray(s, dtype=np.int64) for s in split)
+    if not len(test):
+        raise SurrogateError("the test split is empty; the report scores held-out classes")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = evaluate(model, bench, test)
+    noise = noise_check(model, bench, test)
+    model.metadata_["quality"] = _finite({"test_classes": int(len(test)), "metrics": metrics, "noise": noise})
+    if make_model is None:
+        def make_model() -> Surrogate:
+            return Surrogate(model.targets, model.curve_epochs, model.params, ensemble_size=1, seed=model.seed)
+    study = fraction_study(bench, (train, valid, test), fractions, make_model, seed=model.seed) if fractions else pd.DataFrame()
+
+    plot_scatter(model, bench, test, out / "scatter.png")
+    metrics_frame = pd.DataFrame([{"output": k, **v} for k, v in metrics.items()])
+    noise_frame = pd.DataFrame([{"output": k, **v} for k, v in noise.items()])
+    _atomic_text(out / "metrics.csv", metrics_frame.to_csv(index=False))
+    _atomic_text(out / "noise.csv", noise_frame.to_csv(index=False))
+    if len(study):
+        plot_fractions(study, out / "fractions.png")
+        _atomic_text(out / "fractions.csv", study.to_csv(index=False))
+    source = model.metadata_["table"]
+    summary = {
+        "table": source,
+        "split": {"train": len(train), "valid": len(valid), "test": len(test)},
+        "training": model.metadata_["training"],
+        "noise_scale": model.metadata_["noise"],
+        "test_metrics": metrics,
+        "noise_check": noise,
+        "fractions": json.loads(study.to_json(orient="records")) if len(study) else [],
+    }
+    _atomic_text(out / "summary.json", json.dumps(_finite(summary), indent=1, sort_keys=True) + "\n")
+
+    shown = metrics_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]]
+    lines = [
+        f"# {title}",
+        "",
+        f"Table `{source.get('file')}` (sha256 `{str(source.get('sha256'))[:16]}...`, "
+        f"{source.get('entries_done')} (class, seed) entries trained, {source.get('num_epochs')} epochs). "
+        f"Classes split at random into {len(train)} train / {len(valid)} valid (early stopping, noise calibration) / "
+        f"{len(test)} test (held out, scored here). Ensemble of {len(model.boosters_)} XGBoost members per output.",
+        "",
+        "## Held-out test classes",
+        "",
+        "Noise-free prediction (ensemble mean) against the table's mean over seeds. Accuracies are fractions "
+        "(RMSE in the same unit, `train_time` in seconds). Sparse Kendall tau follows NAS-Bench-301 "
+        "(`kendall_tau_1_dec`): accuracies in percent, predictions rounded to 0.1 points, truth unrounded.",
+        "",
+        _markdown(shown, ".4f"),
+        "",
+        "![predicted vs true](scatter.png)",
+        "",
+        "## Seed noise",
+        "",
+        "`noise=True` draws one member per architecture and scales its deviation from the ensemble mean by a "
+        "factor per output fitted on the valid classes. Root-mean-square standard deviation over seeds on the "
+        "test classes with two or more trained seeds: the table's (`true_std`) and the draws' (`predicted_std`).",
+        "",
+        _markdown(noise_frame, ".4f"),
+        "",
+    ]
+    if len(study):
+        wide = study[study["output"].isin(["valid_accuracy", "test_accuracy"])][
+            ["fraction", "n_train", "output", "r2", "kendall_tau", "sparse_kendall_tau", "spearman"]]
+        lines += [
+            "## Against the size of the training set",
+            "",
+            "One-member models fitted on nested random subsets of the train classes (share of all trained "
+            "classes; capped at the train split), same valid and test classes.",
+            "",
+            _markdown(wide, ".4f"),
+            "",
+            "![metrics vs training fraction](fractions.png)",
+            "",
+        ]
+    lines += ["Files: `metrics.csv`, `noise.csv`, `fractions.csv`, `summary.json` (everything).", ""]
+    _atomic_text(out / "README.md", "\n".join(lines))
+    return out
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN / inf floats as ``None`` (strict JSON)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+__all__ = [
+    "regression_metrics", "sparse_kendall_tau", "evaluate", "noise_check", "fraction_study", "write_report",
+    "DEFAULT_FRACTIONS",
+]

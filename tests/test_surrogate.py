@@ -1,0 +1,348 @@
+"""The XGBoost surrogate: fit, predict, noise, save/load, served as a benchmark, quality report, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import build_tiny, tiny_space
+from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
+from nasbench.space import CellSpace
+from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
+from nasbench.surrogate.model import sha256_file
+from nasbench.surrogate.quality import evaluate, regression_metrics, sparse_kendall_tau
+from nasbench.table.store import read_table, write_table
+
+#: 3 nodes x 4 ops: 64 cells in 26 classes
+SPACE4 = dict(num_nodes=3, ops=["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3"], channels=[4, 8])
+FAST = {"n_estimators": 60, "n_jobs": 1}
+
+
+@pytest.fixture(scope="module")
+def table4(tmp_path_factory) -> Path:
+    """A complete table of the 64-cell space: 2 seeds x 3 epochs (about 30 s)."""
+    return build_tiny(tmp_path_factory.mktemp("tables4") / "tiny4.h5", epochs=3, space=CellSpace(**SPACE4))
+
+
+@pytest.fixture(scope="module")
+def bench4(table4):
+    return open_table(table4)
+
+
+@pytest.fixture(scope="module")
+def split(bench4):
+    return split_classes(bench4, (0.6, 0.2, 0.2), seed=0)
+
+
+@pytest.fixture(scope="module")
+def model(bench4, split) -> Surrogate:
+    return Surrogate(ensemble_size=3, params=FAST, seed=0).fit(bench4, *split)
+
+
+@pytest.fixture(scope="module")
+def saved(model, tmp_path_factory) -> Path:
+    return model.save(tmp_path_factory.mktemp("models") / "sur")
+
+
+# ---------------------------------------------------------------------- fit / predict
+def test_fit_and_predict_shapes(model, bench4, split):
+    space = bench4.space
+    assert model.outputs_ == ["valid_accuracy", "test_accuracy", "train_time", "valid_accuracy@1", "valid_accuracy@2"]
+    assert model.curve_epochs_ == [1, 2]  # [1, 2, 4, 8, 12] clipped below the table's 3 epochs
+    pred = model.predict(range(len(space)))
+    assert set(pred) == set(model.outputs_)
+    for values in pred.values():
+        assert values.shape == (len(space),) and values.dtype == np.float64 and np.isfinite(values).all()
+    # members of a class get their representative's prediction, as the table gives its numbers
+    ids = np.asarray(space.class_ids())
+    for name, values in pred.items():
+        reps = values[np.asarray(space.representatives())]
+        assert np.array_equal(values, reps[ids]), name
+    features = space.features(space.all_decisions[np.asarray(space.representatives())])
+    by_features = model.predict(features)
+    assert np.allclose(by_features["test_accuracy"], pred["test_accuracy"][np.asarray(space.representatives())])
+    one = model.predict(space[5].arch_str)
+    assert one["valid_accuracy"].shape == (1,) and one["valid_accuracy"][0] == pred["valid_accuracy"][5]
+    meta = model.metadata_
+    assert meta["split"]["train"] == split[0].tolist() and meta["split"]["test"] == split[2].tolist()
+    assert meta["space"]["signature"] == space.signature
+    assert len(model.time_profile_) == 3 and model.time_profile_[-1] == 1.0
+
+
+def test_noise_free_prediction_is_deterministic(model, bench4, split):
+    a, b = model.predict(np.arange(64)), model.predict(np.arange(64))
+    again = Surrogate(ensemble_size=3, params=FAST, seed=0).fit(bench4, *split).predict(np.arange(64))
+    for name in model.outputs_:
+        assert np.array_equal(a[name], b[name]) and np.array_equal(a[name], again[name])
+
+
+def test_noise_draws_vary_with_the_generator_and_repeat_with_its_seed(model):
+    idx = np.arange(64)
+    draw = lambda seed: model.predict(idx, noise=True, rng=np.random.default_rng(seed))  # noqa: E731
+    a, b, c = draw(0), draw(0), draw(1)
+    mean = model.predict(idx)
+    for name in model.outputs_:
+        assert np.array_equal(a[name], b[name])
+    assert not np.array_equal(a["valid_accuracy"], c["valid_accuracy"])
+    assert not np.array_equal(a["valid_accuracy"], mean["valid_accuracy"])
+    spread = model.predict_std(idx)["valid_accuracy"]
+    assert (spread >= 0).all() and spread.max() > 0
+    # one member per architecture for every output: the draw is one seed-like run
+    draws = np.stack([draw(s)["valid_accuracy"] for s in range(200)])
+    assert np.allclose(draws.std(axis=0), spread, rtol=0.35, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: m.predict(np.zeros((3, 5), dtype=np.float32)), "features must have shape"),
+        (lambda m: m.predict(np.zeros(7, dtype=np.float32)), "features must have shape"),
+        (lambda m: m.predict([tiny_space()[3]]), "another space"),
+        (lambda m: m.predict([64]), "out of range"),
+        (lambda m: m.predict(np.array([-1])), "out of range"),
+        (lambda m: m.predict(["|bogus~0|"]), "this surrogate's space"),
+        (lambda m: m.predict({"a": 1}), "cannot read architectures"),
+        (lambda m: m.predict([0], noise=True), "rng"),
+        (lambda m: m.predict([0], noise="yes", rng=np.random.default_rng(0)), "noise must be"),
+    ],
+)
+def test_bad_predict_input_is_a_one_line_error(model, call, message):
+    with pytest.raises(ValueError, match=message) as info:
+        call(model)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"targets": ["valid_accuracy", "train_time"]}, "include"),
+        ({"targets": ["valid_accuracy", "test_accuracy", "train_time", "bogus"]}, "unknown target"),
+        ({"ensemble_size": 0}, "ensemble_size"),
+        ({"params": {"max_dept": 3}}, "unknown XGBoost parameter 'max_dept'"),
+        ({"params": {"n_estimators": 0}}, "n_estimators"),
+        ({"curve_epochs": [0, 1]}, "curve_epochs"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_bad_configuration_is_a_one_line_error(kwargs, message):
+    with pytest.raises(SurrogateError, match=message) as info:
+        Surrogate(**kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_splits_are_refused(bench4, split):
+    train, valid, test = split
+    with pytest.raises(SurrogateError, match="overlap"):
+        Surrogate(ensemble_size=1, params=FAST).fit(bench4, train, np.concatenate([valid, train[:1]]))
+    with pytest.raises(SurrogateError, match="out of range"):
+        Surrogate(ensemble_size=1, params=FAST).fit(bench4, [0, 999], valid)
+    with pytest.raises(SurrogateError, match="split fractions"):
+        split_classes(bench4, (0.9, 0.2, 0.1))
+
+
+def test_noise_needs_two_members(bench4, split):
+    single = Surrogate(ensemble_size=1, params=FAST).fit(bench4, *split)
+    with pytest.raises(SurrogateError, match="at least 2 members"):
+        single.predict([0], noise=True, rng=np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------------- save / load
+def test_save_load_round_trip_gives_identical_predictions(model, saved, table4):
+    files = sorted(p.name for p in saved.iterdir())
+    assert "metadata.json" in files and all(name.endswith(".json") for name in files)  # never pickle
+    assert len(files) == 1 + 3 * len(model.outputs_)
+    loaded = Surrogate.load(saved, table=table4)
+    idx = np.arange(64)
+    for noise in (False, True):
+        rng = (lambda: np.random.default_rng(4)) if noise else (lambda: None)
+        a, b = model.predict(idx, noise=noise, rng=rng()), loaded.predict(idx, noise=noise, rng=rng())
+        for name in model.outputs_:
+            assert np.array_equal(a[name], b[name]), (noise, name)
+    meta = json.loads((saved / "metadata.json").read_text())
+    assert meta["table"]["sha256"] == sha256_file(table4)
+    assert meta["space"]["config"] == model.space_.config()
+    assert set(meta["split"]) == {"train", "valid", "test"}
+    assert {"xgboost", "numpy", "nasbench"} <= set(meta["versions"])
+    assert meta["training"]["ensemble_size"] == 3 and meta["training"]["params"]["n_estimators"] == 60
+
+
+def test_load_refuses_another_table_or_space(saved, table4, tiny_table, tmp_path):
+    with pytest.raises(SurrogateError, match="another space"):
+        Surrogate.load(saved, table=tiny_table)
+    other = read_table(table4)
+    other.epochs["valid_accuracy"][0, 0, -1] += 0.01  # same space, other numbers
+    write_table(tmp_path / "other.h5", other)
+    with pytest.raises(SurrogateError, match="another table") as info:
+        SurrogateBenchmark.load(saved, table=tmp_path / "other.h5")
+    assert "\n" not in str(info.value)
+
+
+def test_load_refuses_a_damaged_folder(saved, tmp_path):
+    import shutil
+
+    copy = Path(shutil.copytree(saved, tmp_path / "copy"))
+    victim = sorted(copy.glob("member1-*.json"))[0]
+    victim.write_text(victim.read_text().replace('"', "'", 1))
+    with pytest.raises(SurrogateError, match="differs from metadata.json"):
+        Surrogate.load(copy)
+    meta = json.loads((copy / "metadata.json").read_text())
+    (copy / "metadata.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(SurrogateError, match="format version"):
+        Surrogate.load(copy)
+    with pytest.raises(SurrogateError, match="metadata.json is missing"):
+        Surrogate.load(tmp_path / "nothing")
+
+
+def test_saving_into_an_existing_folder_replaces_the_model_and_keeps_other_files(bench4, split, model, tmp_path):
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    model.save(folder)
+    small = Surrogate(ensemble_size=2, params=FAST, seed=1).fit(bench4, *split)
+    small.save(folder)
+    assert (folder / "__init__.py").exists()
+    assert not list(folder.glob("member2-*.json"))  # the bigger model's third member is gone
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary folder left
+    loaded = Surrogate.load(folder)
+    assert np.array_equal(loaded.predict(np.arange(64))["valid_accuracy"], small.predict(np.arange(64))["valid_accuracy"])
+
+
+# ---------------------------------------------------------------------- served as a benchmark
+def test_surrogate_benchmark_mirrors_the_table_api(model, saved, bench4):
+    sb = SurrogateBenchmark.load(saved)
+    assert sb.space == bench4.space and sb.seeds == bench4.seeds and sb.num_epochs == bench4.num_epochs
+    assert sb.done.shape == bench4.done.shape and sb.done.all() and sb.complete
+    assert sb.entries_done == bench4.done.size and np.array_equal(sb.class_ids, bench4.class_ids)
+    assert sb.metadata["surrogate"]["table"]["sha256"] == model.metadata_["table"]["sha256"]
+    pred = model.predict(np.arange(64))
+    r = sb.query(9)
+    assert r.valid_accuracy == pytest.approx(pred["valid_accuracy"][9])
+    assert r.test_accuracy == pytest.approx(pred["test_accuracy"][9])
+    assert r.train_time == pytest.approx(pred["train_time"][9])
+    assert np.isnan(r.train_loss)  # not predicted
+    assert sb.query(9, seed=1).valid_accuracy == r.valid_accuracy  # noise=False: every seed is the mean
+    curve = sb.curve(9)
+    assert curve.shape == (3,)
+    assert curve[0] == pytest.approx(pred["valid_accuracy@1"][9]) and curve[2] == pytest.approx(r.valid_accuracy)
+    times = sb.curve(9, "train_time")
+    assert np.allclose(times, pred["train_time"][9] * model.time_profile_)
+    batch = sb.query_batch(np.tile(np.arange(64), 3), epoch=2)
+    assert batch["valid_accuracy"].shape == (192,)
+    assert np.allclose(batch["valid_accuracy"][:64], [sb.query(i, epoch=2).valid_accuracy for i in range(64)])
+    assert sb.optimum("test_accuracy") == pytest.approx(np.max(pred["test_accuracy"]))
+    assert sb.best().valid_accuracy == pytest.approx(np.max(pred["valid_accuracy"]))
+    with pytest.raises(ValueError, match="does not predict train_loss"):
+        sb.best("train_loss")
+
+
+def test_noisy_surrogate_benchmark_is_seeded(saved):
+    a = SurrogateBenchmark.load(saved, noise=True, noise_seed=5)
+    b = SurrogateBenchmark.load(saved, noise=True, noise_seed=5)
+    c = SurrogateBenchmark.load(saved, noise=True, noise_seed=6)
+    va = lambda sb, seed: sb.query_batch(np.arange(64), seed=seed)["valid_accuracy"]  # noqa: E731
+    assert np.array_equal(va(a, 0), va(b, 0)) and np.array_equal(va(a, 1), va(b, 1))
+    assert not np.array_equal(va(a, 0), va(a, 1))
+    assert not np.array_equal(va(a, 0), va(c, 0))
+    assert np.allclose(va(a, None), (va(a, 0) + va(a, 1)) / 2)
+    with pytest.raises(SurrogateError, match="noise must be"):
+        SurrogateBenchmark.load(saved, noise="yes")
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_every_strategy_runs_on_the_surrogate(saved, name):
+    sb = SurrogateBenchmark.load(saved, noise=True, noise_seed=0)
+    objectives = ["valid_accuracy", "params"] if STRATEGIES[name].objective_mode == "multi" else None
+    strategy_rng, runner_rng = make_generators(0)
+    strategy = make_strategy(name, sb.space, strategy_rng, sb.num_epochs, objectives=objectives)
+    result = run_search(strategy, sb, Budget(2.0), runner_rng, objectives=objectives)
+    rows = result["trajectory"]
+    assert result["num_evals"] == len(rows) > 0 and result["simulated_time"] <= 2.0
+    assert all(r["regret"] >= -1e-12 and np.isfinite(r["valid_accuracy"]) for r in rows)
+
+
+# ---------------------------------------------------------------------- quality
+def test_quality_metrics():
+    true = np.array([0.10, 0.20, 0.30, 0.40])
+    perfect = regression_metrics(true, true)
+    assert perfect["r2"] == pytest.approx(1) and perfect["kendall_tau"] == pytest.approx(1)
+    assert perfect["spearman"] == pytest.approx(1) and perfect["rmse"] == 0 and perfect["n"] == 4
+    # NAS-Bench-301: predictions rounded to 0.1 points; 91.23% and 91.21% tie, so their swap is no error
+    t, p = np.array([0.9121, 0.9123, 0.95]), np.array([0.91235, 0.91205, 0.95])
+    assert regression_metrics(t, p)["kendall_tau"] < 1 - 1e-9
+    assert sparse_kendall_tau(t, p) > regression_metrics(t, p)["kendall_tau"]
+    assert np.isnan(regression_metrics(true[:1], true[:1])["kendall_tau"])
+    assert regression_metrics(np.array([0.1, np.nan, 0.3]), np.array([0.1, 0.2, 0.3]))["n"] == 2
+
+
+def test_evaluate_scores_every_output(model, bench4, split):
+    scores = evaluate(model, bench4, split[2])
+    assert set(scores) == set(model.outputs_)
+    assert scores["valid_accuracy"]["n"] == len(split[2])
+    assert np.isnan(scores["train_time"]["sparse_kendall_tau"])  # defined for accuracies only
+
+
+# ---------------------------------------------------------------------- CLI
+def surrogate_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "nasbench.cli.surrogate", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path):
+    out, report = tmp_path / "model", tmp_path / "report"
+    result = surrogate_cli(
+        f"table={table4}", f"out={out}", f"report={report}", "ensemble_size=2", "xgboost.n_estimators=40",
+        "xgboost.n_jobs=1", "fractions=[0.25,0.5]", "split.train=0.6", "split.valid=0.2", "split.test=0.2",
+        f"hydra.run.dir={tmp_path / 'hydra'}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "surrogate written to" in result.stdout
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["quality"]["metrics"]["valid_accuracy"]["n"] == len(meta["split"]["test"])
+    assert meta["config"]["ensemble_size"] == 2 and meta["table"]["sha256"] == sha256_file(table4)
+    assert "latency" in meta["training"]["targets"]
+    assert len(list(out.glob("member*-*.json"))) == 2 * len(meta["training"]["outputs"])
+    for name in ("README.md", "metrics.csv", "noise.csv", "fractions.csv", "summary.json", "scatter.png", "fractions.png"):
+        assert (report / name).stat().st_size > 0, name
+    summary = json.loads((report / "summary.json").read_text())
+    assert sorted({row["fraction"] for row in summary["fractions"]}) == [0.25, 0.5]
+    assert "Sparse Kendall tau" in (report / "README.md").read_text()
+    # the model serves nasbench-search as benchmark=surrogate
+    search = subprocess.run(
+        [sys.executable, "-m", "nasbench.cli.search", "strategy=rea", "benchmark=surrogate", f"benchmark.path={out}",
+         "benchmark.noise=true", "budget.seconds=2", f"hydra.run.dir={tmp_path / 'search'}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert search.returncode == 0, search.stderr
+    data = json.loads((tmp_path / "search" / "result.json").read_text())
+    assert data["benchmark"]["kind"] == "surrogate" and data["trajectory"]
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("ensemble_size=0", "ensemble_size"),
+        ("split.train=1.5", "split fractions"),
+        ("seed=abc", "seed"),
+        ("targets=[bogus]", "unknown target"),
+        ("xgboost.learning_rate=-1", "learning_rate"),
+        ("fractions=[2]", "fractions"),
+    ],
+)
+def test_cli_bad_config_fails_cleanly(table4, tmp_path, override, expected):
+    result = surrogate_cli(f"table={table4}", f"out={tmp_path / 'm'}", f"report={tmp_path / 'r'}", override,
+                           f"hydra.run.dir={tmp_path / 'h'}")
+    assert result.returncode != 0
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_missing_table_fails_cleanly(tmp_path):
+    result = surrogate_cli(f"table={tmp_path / 'none.h5'}", f"out={tmp_path / 'm'}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
