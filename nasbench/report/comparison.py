@@ -199,22 +199,30 @@ def _markdown(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
     return "\n".join(lines)
 
 
-def findings(table: pd.DataFrame, tests: pd.DataFrame) -> list[str]:
-    """One sentence per strategy against random search's mean final regret."""
-    if BASELINE not in table.index:
-        return [f"No `{BASELINE}` runs in this sweep, so there is no random-search baseline to compare against."]
-    base = table.loc[BASELINE, "regret_mean"]
+def findings(
+    table: pd.DataFrame,
+    tests: pd.DataFrame,
+    baseline: str = BASELINE,
+    column: str = "regret_mean",
+    what: str = "mean final regret",
+    scale: float = 100.0,
+    unit: str = " points",
+) -> list[str]:
+    """One sentence per strategy against the baseline's ``column`` (lower is better), with its test."""
+    if baseline not in table.index:
+        return [f"No `{baseline}` runs in this sweep, so there is no random-search baseline to compare against."]
+    base = table.loc[baseline, column]
     lines = []
     for label, row in table.iterrows():
-        if label == BASELINE:
+        if label == baseline:
             continue
-        test = tests[((tests["a"] == label) & (tests["b"] == BASELINE)) | ((tests["b"] == label) & (tests["a"] == BASELINE))]
+        test = tests[((tests["a"] == label) & (tests["b"] == baseline)) | ((tests["b"] == label) & (tests["a"] == baseline))]
         p = float(test["p_holm"].iloc[0]) if len(test) else float("nan")
-        verdict = "beats" if row["regret_mean"] < base else "does not beat"
+        verdict = "beats" if row[column] < base else "does not beat"
         sig = "significant" if p < 0.05 else "not significant"
         lines.append(
-            f"**{label}** {verdict} random search: mean final regret {100 * row['regret_mean']:.2f} vs "
-            f"{100 * base:.2f} points (Wilcoxon signed-rank, Holm-corrected p = {p:.3g}, {sig} at 0.05)."
+            f"**{label}** {verdict} `{baseline}`: {what} {scale * row[column]:.{2 if scale == 100 else 4}f} vs "
+            f"{scale * base:.{2 if scale == 100 else 4}f}{unit} (Wilcoxon signed-rank, Holm-corrected p = {p:.3g}, {sig} at 0.05)."
         )
     return lines
 

@@ -23,8 +23,8 @@ import pandas as pd
 
 from nasbench.report.collect import Collection, ReportError, constraint_text, read_results, regret_on_grid, run_label
 from nasbench.report.comparison import (
-    _atomic_text, _markdown, _plt, average_ranks, critical_difference, paired_final, pairwise_wilcoxon, plot_ranks,
-    time_grid,
+    _atomic_text, _markdown, _plt, average_ranks, critical_difference, findings, paired_final, pairwise_wilcoxon,
+    plot_ranks, time_grid,
 )
 from nasbench.search.multiobjective import COST_REFERENCE, OBJECTIVES, TRUTH, non_dominated
 
@@ -170,26 +170,6 @@ def final_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("hv_regret_mean")
 
 
-def findings(table: pd.DataFrame, tests: pd.DataFrame) -> list[str]:
-    """One sentence per strategy against multi-objective random search's mean final hypervolume regret."""
-    if BASELINE not in table.index:
-        return [f"No `{BASELINE}` runs in this sweep, so there is no random-search baseline to compare against."]
-    base = table.loc[BASELINE, "hv_regret_mean"]
-    lines = []
-    for label, row in table.iterrows():
-        if label == BASELINE:
-            continue
-        test = tests[((tests["a"] == label) & (tests["b"] == BASELINE)) | ((tests["b"] == label) & (tests["a"] == BASELINE))]
-        p = float(test["p_holm"].iloc[0]) if len(test) else float("nan")
-        verdict = "beats" if row["hv_regret_mean"] < base else "does not beat"
-        sig = "significant" if p < 0.05 else "not significant"
-        lines.append(
-            f"**{label}** {verdict} multi-objective random search: mean final hypervolume regret "
-            f"{row['hv_regret_mean']:.4f} vs {base:.4f} (Wilcoxon signed-rank, Holm-corrected p = {p:.3g}, {sig} at 0.05)."
-        )
-    return lines
-
-
 # ---------------------------------------------------------------------- figures
 def _minimise(objective: str, values: np.ndarray) -> np.ndarray:
     return -values if OBJECTIVES[objective] == "maximise" else values
@@ -333,7 +313,7 @@ def write_pareto_report(
         "median_runs": {r["label"]: int(r["seed"]) for _, r in medians.iterrows()},
         "friedman_nemenyi": cd,
         "failed_runs": collection.failed,
-        "findings": findings(table, tests),
+        "findings": findings(table, tests, BASELINE, "hv_regret_mean", "mean final hypervolume regret", 1.0, ""),
     }
     _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
 

@@ -472,3 +472,40 @@ def _numeric_vector(vector: Any, what: str) -> np.ndarray:
         return arr.astype(np.float64)
     except (TypeError, ValueError):
         raise SpaceError(f"{what} must be an array of 0s and 1s, got {type(vector).__name__}") from None
+
+
+# ---------------------------------------------------------------------- constructor checks
+def int_arg(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """A constructor integer, or :class:`SpaceError` naming the valid range."""
+    valid = f"{low}..{high}" if high is not None else f">= {low}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise SpaceError(f"{name} must be an integer {valid}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise SpaceError(f"{name} must be an integer {valid}, got {value!r}")
+    return int(value)
+
+
+def is_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray)) or (
+        hasattr(value, "__len__") and hasattr(value, "__getitem__") and not isinstance(value, (str, bytes, dict))
+    )
+
+
+def check_menu(label: str, item: str, names: Any, known: Sequence[str]) -> tuple[str, ...]:
+    """A space's option menu: at least 2 distinct names from ``known``, or :class:`SpaceError`."""
+    if isinstance(names, str) or not is_sequence(names):
+        raise SpaceError(f"{label} must be a list of {item} names from {', '.join(known)}; got {names!r}")
+    names = tuple(names)
+    unknown = [n for n in names if not isinstance(n, str) or n not in known]
+    if unknown:
+        raise SpaceError(f"unknown {item} {unknown[0]!r}; valid: {', '.join(known)}")
+    if len(set(names)) != len(names) or len(names) < 2:
+        raise SpaceError(f"{label} must be at least 2 distinct names from {', '.join(known)}; got {list(names)}")
+    return names
+
+
+def check_channels(channels: Any) -> tuple[int, ...]:
+    """Channels per stage: a non-empty list of positive integers, or :class:`SpaceError`."""
+    if isinstance(channels, str) or not is_sequence(channels) or len(channels) == 0:
+        raise SpaceError(f"channels must be a non-empty list of positive integers, got {channels!r}")
+    return tuple(int_arg("channels", c, 1) for c in channels)

@@ -62,8 +62,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nasbench.space.base import SearchSpace, SpaceError
-from nasbench.space.cell import _int_arg, _is_sequence
+from nasbench.space.base import SearchSpace, SpaceError, check_channels, check_menu, int_arg, is_sequence
 
 #: every block the model builder knows; a space uses a subset, in the order given
 KNOWN_BLOCKS = ("skip", "res3", "res5", "incep", "sep3")
@@ -105,21 +104,12 @@ class BlockSpace(SearchSpace):
         input_length: int = 40,
         num_classes: int = 10,
     ):
-        if isinstance(blocks, str) or not _is_sequence(blocks):
-            raise SpaceError(f"blocks must be a list of block names from {', '.join(KNOWN_BLOCKS)}; got {blocks!r}")
-        blocks = tuple(blocks)
-        unknown = [b for b in blocks if not isinstance(b, str) or b not in KNOWN_BLOCKS]
-        if unknown:
-            raise SpaceError(f"unknown block {unknown[0]!r}; valid: {', '.join(KNOWN_BLOCKS)}")
-        if len(set(blocks)) != len(blocks) or len(blocks) < 2:
-            raise SpaceError(f"blocks must be at least 2 distinct names from {', '.join(KNOWN_BLOCKS)}; got {list(blocks)}")
-        positions = _int_arg("positions", positions, 1, 8)
-        if isinstance(channels, str) or not _is_sequence(channels) or len(channels) == 0:
-            raise SpaceError(f"channels must be a non-empty list of positive integers, got {channels!r}")
-        channels = tuple(_int_arg("channels", c, 1) for c in channels)
-        if isinstance(reduce_after, str) or not _is_sequence(reduce_after):
+        blocks = check_menu("blocks", "block", blocks, KNOWN_BLOCKS)
+        positions = int_arg("positions", positions, 1, 8)
+        channels = check_channels(channels)
+        if isinstance(reduce_after, str) or not is_sequence(reduce_after):
             raise SpaceError(f"reduce_after must be a list of {len(channels) - 1} position counts, got {reduce_after!r}")
-        reduce_after = tuple(_int_arg("reduce_after", r, 0, positions) for r in reduce_after)
+        reduce_after = tuple(int_arg("reduce_after", r, 0, positions) for r in reduce_after)
         if len(reduce_after) != len(channels) - 1 or list(reduce_after) != sorted(reduce_after):
             raise SpaceError(
                 f"reduce_after must hold one non-decreasing position count in 0..{positions} per reduction "
@@ -129,9 +119,9 @@ class BlockSpace(SearchSpace):
         self.blocks = blocks
         self.reduce_after = reduce_after
         self.channels = channels
-        self.in_channels = _int_arg("in_channels", in_channels, 1)
-        self.input_length = _int_arg("input_length", input_length, 2 ** (len(channels) - 1))
-        self.num_classes_out = _int_arg("num_classes", num_classes, 2)
+        self.in_channels = int_arg("in_channels", in_channels, 1)
+        self.input_length = int_arg("input_length", input_length, 2 ** (len(channels) - 1))
+        self.num_classes_out = int_arg("num_classes", num_classes, 2)
         bounds = (0, *reduce_after, positions)
         #: the positions of each stage, ``(stages,)`` lists
         self.stage_positions = [list(range(a, b)) for a, b in zip(bounds, bounds[1:])]

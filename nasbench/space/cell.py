@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nasbench.space.base import SearchSpace, SpaceError, _numeric_vector
+from nasbench.space.base import SearchSpace, SpaceError, _numeric_vector, check_channels, check_menu, int_arg, is_sequence
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: every op the model builder knows; a space uses a subset, in the order given
@@ -41,16 +41,6 @@ _CONV_KERNEL = {"nor_conv_1x1": 1, "nor_conv_3x3": 3, "nor_conv_5x5": 5}
 #: one ``op~i`` item; matched with ``fullmatch`` (``$`` would let a trailing newline
 #: through) and ASCII digits only (``\d`` takes any Unicode digit)
 _EDGE_RE = re.compile(r"(?P<op>[A-Za-z0-9_]+)~(?P<src>[0-9]+)")
-
-
-def _int_arg(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """A constructor integer, or :class:`SpaceError` naming the valid range."""
-    valid = f"{low}..{high}" if high is not None else f">= {low}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise SpaceError(f"{name} must be an integer {valid}, got {value!r}")
-    if value < low or (high is not None and value > high):
-        raise SpaceError(f"{name} must be an integer {valid}, got {value!r}")
-    return int(value)
 
 
 class CellSpace(SearchSpace):
@@ -80,22 +70,13 @@ class CellSpace(SearchSpace):
         input_length: int = 40,
         num_classes: int = 10,
     ):
-        if isinstance(ops, str) or not _is_sequence(ops):
-            raise SpaceError(f"ops must be a list of op names from {', '.join(KNOWN_OPS)}; got {ops!r}")
-        ops = tuple(ops)
-        unknown = [o for o in ops if not isinstance(o, str) or o not in KNOWN_OPS]
-        if unknown:
-            raise SpaceError(f"unknown op {unknown[0]!r}; valid: {', '.join(KNOWN_OPS)}")
-        if len(set(ops)) != len(ops) or len(ops) < 2:
-            raise SpaceError(f"ops must be at least 2 distinct names from {', '.join(KNOWN_OPS)}; got {list(ops)}")
-        num_nodes = _int_arg("num_nodes", num_nodes, 2, 6)
-        if isinstance(channels, str) or not _is_sequence(channels) or len(channels) == 0:
-            raise SpaceError(f"channels must be a non-empty list of positive integers, got {channels!r}")
-        channels = tuple(_int_arg("channels", c, 1) for c in channels)
-        cells_per_stage = _int_arg("cells_per_stage", cells_per_stage, 1)
-        in_channels = _int_arg("in_channels", in_channels, 1)
-        num_classes = _int_arg("num_classes", num_classes, 2)
-        input_length = _int_arg("input_length", input_length, 2 ** (len(channels) - 1))
+        ops = check_menu("ops", "op", ops, KNOWN_OPS)
+        num_nodes = int_arg("num_nodes", num_nodes, 2, 6)
+        channels = check_channels(channels)
+        cells_per_stage = int_arg("cells_per_stage", cells_per_stage, 1)
+        in_channels = int_arg("in_channels", in_channels, 1)
+        num_classes = int_arg("num_classes", num_classes, 2)
+        input_length = int_arg("input_length", input_length, 2 ** (len(channels) - 1))
         self.num_nodes = num_nodes
         self.ops = ops
         self.channels = channels
@@ -446,9 +427,3 @@ class CellSpace(SearchSpace):
         names = [f"edge{i}->{j}={op}" for i, j in self.edges for op in self.ops]
         names += [f"path{p}" for p in range(self.path_encoding_length)]
         return names + ["log10_params", "log10_flops"]
-
-
-def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple, np.ndarray)) or (
-        hasattr(value, "__len__") and hasattr(value, "__getitem__") and not isinstance(value, (str, bytes, dict))
-    )

@@ -51,7 +51,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from nasbench.space.base import Arch, SpaceError
+from nasbench.space.base import Arch, SpaceError, is_sequence
 from nasbench.space.registry import space_from_config
 from nasbench.table.benchmark import ENTRY_METRICS, EPOCH_METRICS, Benchmark, default_table_path
 
@@ -143,7 +143,7 @@ def split_classes(
     most 1); every split gets at least one class. Returns three sorted
     ``(n_i,)`` int64 arrays.
     """
-    fr = [float(f) for f in fractions] if _is_sequence(fractions) else []
+    fr = [float(f) for f in fractions] if is_sequence(fractions) else []
     if len(fr) != 3 or not all(0 < f < 1 for f in fr) or sum(fr) > 1 + 1e-9:
         raise SurrogateError(
             f"split fractions must be three numbers in (0, 1) (train, valid, test) summing to at most 1, got {fractions!r}"
@@ -263,7 +263,7 @@ class Surrogate:
     # ------------------------------------------------------------------ config
     def _check_config(self) -> None:
         targets = self.targets
-        if isinstance(targets, str) or not _is_sequence(targets) or not all(isinstance(t, str) for t in targets):
+        if isinstance(targets, str) or not is_sequence(targets) or not all(isinstance(t, str) for t in targets):
             raise SurrogateError(f"targets must be a list of metric names from {', '.join(TARGETS)}; got {targets!r}")
         unknown = [t for t in targets if t not in TARGETS]
         if unknown:
@@ -275,7 +275,7 @@ class Surrogate:
                 f"got {list(targets)}"
             )
         if self.curve_epochs is not None and (
-            isinstance(self.curve_epochs, str) or not _is_sequence(self.curve_epochs)
+            isinstance(self.curve_epochs, str) or not is_sequence(self.curve_epochs)
             or not all(_is_int(e) and e >= 1 for e in self.curve_epochs)
         ):
             raise SurrogateError(f"curve_epochs must be a list of epochs >= 1 or null (every epoch), got {self.curve_epochs!r}")
@@ -707,12 +707,6 @@ def _class_array(classes: Any, bench: Benchmark, what: str, allow_empty: bool = 
     if len(np.unique(arr)) != len(arr):
         raise SurrogateError(f"{what} holds a class id twice")
     return np.sort(arr).astype(np.int64)
-
-
-def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple, np.ndarray)) or (
-        hasattr(value, "__len__") and hasattr(value, "__getitem__") and not isinstance(value, (str, bytes, dict))
-    )
 
 
 def _is_int(value: Any) -> bool:
