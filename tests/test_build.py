@@ -197,3 +197,16 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
         pytest.skip("this machine has a GPU")
     result = run_cli(*TINY_CLI, f"output={tmp_path / 'c.h5'}", "device=cuda")
     assert result.returncode == 2 and "no CUDA device" in result.stderr
+
+
+def test_a_diverged_run_is_recorded_not_raised():
+    from nasbench.train.data import DatasetConfig, load_dataset
+    from nasbench.train.trainer import Recipe, train
+
+    space = tiny_space()
+    data = load_dataset(DatasetConfig(n_train=400, n_valid=300, n_test=300))
+    conv = space.ops.index("nor_conv_3x3")
+    result = train(space, (conv,) * space.num_decisions, data, Recipe(epochs=3, batch_size=128, lr=1e30, latency_repeats=1), seed=0)
+    assert result.diverged
+    assert np.isnan(result.curves["valid_accuracy"][-1])
+    assert np.isfinite(result.curves["epoch_time"][0])
