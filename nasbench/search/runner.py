@@ -202,21 +202,21 @@ def run_search(
             incumbent = {"epoch": epoch, "score": score, "index": arch.index, "valid": valid}
         incumbent_test = ground_truth(incumbent["index"])
         row = {
-                "n_evals": len(rows) + 1,
-                "time": round(elapsed, 6),
-                "index": arch.index,
-                "arch_str": arch.arch_str,
-                "class_id": class_id,
-                "epoch": epoch,
-                "seed": seed,
-                "cost": round(cost, 6),
-                "valid_accuracy": valid,
-                "test_accuracy": float(result.test_accuracy),
-                "incumbent_index": incumbent["index"],
-                "incumbent_valid": incumbent["valid"],
-                "incumbent_test": incumbent_test,
-                "regret": optimum - incumbent_test,
-            }
+            "n_evals": len(rows) + 1,
+            "time": round(elapsed, 6),
+            "index": arch.index,
+            "arch_str": arch.arch_str,
+            "class_id": class_id,
+            "epoch": epoch,
+            "seed": seed,
+            "cost": round(cost, 6),
+            "valid_accuracy": valid,
+            "test_accuracy": float(result.test_accuracy),
+            "incumbent_index": incumbent["index"],
+            "incumbent_valid": incumbent["valid"],
+            "incumbent_test": incumbent_test,
+            "regret": optimum - incumbent_test,
+        }
         if objectives:
             front.add(arch.index, observation.objectives, epoch)
             row.update(
