@@ -2,6 +2,7 @@
 
 ``--pareto``: the multi-objective report of a sweep run with ``objectives=[...]``
 (true front against each strategy's front, hypervolume over time and its tests).
+``--drift``: the op shares of the cells DARTS / GDAS runs derived, over supernet epochs.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="report folder (default: DIR/report)")
     parser.add_argument("--title", default=None, help="default: Strategy comparison (Multi-objective comparison with --pareto)")
     parser.add_argument("--pareto", action="store_true", help="the multi-objective report (runs made with objectives=[...])")
+    parser.add_argument("--drift", action="store_true", help="the op-drift report of gradient one-shot runs (darts, gdas)")
     args = parser.parse_args(argv)
     from pathlib import Path
 
     out_dir = args.out or Path(args.directory) / "report"
-    if args.pareto:
+    if args.drift:
+        from nasbench.report.oneshot import write_drift_report
+
+        out = write_drift_report(args.directory, out_dir)
+    elif args.pareto:
         from nasbench.report.pareto import write_pareto_report
 
         out = write_pareto_report(args.directory, out_dir, args.title or "Multi-objective comparison")

@@ -125,3 +125,17 @@ class SurrogateConfig:
 
 def register_surrogate() -> None:
     ConfigStore.instance().store(name="surrogate_schema", node=SurrogateConfig)
+
+
+@dataclass
+class RankingConfig:
+    benchmark: Any = None
+    checkpoints: list[int] = field(default_factory=lambda: [1, 2, 5, 10, 25, 50])
+    num_classes: int = 500
+    seed: int = 0
+    supernet: dict = field(default_factory=dict)
+    out: str = "reports/oneshot-ranking"
+
+
+def register_ranking() -> None:
+    ConfigStore.instance().store(name="ranking_schema", node=RankingConfig)

@@ -44,9 +44,25 @@ def describe(benchmark) -> dict[str, Any]:
     }
 
 
+def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], benchmark, budget) -> dict[str, Any]:
+    """Run a one-shot strategy; the options a supernet cannot honour are one-line errors."""
+    unsupported = [
+        text for text, on in (
+            ("constraint.*", any(v is not None for v in (cfg.get("constraint") or {}).values())),
+            ("objectives", bool(cfg.get("objectives"))),
+            ("skip_duplicates=true", bool(cfg.get("skip_duplicates"))),
+        ) if on
+    ]
+    if unsupported:
+        raise ValueError(f"strategy {name} trains a supernet and does not support {', '.join(unsupported)}; drop them for this strategy")
+    from nasbench.search.oneshot import make_one_shot, run_one_shot
+
+    return run_one_shot(make_one_shot(name, benchmark.space, cfg["seed"], **options), benchmark, budget)
+
+
 def search(cfg: dict[str, Any]) -> dict[str, Any]:
     """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result."""
-    from nasbench.search import Budget, make_generators, make_strategy, run_search
+    from nasbench.search import ONE_SHOT_NAMES, Budget, make_generators, make_strategy, run_search
     from nasbench.train.build import library_versions, git_commit
 
     options = dict(cfg["strategy"])
@@ -55,12 +71,15 @@ def search(cfg: dict[str, Any]) -> dict[str, Any]:
     benchmark = load_benchmark(cfg["benchmark"])
     constraint = cfg.get("constraint") or {}
     objectives = cfg.get("objectives")
-    strategy_rng, runner_rng = make_generators(cfg["seed"])
-    strategy = make_strategy(name, benchmark.space, strategy_rng, benchmark.num_epochs, objectives=objectives, **options)
-    result = run_search(
-        strategy, benchmark, budget, runner_rng, skip_duplicates=bool(cfg["skip_duplicates"]),
-        constraints=constraint, objectives=objectives,
-    )
+    if name in ONE_SHOT_NAMES:
+        result = one_shot_search(name, options, cfg, benchmark, budget)
+    else:
+        strategy_rng, runner_rng = make_generators(cfg["seed"])
+        strategy = make_strategy(name, benchmark.space, strategy_rng, benchmark.num_epochs, objectives=objectives, **options)
+        result = run_search(
+            strategy, benchmark, budget, runner_rng, skip_duplicates=bool(cfg["skip_duplicates"]),
+            constraints=constraint, objectives=objectives,
+        )
     return {
         "strategy": name,
         "strategy_options": options,

@@ -190,10 +190,10 @@ def critical_difference(wide_test: pd.DataFrame, path: Path) -> dict[str, Any]:
 def _markdown(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in frame.iterrows():
+    for i in range(len(frame)):  # not iterrows: it would turn integer columns into floats
         cells = []
         for c in cols:
-            v = row[c]
+            v = frame[c].iloc[i]
             cells.append(format(v, floatfmt) if isinstance(v, (float, np.floating)) and np.isfinite(v) else str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

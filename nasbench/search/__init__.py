@@ -12,6 +12,9 @@ from nasbench.search.multiobjective import check_constraints, check_objectives
 from nasbench.search.runner import Budget, make_generators, run_search
 from nasbench.search.strategies import STRATEGIES
 
+#: strategies that train a supernet (:mod:`nasbench.search.oneshot`, imported only when used: it needs torch)
+ONE_SHOT_NAMES = ("darts", "gdas", "spos")
+
 
 def make_strategy(
     name: str, space, rng: np.random.Generator, num_epochs: int, objectives: Sequence[str] | None = None, **options: Any
@@ -23,7 +26,7 @@ def make_strategy(
     still optimises valid accuracy (the runner records its front all the same).
     """
     if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; valid: {', '.join(sorted(STRATEGIES))}")
+        raise ValueError(f"unknown strategy {name!r}; valid: {', '.join(sorted([*STRATEGIES, *ONE_SHOT_NAMES]))}")
     cls = STRATEGIES[name]
     reserved = ("self", "space", "rng", "num_epochs", "objectives")
     allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in reserved]
@@ -38,4 +41,4 @@ def make_strategy(
     return cls(space, rng, num_epochs, objectives=objectives, **options)
 
 
-__all__ = ["Strategy", "MultiObjectiveStrategy", "Trial", "Observation", "Budget", "check_constraints", "check_objectives", "run_search", "make_generators", "make_strategy", "STRATEGIES"]
+__all__ = ["Strategy", "MultiObjectiveStrategy", "Trial", "Observation", "Budget", "check_constraints", "check_objectives", "run_search", "make_generators", "make_strategy", "STRATEGIES", "ONE_SHOT_NAMES"]

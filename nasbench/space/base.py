@@ -136,6 +136,10 @@ class SearchSpace(ABC):
     def build_model(self, decisions: Sequence[int], **skeleton: Any):
         """The ``torch.nn.Module`` the generator trains (imports torch)."""
 
+    def build_supernet(self):
+        """A :class:`~nasbench.space.supernet.Supernet` holding every option (for one-shot search)."""
+        raise SpaceError(f"{type(self).__name__} has no supernet; one-shot strategies (darts, gdas, spos) need a space that defines one")
+
     @abstractmethod
     def features(self, decisions: np.ndarray) -> np.ndarray:
         """Numeric features for predictors, ``(n, num_features)`` float32, from ``(n, num_decisions)``."""

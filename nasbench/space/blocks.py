@@ -251,6 +251,11 @@ class BlockSpace(SearchSpace):
 
         return BlockNetwork(self, decisions)
 
+    def build_supernet(self):
+        from nasbench.space.supernet import BlockSupernet
+
+        return BlockSupernet(self)
+
     def features(self, decisions: np.ndarray) -> np.ndarray:
         """One-hot blocks, log params / log FLOPs, count of each block: ``(n, P*B + 2 + B)`` float32."""
         dec = np.atleast_2d(self._decision_array(decisions))

@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from nasbench.space.cell_model import ReLUConvBN, ResidualReduction
+from nasbench.space.cell_model import ReLUConvBN, ResidualReduction, head, stem
 
 
 class Residual(nn.Module):
@@ -78,11 +78,7 @@ class BlockNetwork(nn.Module):
 
     def __init__(self, space, decisions: Sequence[int]):
         super().__init__()
-        c0 = space.channels[0]
-        layers: list[nn.Module] = [
-            nn.Conv1d(space.in_channels, c0, 3, padding=1, bias=False),
-            nn.BatchNorm1d(c0),
-        ]
+        layers = stem(space)
         for stage, c in enumerate(space.channels):
             if stage > 0:
                 layers.append(ResidualReduction(space.channels[stage - 1], c))
@@ -90,8 +86,7 @@ class BlockNetwork(nn.Module):
                 block = make_block(space.blocks[decisions[position]], c)
                 if block is not None:
                     layers.append(block)
-        layers += [nn.BatchNorm1d(space.channels[-1]), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten()]
-        self.features = nn.Sequential(*layers)
+        self.features = nn.Sequential(*layers, *head(space))
         self.classifier = nn.Linear(space.channels[-1], space.num_classes_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

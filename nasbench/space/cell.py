@@ -409,6 +409,11 @@ class CellSpace(SearchSpace):
 
         return CellNetwork(self, decisions)
 
+    def build_supernet(self):
+        from nasbench.space.supernet import CellSupernet
+
+        return CellSupernet(self)
+
     def features(self, decisions: np.ndarray) -> np.ndarray:
         """One-hot ops, path encoding, and log params / log FLOPs: ``(n, E*K + P + 2)`` float32."""
         dec = np.atleast_2d(self._decision_array(decisions))

@@ -14,11 +14,11 @@ from torch import nn
 
 
 class ReLUConvBN(nn.Sequential):
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, affine: bool = True):
         super().__init__(
             nn.ReLU(),
             nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
-            nn.BatchNorm1d(c_out),
+            nn.BatchNorm1d(c_out, affine=affine),
         )
 
 
@@ -43,13 +43,13 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
-def make_op(name: str, channels: int) -> nn.Module:
+def make_op(name: str, channels: int, affine: bool = True) -> nn.Module:
     if name == "none":
         return Zero()
     if name == "skip_connect":
         return nn.Identity()
     if name.startswith("nor_conv_"):
-        return ReLUConvBN(channels, channels, int(name[-1]))
+        return ReLUConvBN(channels, channels, int(name[-1]), affine=affine)
     if name == "avg_pool_3x3":
         return AvgPool3()
     if name == "max_pool_3x3":
@@ -94,6 +94,16 @@ class ResidualReduction(nn.Module):
         return self.conv_b(self.conv_a(x)) + self.shortcut(x)
 
 
+def stem(space) -> list[nn.Module]:
+    c0 = space.channels[0]
+    return [nn.Conv1d(space.in_channels, c0, 3, padding=1, bias=False), nn.BatchNorm1d(c0)]
+
+
+def head(space) -> list[nn.Module]:
+    """BN-ReLU and global pooling; the linear classifier is separate."""
+    return [nn.BatchNorm1d(space.channels[-1]), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten()]
+
+
 class CellNetwork(nn.Module):
     """Stem, cells and reductions per stage, BN-ReLU, global pooling, linear head.
 
@@ -103,17 +113,12 @@ class CellNetwork(nn.Module):
     def __init__(self, space, decisions: Sequence[int]):
         super().__init__()
         ops = [space.ops[d] for d in decisions]
-        c0 = space.channels[0]
-        layers: list[nn.Module] = [
-            nn.Conv1d(space.in_channels, c0, 3, padding=1, bias=False),
-            nn.BatchNorm1d(c0),
-        ]
+        layers = stem(space)
         for stage, c in enumerate(space.channels):
             if stage > 0:
                 layers.append(ResidualReduction(space.channels[stage - 1], c))
             layers.extend(Cell(space.edges, ops, c) for _ in range(space.cells_per_stage))
-        layers += [nn.BatchNorm1d(space.channels[-1]), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten()]
-        self.features = nn.Sequential(*layers)
+        self.features = nn.Sequential(*layers, *head(space))
         self.classifier = nn.Linear(space.channels[-1], space.num_classes_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -342,3 +342,23 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
     merged.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_table(output, merged)
     return Path(output)
+
+
+def example_table() -> Path:
+    """A small complete table for examples and doctests, built once into the cache (a few seconds).
+
+    The 27-cell tiny space (3 nodes; ``none``, ``skip_connect``, ``nor_conv_3x3``;
+    channels 4/8), MNIST-1D 400/300/300, one seed, one epoch.
+    """
+    from nasbench.space.cell import CellSpace
+    from nasbench.train.data import cache_dir
+
+    output = cache_dir() / "examples" / "tiny-1seed-1epoch.h5"
+    if not output.exists():
+        run_build(
+            space=CellSpace(num_nodes=3, ops=["none", "skip_connect", "nor_conv_3x3"], channels=[4, 8]),
+            recipe=Recipe(epochs=1, batch_size=128, latency_repeats=3),
+            dataset=DatasetConfig(n_train=400, n_valid=300, n_test=300),
+            seeds=[0], output=output, workers=0, progress=False, log=lambda _: None,
+        )
+    return output

@@ -1,0 +1,42 @@
+"""``nasbench-ranking``: Kendall tau and Spearman between supernet scores and the table (see ``conf/ranking.yaml``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from nasbench.cli.common import CONF_DIR, one_line_errors
+from nasbench.cli.schema import register_ranking
+
+register_ranking()
+
+
+def rank(cfg: dict[str, Any]):
+    """Run the analysis ``cfg`` (a resolved ``conf/ranking.yaml``) describes; returns the report folder."""
+    from nasbench.cli.search import describe, load_benchmark
+    from nasbench.report.oneshot import write_ranking_report
+    from nasbench.search.oneshot.ranking import ranking_analysis
+    from nasbench.train.build import git_commit, library_versions
+
+    benchmark = load_benchmark(cfg["benchmark"])
+    result = ranking_analysis(benchmark, cfg["checkpoints"], cfg["num_classes"], cfg["seed"], progress=print, **cfg["supernet"])
+    provenance = {
+        "config": cfg, "seed": cfg["seed"], "git_commit": git_commit(), "versions": library_versions(),
+        "command": "nasbench-ranking", "table": os.path.basename(str(benchmark.path)),
+        **describe(benchmark),
+    }
+    return write_ranking_report(result, cfg["out"], provenance)
+
+
+@hydra.main(config_path=CONF_DIR, config_name="ranking", version_base="1.3")
+@one_line_errors
+def main(cfg: DictConfig) -> None:
+    out = rank(OmegaConf.to_container(cfg, resolve=True))
+    print(f"ranking report written to {out}/README.md")
+
+
+if __name__ == "__main__":
+    main()

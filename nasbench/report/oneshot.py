@@ -1,0 +1,152 @@
+"""Reports of one-shot search: supernet ranking quality, and the ops gradient methods drift to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasbench.report.collect import ReportError, read_results
+from nasbench.report.comparison import _atomic_text, _markdown, _plt
+
+
+def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance: dict[str, Any]) -> Path:
+    """``ranking.csv``, ``scores.csv``, ``ranking.png``, ``metadata.json`` and ``README.md`` in ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary: pd.DataFrame = result["summary"]
+    _atomic_text(out / "ranking.csv", summary.to_csv(index=False))
+    _atomic_text(out / "scores.csv", result["scores"].to_csv(index=False))
+    metadata = {**provenance, "calibration": result["calibration"], "classes": result["classes"],
+                "summary": json.loads(summary.to_json(orient="records"))}
+    _atomic_text(out / "metadata.json", json.dumps(metadata, indent=1, sort_keys=True) + "\n")
+
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for metric, style in (("valid", "-o"), ("test", "--s")):
+        axes[0].plot(summary["epoch"], summary[f"kendall_tau_{metric}"], style, label=f"Kendall tau vs table {metric}")
+        axes[0].plot(summary["epoch"], summary[f"spearman_{metric}"], style, alpha=0.6, label=f"Spearman vs table {metric}")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("supernet training epochs")
+    axes[0].set_ylabel("rank correlation")
+    axes[0].axhline(0, color="grey", lw=0.5)
+    axes[0].legend(fontsize=7)
+    last = result["scores"][result["scores"]["epoch"] == summary["epoch"].max()]
+    axes[1].scatter(100 * last["table_valid_accuracy"], 100 * last["supernet_valid_accuracy"], s=5, alpha=0.5)
+    axes[1].set_xlabel("table valid accuracy (%), mean over seeds")
+    axes[1].set_ylabel("supernet valid accuracy (%)")
+    axes[1].set_title(f"after {int(summary['epoch'].max())} epochs", fontsize=9)
+    fig.tight_layout()
+    tmp = out / ".ranking.tmp.png"
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(out / "ranking.png")
+
+    supernet = (provenance.get("config") or {}).get("supernet") or {}
+    best = summary.loc[summary["kendall_tau_valid"].idxmax()]
+    final = summary.iloc[-1]
+    shown = summary[["epoch", "kendall_tau_valid", "spearman_valid", "kendall_tau_test", "spearman_test",
+                     "supernet_simulated_seconds", "supernet_wall_seconds"]]
+    lines = [
+        "# Weight-sharing ranking analysis",
+        "",
+        f"A single-path supernet (SPOS: one uniformly sampled op per edge per step) trained on the table's own "
+        f"dataset and recipe, seed {provenance.get('seed')}. At each checkpoint every one of "
+        f"{int(final['num_classes'])} randomly sampled trained classes is scored with the inherited weights "
+        f"(BN statistics re-estimated per architecture on {supernet.get('bn_batches', 4)} training batches of 256; "
+        f"accuracy on the first {supernet.get('eval_samples', 1000)} valid samples) "
+        "and rank-correlated with the table's mean final accuracy over seeds.",
+        "",
+        f"- After {int(final['epoch'])} epochs: Kendall tau {final['kendall_tau_valid']:.3f}, "
+        f"Spearman {final['spearman_valid']:.3f} against table valid accuracy "
+        f"(test: {final['kendall_tau_test']:.3f} / {final['spearman_test']:.3f}).",
+        f"- Best checkpoint: {int(best['epoch'])} epochs, Kendall tau {best['kendall_tau_valid']:.3f}.",
+        "",
+        "![ranking](ranking.png)",
+        "",
+        _markdown(shown, ".3f"),
+        "",
+        f"Table: `{provenance.get('table')}` ({provenance.get('entries_done')} entries done; dataset fingerprint "
+        f"`{str(provenance.get('dataset_fingerprint'))[:12]}`). Produced by `{provenance.get('command')}` at git "
+        f"commit `{str(provenance.get('git_commit'))[:12]}`; per-class scores in `scores.csv`, all settings in `metadata.json`.",
+        "",
+    ]
+    _atomic_text(out / "README.md", "\n".join(lines))
+    return out
+
+
+def op_drift(directory: str | Path) -> pd.DataFrame:
+    """Share of each option among the derived architectures' decisions, per strategy, seed and supernet epoch.
+
+    Reads the ``result.json`` files below ``directory`` whose trajectory rows
+    carry ``supernet_epoch`` (DARTS, GDAS). Columns: label, seed, epoch, op, share.
+    """
+    from nasbench.report.collect import run_label
+
+    results, _ = read_results(directory)
+    rows = []
+    for _, data in results:
+        trajectory = [r for r in data["trajectory"] if "supernet_epoch" in r and "decisions" in r]
+        if not trajectory:
+            continue
+        names = data["option_names"][0]
+        for r in trajectory:
+            counts = np.bincount(r["decisions"], minlength=len(names))
+            for op, count in zip(names, counts):
+                rows.append({"label": run_label(data), "seed": int(data["seed"]), "epoch": int(r["supernet_epoch"]),
+                             "op": op, "share": count / len(r["decisions"]), "test_accuracy": r["test_accuracy"]})
+    if not rows:
+        raise ReportError(f"{directory} holds no runs of gradient one-shot strategies (darts, gdas)")
+    return pd.DataFrame(rows)
+
+
+def write_drift_report(directory: str | Path, out_dir: str | Path) -> Path:
+    """Figure and table of the op shares of derived cells over supernet epochs (mean over seeds)."""
+    frame = op_drift(directory)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    mean = frame.groupby(["label", "epoch", "op"], sort=True)["share"].mean().unstack("op")
+    _atomic_text(out / "op_drift.csv", frame.to_csv(index=False))
+    labels = sorted(frame["label"].unique())
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(labels), figsize=(4.5 * len(labels), 3.6), squeeze=False)
+    for ax, label in zip(axes[0], labels):
+        part = mean.loc[label]
+        for op in part.columns:
+            ax.plot(part.index, 100 * part[op], label=op)
+        seeds = frame[frame["label"] == label]["seed"].nunique()
+        ax.set_title(f"{label} ({seeds} seeds)", fontsize=9)
+        ax.set_xlabel("supernet epoch")
+        ax.set_ylabel("share of the derived cell's edges (%)")
+        ax.set_ylim(0, 100)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    tmp = out / ".op_drift.tmp.png"
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(out / "op_drift.png")
+
+    parameter_free = [op for op in mean.columns if op in ("skip_connect", "avg_pool_3x3", "max_pool_3x3", "none", "skip")]
+    lines = ["# Op drift of gradient one-shot search", "",
+             f"Source: `{Path(directory).name}`. Share of each op among the edges of the cell derived (argmax per edge) "
+             "after every supernet epoch, mean over seeds.", "", "![op drift](op_drift.png)", ""]
+    for label in labels:
+        part = mean.loc[label]
+        epochs = part.index.to_numpy()
+        early, late = part.loc[epochs[: max(1, len(epochs) // 5)]].mean(), part.loc[epochs[-max(1, len(epochs) // 5):]].mean()
+        free_early, free_late = 100 * early[parameter_free].sum(), 100 * late[parameter_free].sum()
+        tests = frame[(frame["label"] == label)].groupby("epoch")["test_accuracy"].mean()
+        lines.append(
+            f"- **{label}**: parameter-free ops ({', '.join(parameter_free)}) hold {free_early:.0f}% of the edges in the "
+            f"first fifth of the epochs and {free_late:.0f}% in the last fifth; mean table test accuracy of the derived "
+            f"cells {100 * tests.iloc[: max(1, len(tests) // 5)].mean():.2f}% -> {100 * tests.iloc[-max(1, len(tests) // 5):].mean():.2f}% "
+            "(NaN where the derived class is not yet in the table)."
+        )
+    table = (100 * mean).round(1).reset_index()
+    lines += ["", _markdown(table[table["epoch"].isin(sorted(set(np.linspace(table['epoch'].min(), table['epoch'].max(), 6).astype(int)) | {table['epoch'].max()}))], ".1f"), "",
+              "Per run, epoch and op: `op_drift.csv`.", ""]
+    _atomic_text(out / "README.md", "\n".join(lines))
+    return out

@@ -1,0 +1,249 @@
+"""One-shot strategies (DARTS, GDAS, SPOS), their supernets and reports, on tiny tables of both spaces."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from nasbench.cli.common import CONF_DIR
+from nasbench.search.oneshot import ONE_SHOT, BudgetTooSmall, Darts, make_one_shot, run_one_shot
+from nasbench.search.runner import Budget
+from nasbench.space import BlockSpace, CellSpace, SpaceError
+from nasbench.space.base import SearchSpace
+from nasbench.table import Benchmark
+
+from conftest import tiny_space
+
+TINY_BLOCKS = dict(positions=2, blocks=["skip", "res3", "incep"], reduce_after=[1], channels=[4, 8])
+
+
+@pytest.fixture(scope="module")
+def bench(tiny_table) -> Benchmark:
+    return Benchmark.load(tiny_table)
+
+
+@pytest.fixture(scope="module")
+def block_table(tmp_path_factory) -> Path:
+    from conftest import build_tiny
+
+    return build_tiny(tmp_path_factory.mktemp("tables") / "blocks.h5", seeds=(0,), space=BlockSpace(**TINY_BLOCKS))
+
+
+def search_cfg(*overrides: str) -> dict:
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return OmegaConf.to_container(compose("search", overrides=list(overrides)), resolve=True)
+
+
+def run_cli_search(table: Path, *overrides: str) -> dict:
+    from nasbench.cli.search import search
+
+    return search(search_cfg(f"benchmark.path={table}", *overrides))
+
+
+# ---------------------------------------------------------------- supernets
+@pytest.mark.parametrize("space", [CellSpace(), tiny_space(), BlockSpace(), BlockSpace(**TINY_BLOCKS)], ids=repr)
+def test_one_hot_weights_equal_the_path(space):
+    torch.manual_seed(0)
+    net = space.build_supernet().eval()
+    x = torch.randn(8, 40)
+    for index in np.random.default_rng(0).choice(len(space), size=5, replace=False):
+        path = space[int(index)].decisions
+        one_hot = torch.nn.functional.one_hot(torch.tensor(path), net.max_choices).float()
+        with torch.no_grad():
+            by_path, by_weights = net(x, path=path), net(x, weights=one_hot)
+        assert by_path.shape == (8, 10)
+        torch.testing.assert_close(by_path, by_weights, rtol=1e-5, atol=1e-5)
+
+
+def test_supernet_holds_every_option_and_mixes():
+    space = tiny_space()
+    net = space.build_supernet().eval()
+    x = torch.randn(4, 40)
+    uniform = torch.full((net.num_decisions, net.max_choices), 1 / net.max_choices)
+    mixed = net(x, weights=uniform)
+    assert mixed.shape == (4, 10) and not torch.allclose(mixed, net(x, path=[2, 2, 2]))
+
+
+def test_supernet_bad_input():
+    net = tiny_space().build_supernet()
+    x = torch.randn(2, 40)
+    with pytest.raises(ValueError, match=r"weights must have shape \(3, 3\), got \(3, 4\)"):
+        net(x, weights=torch.ones(3, 4))
+    with pytest.raises(ValueError, match="path must give one option per decision"):
+        net(x, path=[0, 1])
+    with pytest.raises(ValueError, match="needs weights"):
+        net(x)
+    with pytest.raises(SpaceError, match="has no supernet"):
+        SearchSpace.build_supernet(tiny_space())
+
+
+# ---------------------------------------------------------------- strategies
+ALL = [("darts", {}), ("darts", {"order": 2}), ("gdas", {}), ("spos", {"candidates": 6})]
+
+
+@pytest.mark.parametrize("name, options", ALL, ids=["darts", "darts2", "gdas", "spos"])
+def test_every_one_shot_strategy_runs_in_the_runner_format(bench, name, options):
+    strategy = make_one_shot(name, bench.space, 0, epochs=3, **options)
+    result = run_one_shot(strategy, bench, Budget(1e9), calibration_steps=3)
+    rows = result["trajectory"]
+    expected_rows = 6 if name == "spos" else 3
+    assert result["num_evals"] == len(rows) == expected_rows
+    assert result["label"] == {"darts": "darts2" if options else "darts", "gdas": "gdas", "spos": "spos"}[name]
+    times = [r["time"] for r in rows]
+    assert times == sorted(times) and times[0] > 0
+    assert result["simulated_time"] == pytest.approx(result["wall_seconds"] * result["calibration"]["simulated_per_wall_second"])
+    assert sum(r["cost"] for r in rows) <= result["simulated_time"] + 1e-6
+    for r in rows:
+        arch = bench.space[r["index"]]
+        assert r["arch_str"] == arch.arch_str
+        truth = bench.query(arch.index)
+        assert r["test_accuracy"] == pytest.approx(truth.test_accuracy)
+        assert r["regret"] == pytest.approx(result["optimum_test_accuracy"] - r["incumbent_test"])
+        assert 0 <= r["valid_accuracy"] <= 1
+    if name == "spos":  # incumbent: best supernet score so far
+        best = max(rows, key=lambda r: r["valid_accuracy"])
+        assert rows[-1]["incumbent_valid"] == best["valid_accuracy"]
+    else:  # incumbent: the cell derived last
+        assert all(r["incumbent_index"] == r["index"] for r in rows)
+        assert [r["supernet_epoch"] for r in rows] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("name", sorted(ONE_SHOT))
+def test_same_seed_same_derivations(bench, name):
+    def derived(seed):
+        result = run_one_shot(make_one_shot(name, bench.space, seed, epochs=2, **({"candidates": 5} if name == "spos" else {})),
+                              bench, Budget(1e9), calibration_steps=2)
+        return [r["index"] for r in result["trajectory"]], [r["valid_accuracy"] for r in result["trajectory"]]
+
+    assert derived(1) == derived(1)
+
+
+def test_second_order_gradient_tends_to_the_first_order_one(bench):
+    """With a vanishing virtual step the unrolled gradient is the first-order one (DARTS eq. 7 with xi -> 0)."""
+    from nasbench.search.oneshot.common import OneShotRun
+
+    darts = Darts(bench.space, 0, order=2)
+    run = OneShotRun(bench, Budget(1e9), 0, calibration_steps=1)
+    darts.generator = torch.Generator().manual_seed(0)
+    darts.setup(run)
+    darts.weight_optimizer = torch.optim.SGD(darts.net.parameters(), lr=1e-9, momentum=0.9)
+    x, y = run.data["train"][0][:32], run.data["train"][1][:32]
+    xv, yv = run.data["valid"][0][:32], run.data["valid"][1][:32]
+    darts.net.train()
+    first = torch.autograd.grad(darts.loss(xv, yv, darts.alphas), darts.alphas)[0]
+    second = darts.unrolled_gradient(x, y, xv, yv)
+    torch.testing.assert_close(second, first, rtol=1e-3, atol=1e-6)
+    darts.weight_optimizer.param_groups[0]["lr"] = 0.5  # a real virtual step changes it
+    assert not torch.allclose(darts.unrolled_gradient(x, y, xv, yv), first, atol=1e-6)
+
+
+def test_gdas_temperature_schedule():
+    gdas = make_one_shot("gdas", tiny_space(), 0, epochs=5, tau_max=10.0, tau_min=0.1)
+    assert [round(gdas.tau(e), 6) for e in (1, 3, 5)] == [10.0, 5.05, 0.1]
+
+
+@pytest.mark.parametrize("name", sorted(ONE_SHOT))
+def test_one_shot_runs_on_a_block_table(block_table, name):
+    bench = Benchmark.load(block_table)
+    result = run_one_shot(make_one_shot(name, bench.space, 0, epochs=2, **({"candidates": 4} if name == "spos" else {})),
+                          bench, Budget(1e9), calibration_steps=2)
+    assert result["num_evals"] > 0
+    assert all(r["arch_str"] == bench.space[r["index"]].arch_str for r in result["trajectory"])
+    assert result["option_names"][0] == list(bench.space.blocks)
+
+
+# ---------------------------------------------------------------- through nasbench-search
+@pytest.mark.parametrize("strategy", ["darts", "darts2", "gdas", "spos"])
+def test_search_config_runs_one_shot(tiny_table, strategy):
+    result = run_cli_search(tiny_table, f"strategy={strategy}", "strategy.epochs=2", "seed=3")
+    assert result["strategy"] == ("darts" if strategy == "darts2" else strategy)
+    assert result["label"] == strategy and result["seed"] == 3 and result["num_evals"] > 0
+    assert result["strategy_options"]["epochs"] == 2 and "calibration" in result
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        (["strategy=darts", "strategy.order=3"], "order must be 1"),
+        (["strategy=gdas", "strategy.tau_min=20"], "tau_min"),
+        (["strategy=spos", "strategy.search=bayes"], "search must be random or rea"),
+        (["strategy=darts", "strategy.epochs=0"], "epochs must be an integer >= 1"),
+        (["strategy=darts", "constraint.params=1000"], "does not support constraint"),
+        (["strategy=gdas", "skip_duplicates=true"], "does not support skip_duplicates"),
+    ],
+)
+def test_bad_one_shot_options(tiny_table, overrides, match):
+    with pytest.raises(ValueError, match=match):
+        run_cli_search(tiny_table, *overrides)
+
+
+def test_unknown_option_is_named(bench):
+    with pytest.raises(ValueError, match="unknown option 'temperature' for strategy gdas; valid: .*tau_max"):
+        make_one_shot("gdas", bench.space, 0, temperature=1.0)
+
+
+def test_budget_too_small_is_one_line_and_writes_nothing(tiny_table, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "nasbench.cli.search", "strategy=darts", f"benchmark.path={tiny_table}",
+         "budget.seconds=1e-6", f"hydra.run.dir={tmp_path}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: budget.seconds=1e-06 cannot pay for one supernet epoch of darts")
+    assert not (tmp_path / "result.json").exists()
+
+
+def test_budget_stops_training_between_epochs(bench):
+    probe = run_one_shot(make_one_shot("gdas", bench.space, 0, epochs=2), bench, Budget(1e9), calibration_steps=2)
+    per_epoch = probe["simulated_time"] / 2
+    result = run_one_shot(make_one_shot("gdas", bench.space, 0, epochs=50), bench, Budget(per_epoch * 6), calibration_steps=2)
+    assert result["stop_reason"] == "budget" and 1 <= result["num_evals"] < 50
+    assert result["simulated_time"] <= per_epoch * 6
+
+
+# ---------------------------------------------------------------- reports
+def test_reports_take_one_shot_runs(tiny_table, tmp_path):
+    from nasbench.cli.search import search, write_json
+    from nasbench.report.comparison import write_report
+    from nasbench.report.oneshot import op_drift, write_drift_report
+
+    for k, (strategy, seed) in enumerate([(s, seed) for s in ("darts", "gdas", "random") for seed in (0, 1)]):
+        overrides = [f"benchmark.path={tiny_table}", f"strategy={strategy}", f"seed={seed}", "budget.seconds=1e6"]
+        overrides += ["strategy.epochs=3"] if strategy != "random" else ["budget.max_evals=5"]
+        write_json(tmp_path / "sweep" / str(k) / "result.json", search(search_cfg(*overrides)))
+    report = write_report(tmp_path / "sweep", tmp_path / "report")
+    final = (report / "final.csv").read_text()
+    assert "darts" in final and "gdas" in final and "random" in final
+    drift = op_drift(tmp_path / "sweep")
+    assert set(drift["label"]) == {"darts", "gdas"} and set(drift["epoch"]) == {1, 2, 3}
+    shares = drift.groupby(["label", "seed", "epoch"])["share"].sum()
+    np.testing.assert_allclose(shares, 1.0)
+    out = write_drift_report(tmp_path / "sweep", tmp_path / "drift")
+    assert (out / "op_drift.png").stat().st_size > 0 and "parameter-free ops" in (out / "README.md").read_text()
+
+
+def test_ranking_report(tiny_table, tmp_path):
+    from nasbench.cli.ranking import rank
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = OmegaConf.to_container(
+            compose("ranking", overrides=[f"benchmark.path={tiny_table}", "checkpoints=[1,2]", "num_classes=8", f"out={tmp_path / 'r'}"]),
+            resolve=True,
+        )
+    out = rank(cfg)
+    summary = json.loads((out / "metadata.json").read_text())["summary"]
+    assert [row["epoch"] for row in summary] == [1, 2] and all(row["num_classes"] == 8 for row in summary)
+    assert all(-1 <= row["kendall_tau_valid"] <= 1 for row in summary)
+    scores = (out / "scores.csv").read_text().splitlines()
+    assert len(scores) == 1 + 2 * 8
+    assert "| 2 |" in (out / "README.md").read_text()
