@@ -210,3 +210,25 @@ def test_a_diverged_run_is_recorded_not_raised():
     assert result.diverged
     assert np.isnan(result.curves["valid_accuracy"][-1])
     assert np.isfinite(result.curves["epoch_time"][0])
+
+
+def test_priority_trains_the_listed_classes_first(tmp_path):
+    from nasbench.train.build import job_order, prioritise, read_priority_file
+
+    space = tiny_space()
+    jobs = job_order(space.num_classes, 2)
+    listed = tmp_path / "first.txt"
+    last_two = [space[int(space.representatives()[c])].arch_str for c, _ in jobs[space.num_classes - 2:space.num_classes]]
+    listed.write_text(f"# derived by a search\n{last_two[0]}\n{last_two[1]}  # and this\n")
+    ordered = prioritise(jobs, space, read_priority_file(listed))
+    assert sorted(ordered) == sorted(jobs)  # the same jobs, reordered
+    first_classes = {space.parse(a).class_id for a in last_two}
+    assert {c for c, _ in ordered[:2]} == first_classes and all(s == 0 for _, s in ordered[:2])
+    n = space.num_classes
+    assert {c for c, _ in ordered[n:n + 2]} == first_classes and all(s == 1 for _, s in ordered[n:n + 2])
+    assert prioritise(jobs, space, []) == jobs
+    with pytest.raises(ValueError, match="cannot read priority_file"):
+        read_priority_file(tmp_path / "missing.txt")
+    listed.write_text("|bogus~0|\n")
+    with pytest.raises(ValueError):
+        prioritise(jobs, space, read_priority_file(listed))

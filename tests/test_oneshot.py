@@ -237,13 +237,43 @@ def test_ranking_report(tiny_table, tmp_path):
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = OmegaConf.to_container(
-            compose("ranking", overrides=[f"benchmark.path={tiny_table}", "checkpoints=[1,2]", "num_classes=8", f"out={tmp_path / 'r'}"]),
+            compose("ranking", overrides=[f"benchmark.path={tiny_table}", "checkpoints=[1,2]", "num_classes=8", "seeds=[0,1]",
+                                          f"out={tmp_path / 'r'}"]),
             resolve=True,
         )
     out = rank(cfg)
-    summary = json.loads((out / "metadata.json").read_text())["summary"]
-    assert [row["epoch"] for row in summary] == [1, 2] and all(row["num_classes"] == 8 for row in summary)
+    metadata = json.loads((out / "metadata.json").read_text())
+    summary = metadata["summary"]
+    assert [(row["seed"], row["epoch"]) for row in summary] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert all(row["num_classes"] == 8 for row in summary) and len(metadata["calibration"]) == 2
     assert all(-1 <= row["kendall_tau_valid"] <= 1 for row in summary)
     scores = (out / "scores.csv").read_text().splitlines()
-    assert len(scores) == 1 + 2 * 8
-    assert "| 2 |" in (out / "README.md").read_text()
+    assert len(scores) == 1 + 2 * 2 * 8
+    readme = (out / "README.md").read_text()
+    assert "| 2 |" in readme and "seeds 0, 1" in readme
+    with pytest.raises(ValueError, match="distinct supernet seeds"):
+        rank({**cfg, "seeds": [0, 0]})
+
+
+def test_rescore_against_a_table(tiny_table, tmp_path):
+    import copy
+
+    from nasbench.report.collect import ReportError, rescore
+
+    bench = Benchmark.load(tiny_table)
+    original = run_cli_search(tiny_table, "strategy=rea", "budget.max_evals=8", "budget.seconds=1e6")
+    again = rescore(copy.deepcopy(original), bench)
+    for a, b in zip(original["trajectory"], again["trajectory"]):
+        assert a["incumbent_test"] == pytest.approx(b["incumbent_test"]) and a["regret"] == pytest.approx(b["regret"])
+    # a table that lacks a class gives NaN for it and its own optimum
+    from nasbench.table.store import read_table, write_table
+
+    partial = read_table(tiny_table)
+    missing = original["trajectory"][0]["class_id"]
+    partial.entries["done"][missing, :] = False
+    write_table(tmp_path / "partial.h5", partial)
+    rescored = rescore(copy.deepcopy(original), Benchmark.load(tmp_path / "partial.h5"))
+    assert np.isnan(rescored["trajectory"][0]["test_accuracy"])
+    constrained = {**copy.deepcopy(original), "constraints": {"params": 10}}
+    with pytest.raises(ReportError, match="unconstrained runs only"):
+        rescore(constrained, bench)

@@ -17,7 +17,7 @@ def main(cfg: DictConfig) -> None:
     import signal
 
     from nasbench.space import space_from_config
-    from nasbench.train.build import run_build
+    from nasbench.train.build import read_priority_file, run_build
     from nasbench.train.data import DatasetConfig
     from nasbench.train.trainer import Recipe
 
@@ -39,6 +39,7 @@ def main(cfg: DictConfig) -> None:
         checkpoint_seconds=cfg.checkpoint_seconds,
         max_entries=cfg.max_entries,
         max_classes=cfg.max_classes,
+        priority=read_priority_file(cfg.priority_file) if cfg.priority_file else (),
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         progress=cfg.progress,
     )

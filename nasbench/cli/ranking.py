@@ -21,10 +21,24 @@ def rank(cfg: dict[str, Any]):
     from nasbench.search.oneshot.ranking import ranking_analysis
     from nasbench.train.build import git_commit, library_versions
 
+    import pandas as pd
+
     benchmark = load_benchmark(cfg["benchmark"])
-    result = ranking_analysis(benchmark, cfg["checkpoints"], cfg["num_classes"], cfg["seed"], progress=print, **cfg["supernet"])
+    seeds = cfg["seeds"]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty list of distinct supernet seeds, got {seeds}")
+    runs = [
+        ranking_analysis(benchmark, cfg["checkpoints"], cfg["num_classes"], seed, cfg["sample_seed"], progress=print, **cfg["supernet"])
+        for seed in seeds
+    ]
+    result = {
+        "summary": pd.concat([r["summary"] for r in runs], ignore_index=True),
+        "scores": pd.concat([r["scores"] for r in runs], ignore_index=True),
+        "calibration": [r["calibration"] for r in runs],
+        "classes": runs[0]["classes"],
+    }
     provenance = {
-        "config": cfg, "seed": cfg["seed"], "git_commit": git_commit(), "versions": library_versions(),
+        "config": cfg, "seeds": seeds, "git_commit": git_commit(), "versions": library_versions(),
         "command": "nasbench-ranking", "table": os.path.basename(str(benchmark.path)),
         **describe(benchmark),
     }

@@ -19,15 +19,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="report folder (default: DIR/report)")
     parser.add_argument("--title", default=None, help="default: Strategy comparison (Multi-objective comparison with --pareto)")
     parser.add_argument("--pareto", action="store_true", help="the multi-objective report (runs made with objectives=[...])")
+    parser.add_argument("--truth", default=None, metavar="TABLE",
+                        help="re-score every run's ground truth against this table (runs made on a partial table); 'shipped' for the shipped one")
     parser.add_argument("--drift", action="store_true", help="the op-drift report of gradient one-shot runs (darts, gdas)")
     args = parser.parse_args(argv)
     from pathlib import Path
 
     out_dir = args.out or Path(args.directory) / "report"
+    truth = None
+    if args.truth and args.pareto:
+        raise ValueError("--truth re-scores single-objective runs; it does not apply to --pareto reports")
+    if args.truth:
+        from nasbench.table import Benchmark
+
+        truth = Benchmark.load(None if args.truth == "shipped" else args.truth)
     if args.drift:
         from nasbench.report.oneshot import write_drift_report
 
-        out = write_drift_report(args.directory, out_dir)
+        out = write_drift_report(args.directory, out_dir, truth)
     elif args.pareto:
         from nasbench.report.pareto import write_pareto_report
 
@@ -35,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from nasbench.report.comparison import write_report
 
-        out = write_report(args.directory, out_dir, args.title or "Strategy comparison")
+        out = write_report(args.directory, out_dir, args.title or "Strategy comparison", truth=truth)
     print(f"report written to {out}/README.md")
 
 

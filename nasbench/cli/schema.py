@@ -26,6 +26,7 @@ class BuildConfig:
     checkpoint_seconds: float = 60.0
     max_entries: Optional[int] = None
     max_classes: Optional[int] = None
+    priority_file: Optional[str] = None
     progress: bool = True
 
 
@@ -132,7 +133,8 @@ class RankingConfig:
     benchmark: Any = None
     checkpoints: list[int] = field(default_factory=lambda: [1, 2, 5, 10, 25, 50])
     num_classes: int = 500
-    seed: int = 0
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    sample_seed: int = 0
     supernet: dict = field(default_factory=dict)
     out: str = "reports/oneshot-ranking"
 

@@ -27,8 +27,42 @@ def run_label(result: dict) -> str:
     return f"{label}+dedup" if result.get("skip_duplicates") else label
 
 
-def read_results(directory: str | Path, only: list[Path] | None = None) -> tuple[list[tuple[Path, dict]], list[str]]:
-    """The readable ``result.json`` files below ``directory`` (or just ``only``) and the failed or missing runs."""
+def rescore(data: dict, truth) -> dict:
+    """``data`` (a result) with every ground-truth number looked up again in the benchmark ``truth``.
+
+    For runs made against a partial table (one-shot runs derive classes it may
+    not hold yet): each row's ``test_accuracy`` and incumbent truth, the regret and
+    the optimum come from ``truth`` (mean final test accuracy over its seeds; NaN
+    where it lacks the class). The observed (valid) numbers are untouched.
+    """
+    if data.get("constraints"):
+        raise ReportError("re-scoring against another table is for unconstrained runs only (the feasible optimum would change)")
+    n = len(truth.space)
+    values = truth.query_batch(np.arange(n), missing="nan")["test_accuracy"]
+    optimum = float(truth.optimum("test_accuracy"))
+
+    def lookup(index: int) -> float:
+        if not 0 <= int(index) < n:
+            raise ReportError(f"a run's architecture index {index} is not in the truth table's space ({n} architectures)")
+        return float(values[int(index)])
+
+    for row in data["trajectory"]:
+        row["test_accuracy"] = lookup(row["index"])
+        row["incumbent_test"] = lookup(row["incumbent_index"])
+        row["regret"] = optimum - row["incumbent_test"]
+    data["optimum_test_accuracy"] = optimum
+    if data.get("final"):
+        data["final"].update({"incumbent_test": lookup(data["final"]["incumbent_index"])})
+        data["final"]["regret"] = optimum - data["final"]["incumbent_test"]
+    data["rescored_against"] = str(truth.path)
+    return data
+
+
+def read_results(directory: str | Path, only: list[Path] | None = None, truth=None) -> tuple[list[tuple[Path, dict]], list[str]]:
+    """The readable ``result.json`` files below ``directory`` (or just ``only``) and the failed or missing runs.
+
+    ``truth``: a :class:`~nasbench.table.Benchmark` to re-score every run against (:func:`rescore`).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise ReportError(f"{directory} is not a directory; give the folder of a finished nasbench-search multirun")
@@ -43,6 +77,10 @@ def read_results(directory: str | Path, only: list[Path] | None = None) -> tuple
         except (OSError, ValueError, KeyError, TypeError):
             failed.append(f"{path.parent} (unreadable result.json)")
             continue
+        if truth is not None:
+            if data.get("benchmark", {}).get("resolved", {}).get("space_signature") not in (None, truth.space.signature):
+                raise ReportError(f"{path} was run on another space than the truth table {truth.path}")
+            data = rescore(data, truth)
         results.append((path, data))
     # A Hydra multirun job folder (it holds .hydra/) without a result is a failed or missing run.
     for hydra_dir in sorted(directory.rglob(".hydra")):
@@ -62,10 +100,13 @@ def constraint_text(result: dict) -> str:
     return describe_constraints(result.get("constraints"))
 
 
-def collect(directory: str | Path, only: list[Path] | None = None) -> Collection:
-    """Read every ``result.json`` below ``directory`` (or just ``only``); folders of failed runs are listed, not fatal."""
+def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -> Collection:
+    """Read every ``result.json`` below ``directory`` (or just ``only``); folders of failed runs are listed, not fatal.
+
+    ``truth``: re-score every run against this benchmark (:func:`rescore`).
+    """
     directory = Path(directory)
-    results, failed = read_results(directory, only)
+    results, failed = read_results(directory, only, truth)
     run_rows, traj_rows = [], []
     for path, data in results:
         label = run_label(data)

@@ -228,10 +228,13 @@ def findings(
 
 
 def write_report(
-    directory: str | Path, out_dir: str | Path, title: str = "Strategy comparison", only: list[Path] | None = None
+    directory: str | Path, out_dir: str | Path, title: str = "Strategy comparison", only: list[Path] | None = None, truth=None
 ) -> Path:
-    """Aggregate the sweep in ``directory`` (or the runs ``only`` lists) into ``out_dir`` (figures, CSV, JSON, README.md)."""
-    collection = collect(directory, only)
+    """Aggregate the sweep in ``directory`` (or the runs ``only`` lists) into ``out_dir`` (figures, CSV, JSON, README.md).
+
+    ``truth``: a benchmark to re-score every run against (see :func:`nasbench.report.collect.rescore`).
+    """
+    collection = collect(directory, only, truth)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = collection.runs
@@ -287,6 +290,8 @@ def write_report(
         f"{runs['seed'].nunique()} seeds). {reference}; the incumbent is "
         "chosen by the valid accuracy the search observed. Numbers are percentage points.",
         "",
+        *([f"Ground truth re-scored against `{Path(str(truth.path)).name}` ({truth.entries_done} entries done; "
+           "regret and test accuracy looked up again for every run).", ""] if truth is not None else []),
         "## Findings",
         "",
         *[f"- {line}" for line in summary["findings"]],

@@ -24,21 +24,30 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
                 "summary": json.loads(summary.to_json(orient="records"))}
     _atomic_text(out / "metadata.json", json.dumps(metadata, indent=1, sort_keys=True) + "\n")
 
+    columns = ["kendall_tau_valid", "spearman_valid", "kendall_tau_test", "spearman_test", "supernet_simulated_seconds"]
+    by_epoch = summary.groupby("epoch")[columns]
+    mean, std = by_epoch.mean(), by_epoch.std(ddof=1).fillna(0.0)
+    seeds = sorted(summary["seed"].unique())
+
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for metric, style in (("valid", "-o"), ("test", "--s")):
-        axes[0].plot(summary["epoch"], summary[f"kendall_tau_{metric}"], style, label=f"Kendall tau vs table {metric}")
-        axes[0].plot(summary["epoch"], summary[f"spearman_{metric}"], style, alpha=0.6, label=f"Spearman vs table {metric}")
+        for name in ("kendall_tau", "spearman"):
+            column = f"{name}_{metric}"
+            label = f"{name.replace('_', ' ').title()} vs table {metric}"
+            axes[0].errorbar(mean.index, mean[column], yerr=std[column], fmt=style, capsize=3, label=label,
+                             alpha=1.0 if name == "kendall_tau" else 0.6)
     axes[0].set_xscale("log")
     axes[0].set_xlabel("supernet training epochs")
-    axes[0].set_ylabel("rank correlation")
+    axes[0].set_ylabel(f"rank correlation (mean +- std, {len(seeds)} supernets)")
     axes[0].axhline(0, color="grey", lw=0.5)
     axes[0].legend(fontsize=7)
-    last = result["scores"][result["scores"]["epoch"] == summary["epoch"].max()]
+    scores = result["scores"]
+    last = scores[(scores["epoch"] == summary["epoch"].max()) & (scores["seed"] == seeds[0])]
     axes[1].scatter(100 * last["table_valid_accuracy"], 100 * last["supernet_valid_accuracy"], s=5, alpha=0.5)
     axes[1].set_xlabel("table valid accuracy (%), mean over seeds")
     axes[1].set_ylabel("supernet valid accuracy (%)")
-    axes[1].set_title(f"after {int(summary['epoch'].max())} epochs", fontsize=9)
+    axes[1].set_title(f"supernet seed {seeds[0]} after {int(summary['epoch'].max())} epochs", fontsize=9)
     fig.tight_layout()
     tmp = out / ".ranking.tmp.png"
     fig.savefig(tmp, dpi=120)
@@ -46,39 +55,44 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
     tmp.replace(out / "ranking.png")
 
     supernet = (provenance.get("config") or {}).get("supernet") or {}
-    best = summary.loc[summary["kendall_tau_valid"].idxmax()]
-    final = summary.iloc[-1]
-    shown = summary[["epoch", "kendall_tau_valid", "spearman_valid", "kendall_tau_test", "spearman_test",
-                     "supernet_simulated_seconds", "supernet_wall_seconds"]]
+    final_epoch = int(mean.index.max())
+    best_epoch = int(mean["kendall_tau_valid"].idxmax())
+    shown = pd.DataFrame({"epoch": mean.index.astype(int)})
+    for column in columns[:4]:
+        shown[column] = [f"{m:.3f} +- {d:.3f}" for m, d in zip(mean[column], std[column])]
+    shown["supernet simulated s"] = [f"{v:.0f}" for v in mean["supernet_simulated_seconds"]]
+    num_classes = int(summary["num_classes"].iloc[0])
     lines = [
         "# Weight-sharing ranking analysis",
         "",
-        f"A single-path supernet (SPOS: one uniformly sampled op per edge per step) trained on the table's own "
-        f"dataset and recipe, seed {provenance.get('seed')}. At each checkpoint every one of "
-        f"{int(final['num_classes'])} randomly sampled trained classes is scored with the inherited weights "
+        f"Single-path supernets (SPOS: one uniformly sampled op per edge per step; seeds {', '.join(map(str, seeds))}) "
+        "trained on the table's own dataset and recipe. At each checkpoint every one of "
+        f"{num_classes} randomly sampled trained classes (the same sample for every supernet) is scored with the inherited weights "
         f"(BN statistics re-estimated per architecture on {supernet.get('bn_batches', 4)} training batches of 256; "
         f"accuracy on the first {supernet.get('eval_samples', 1000)} valid samples) "
         "and rank-correlated with the table's mean final accuracy over seeds.",
         "",
-        f"- After {int(final['epoch'])} epochs: Kendall tau {final['kendall_tau_valid']:.3f}, "
-        f"Spearman {final['spearman_valid']:.3f} against table valid accuracy "
-        f"(test: {final['kendall_tau_test']:.3f} / {final['spearman_test']:.3f}).",
-        f"- Best checkpoint: {int(best['epoch'])} epochs, Kendall tau {best['kendall_tau_valid']:.3f}.",
+        f"- After {final_epoch} epochs: Kendall tau {mean.loc[final_epoch, 'kendall_tau_valid']:.3f} +- "
+        f"{std.loc[final_epoch, 'kendall_tau_valid']:.3f}, Spearman {mean.loc[final_epoch, 'spearman_valid']:.3f} "
+        f"against table valid accuracy (mean +- std over supernets; test: {mean.loc[final_epoch, 'kendall_tau_test']:.3f} / "
+        f"{mean.loc[final_epoch, 'spearman_test']:.3f}).",
+        f"- Best checkpoint: {best_epoch} epochs, Kendall tau {mean.loc[best_epoch, 'kendall_tau_valid']:.3f}.",
         "",
         "![ranking](ranking.png)",
         "",
-        _markdown(shown, ".3f"),
+        _markdown(shown),
         "",
         f"Table: `{provenance.get('table')}` ({provenance.get('entries_done')} entries done; dataset fingerprint "
         f"`{str(provenance.get('dataset_fingerprint'))[:12]}`). Produced by `{provenance.get('command')}` at git "
-        f"commit `{str(provenance.get('git_commit'))[:12]}`; per-class scores in `scores.csv`, all settings in `metadata.json`.",
+        f"commit `{str(provenance.get('git_commit'))[:12]}`; per-supernet rows in `ranking.csv`, per-class scores in "
+        "`scores.csv`, all settings and the cost calibration in `metadata.json`.",
         "",
     ]
     _atomic_text(out / "README.md", "\n".join(lines))
     return out
 
 
-def op_drift(directory: str | Path) -> pd.DataFrame:
+def op_drift(directory: str | Path, truth=None) -> pd.DataFrame:
     """Share of each option among the derived architectures' decisions, per strategy, seed and supernet epoch.
 
     Reads the ``result.json`` files below ``directory`` whose trajectory rows
@@ -86,7 +100,7 @@ def op_drift(directory: str | Path) -> pd.DataFrame:
     """
     from nasbench.report.collect import run_label
 
-    results, _ = read_results(directory)
+    results, _ = read_results(directory, truth=truth)
     rows = []
     for _, data in results:
         trajectory = [r for r in data["trajectory"] if "supernet_epoch" in r and "decisions" in r]
@@ -103,9 +117,9 @@ def op_drift(directory: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_drift_report(directory: str | Path, out_dir: str | Path) -> Path:
+def write_drift_report(directory: str | Path, out_dir: str | Path, truth=None) -> Path:
     """Figure and table of the op shares of derived cells over supernet epochs (mean over seeds)."""
-    frame = op_drift(directory)
+    frame = op_drift(directory, truth)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     mean = frame.groupby(["label", "epoch", "op"], sort=True)["share"].mean().unstack("op")

@@ -41,10 +41,11 @@ def ranking_analysis(
     checkpoints: Sequence[int] = (1, 2, 5, 10, 25, 50),
     num_classes: int = 500,
     seed: int = 0,
+    sample_seed: int = 0,
     progress: Callable[[str], None] | None = None,
     **spos_options: Any,
 ) -> dict[str, Any]:
-    """Train one supernet to ``max(checkpoints)`` epochs, scoring the sample at each checkpoint.
+    """Train one supernet (``seed``) to ``max(checkpoints)`` epochs, scoring the sample (``sample_seed``) at each checkpoint.
 
     Returns ``summary`` (a frame, one row per checkpoint: correlations with
     valid and test accuracy, supernet wall and simulated seconds), ``scores``
@@ -53,12 +54,24 @@ def ranking_analysis(
     checkpoints = sorted({int(c) for c in checkpoints})
     if not checkpoints or checkpoints[0] < 1:
         raise ValueError(f"checkpoints must be epochs >= 1, got {list(checkpoints)}")
-    classes = sample_trained_classes(benchmark, num_classes, seed)
+    classes = sample_trained_classes(benchmark, num_classes, sample_seed)
     space = benchmark.space
     indices = benchmark.representatives[classes]
     truth = benchmark.query_batch(indices)
     strategy = Spos(space, seed, epochs=checkpoints[-1], **spos_options)
-    run = OneShotRun(benchmark, Budget(seconds=float("inf")), seed)
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(strategy.options["threads"] or previous))  # before calibration: it times with these threads
+    try:
+        return _train_and_score(benchmark, strategy, checkpoints, classes, indices, truth, progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train_and_score(benchmark, strategy: Spos, checkpoints, classes, indices, truth, progress) -> dict[str, Any]:
+    space = benchmark.space
+    run = OneShotRun(benchmark, Budget(seconds=float("inf")), strategy.seed)
     summary, score_rows = [], []
 
     def at_epoch(spos: Spos, run: OneShotRun, epoch: int) -> None:
@@ -67,29 +80,22 @@ def ranking_analysis(
         trained_wall, trained_sim = run.wall, run.elapsed
         with run.charged():
             scores = np.array([spos.score(run, space.all_decisions[i]) for i in indices])
-        row = {"epoch": epoch, "num_classes": len(classes), "supernet_wall_seconds": trained_wall,
+        row = {"seed": spos.seed, "epoch": epoch, "num_classes": len(classes), "supernet_wall_seconds": trained_wall,
                "supernet_simulated_seconds": trained_sim, "scoring_wall_seconds": run.wall - trained_wall}
         for metric in ("valid_accuracy", "test_accuracy"):
             for name, value in correlations(scores, np.asarray(truth[metric])).items():
                 row[f"{name}_{metric.split('_')[0]}"] = value
         summary.append(row)
         score_rows.extend(
-            {"epoch": epoch, "class_id": int(c), "arch_str": space[int(i)].arch_str, "supernet_valid_accuracy": float(s),
+            {"seed": spos.seed, "epoch": epoch, "class_id": int(c), "arch_str": space[int(i)].arch_str, "supernet_valid_accuracy": float(s),
              "table_valid_accuracy": float(v), "table_test_accuracy": float(t)}
             for c, i, s, v, t in zip(classes, indices, scores, truth["valid_accuracy"], truth["test_accuracy"])
         )
         if progress is not None:
-            progress(f"epoch {epoch}: Kendall tau {row['kendall_tau_valid']:.3f}, Spearman {row['spearman_valid']:.3f} "
+            progress(f"seed {spos.seed}, epoch {epoch}: Kendall tau {row['kendall_tau_valid']:.3f}, Spearman {row['spearman_valid']:.3f} "
                      f"(valid accuracy, {len(classes)} classes)")
 
     strategy.epoch_callback = at_epoch
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(strategy.options["threads"] or previous))
-    try:
-        SupernetTraining.search(strategy, run)  # the training phase of SPOS, without its search
-    finally:
-        torch.set_num_threads(previous)
+    SupernetTraining.search(strategy, run)  # the training phase of SPOS, without its search
     return {"summary": pd.DataFrame(summary), "scores": pd.DataFrame(score_rows), "calibration": run.calibration.to_dict(),
             "classes": classes.tolist()}
