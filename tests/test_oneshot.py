@@ -277,3 +277,14 @@ def test_rescore_against_a_table(tiny_table, tmp_path):
     constrained = {**copy.deepcopy(original), "constraints": {"params": 10}}
     with pytest.raises(ReportError, match="unconstrained runs only"):
         rescore(constrained, bench)
+
+
+def test_compare_plans_one_shot_runs_once_per_seed(tiny_table):
+    from omegaconf import OmegaConf
+
+    from nasbench.cli.compare import planned_runs
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = OmegaConf.to_container(compose("compare", overrides=[f"benchmark.path={tiny_table}", "strategies=[rea,darts]", "seeds=2"]), resolve=True)
+    folders = sorted(str(folder.relative_to(cfg["runs_dir"])) for folder, _ in planned_runs(cfg))
+    assert folders == ["darts/seed000", "darts/seed001", "rea+dedup/seed000", "rea+dedup/seed001", "rea/seed000", "rea/seed001"]

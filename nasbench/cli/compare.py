@@ -42,10 +42,14 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
         extra["constraint"] = cfg["constraint"]
     if check_objectives(cfg.get("objectives")):
         extra["objectives"] = list(cfg["objectives"])
+    from nasbench.search import ONE_SHOT_NAMES
+
     runs = []
     for name in cfg["strategies"]:
         strategy = strategy_config(name)
         for skip in cfg["skip_duplicates"]:
+            if skip and strategy["name"] in ONE_SHOT_NAMES:
+                continue  # a supernet evaluates no duplicates: one setting only
             for seed in range(cfg["seeds"]):
                 run = {
                     "strategy": strategy,
