@@ -23,6 +23,7 @@ def rank(cfg: dict[str, Any]):
 
     import pandas as pd
 
+    commit = git_commit()  # of the code this process imported, before it runs for minutes
     benchmark = load_benchmark(cfg["benchmark"])
     seeds = cfg["seeds"]
     if not seeds or len(set(seeds)) != len(seeds):
@@ -38,7 +39,7 @@ def rank(cfg: dict[str, Any]):
         "classes": runs[0]["classes"],
     }
     provenance = {
-        "config": cfg, "seeds": seeds, "git_commit": git_commit(), "versions": library_versions(),
+        "config": cfg, "seeds": seeds, "git_commit": commit, "versions": library_versions(),
         "command": "nasbench-ranking", "table": os.path.basename(str(benchmark.path)),
         **describe(benchmark),
     }

@@ -65,6 +65,7 @@ def search(cfg: dict[str, Any]) -> dict[str, Any]:
     from nasbench.search import ONE_SHOT_NAMES, Budget, make_generators, make_strategy, run_search
     from nasbench.train.build import library_versions, git_commit
 
+    commit = git_commit()  # of the code this process imported, before the run
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
     budget = Budget(**cfg["budget"])
@@ -89,7 +90,7 @@ def search(cfg: dict[str, Any]) -> dict[str, Any]:
         "benchmark": {**cfg["benchmark"], "resolved": describe(benchmark)},
         "config": cfg,
         "versions": library_versions(),
-        "git_commit": git_commit(),
+        "git_commit": commit,
         **result,
     }
 

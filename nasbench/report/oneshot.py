@@ -84,7 +84,7 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
         "",
         f"Table: `{provenance.get('table')}` ({provenance.get('entries_done')} entries done; dataset fingerprint "
         f"`{str(provenance.get('dataset_fingerprint'))[:12]}`). Produced by `{provenance.get('command')}` at git "
-        f"commit `{str(provenance.get('git_commit'))[:12]}`; per-supernet rows in `ranking.csv`, per-class scores in "
+        f"commit `{provenance.get('git_commit')}`; per-supernet rows in `ranking.csv`, per-class scores in "
         "`scores.csv`, all settings and the cost calibration in `metadata.json`.",
         "",
     ]
@@ -143,21 +143,31 @@ def write_drift_report(directory: str | Path, out_dir: str | Path, truth=None) -
     plt.close(fig)
     tmp.replace(out / "op_drift.png")
 
-    parameter_free = [op for op in mean.columns if op in ("skip_connect", "avg_pool_3x3", "max_pool_3x3", "none", "skip")]
+    parameter_free = [op for op in mean.columns if op in ("skip_connect", "avg_pool_3x3", "max_pool_3x3", "skip")]
+    zero = [op for op in mean.columns if op == "none"]
     lines = ["# Op drift of gradient one-shot search", "",
              f"Source: `{Path(directory).name}`. Share of each op among the edges of the cell derived (argmax per edge) "
-             "after every supernet epoch, mean over seeds.", "", "![op drift](op_drift.png)", ""]
+             "after every supernet epoch, mean over seeds; the table's mean test accuracy of the derived cells.", "",
+             "![op drift](op_drift.png)", ""]
     for label in labels:
         part = mean.loc[label]
         epochs = part.index.to_numpy()
-        early, late = part.loc[epochs[: max(1, len(epochs) // 5)]].mean(), part.loc[epochs[-max(1, len(epochs) // 5):]].mean()
-        free_early, free_late = 100 * early[parameter_free].sum(), 100 * late[parameter_free].sum()
-        tests = frame[(frame["label"] == label)].groupby("epoch")["test_accuracy"].mean()
+        fifth = max(1, len(epochs) // 5)
+        early, late = part.loc[epochs[:fifth]].mean(), part.loc[epochs[-fifth:]].mean()
+        runs = frame[frame["label"] == label].drop_duplicates(["seed", "epoch"])
+        first = runs[runs["epoch"].isin(epochs[:fifth])]["test_accuracy"]
+        last = runs[runs["epoch"].isin(epochs[-fifth:])]["test_accuracy"]
+
+        def truth(values: pd.Series) -> str:
+            known = values.dropna()
+            return "n/a" if known.empty else f"{100 * known.mean():.2f}% ({len(known)} of {len(values)} cells in the table)"
+
         lines.append(
-            f"- **{label}**: parameter-free ops ({', '.join(parameter_free)}) hold {free_early:.0f}% of the edges in the "
-            f"first fifth of the epochs and {free_late:.0f}% in the last fifth; mean table test accuracy of the derived "
-            f"cells {100 * tests.iloc[: max(1, len(tests) // 5)].mean():.2f}% -> {100 * tests.iloc[-max(1, len(tests) // 5):].mean():.2f}% "
-            "(NaN where the derived class is not yet in the table)."
+            f"- **{label}** ({runs['seed'].nunique()} seeds, {len(epochs)} epochs): parameter-free ops "
+            f"({', '.join(parameter_free)}) hold {100 * early[parameter_free].sum():.0f}% of the edges in the first fifth of the "
+            f"epochs and {100 * late[parameter_free].sum():.0f}% in the last fifth"
+            + (f"; `none` {100 * early[zero].sum():.0f}% -> {100 * late[zero].sum():.0f}%" if zero else "")
+            + f". Table test accuracy of the derived cells: {truth(first)} -> {truth(last)}."
         )
     table = (100 * mean).round(1).reset_index()
     lines += ["", _markdown(table[table["epoch"].isin(sorted(set(np.linspace(table['epoch'].min(), table['epoch'].max(), 6).astype(int)) | {table['epoch'].max()}))], ".1f"), "",
