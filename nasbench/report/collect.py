@@ -55,6 +55,7 @@ def rescore(data: dict, truth) -> dict:
         data["final"].update({"incumbent_test": lookup(data["final"]["incumbent_index"])})
         data["final"]["regret"] = optimum - data["final"]["incumbent_test"]
     data["rescored_against"] = str(truth.path)
+    data["truth_complete"], data["truth_entries"] = bool(truth.complete), int(truth.entries_done)
     return data
 
 
@@ -127,6 +128,8 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
                 "incumbent": final.get("incumbent_arch_str", ""),
                 "optimum_test": data.get("optimum_test_accuracy", np.nan),
                 "constraints": constraint_text(data),
+                "table_complete": data.get("truth_complete", ((data.get("benchmark") or {}).get("resolved") or {}).get("complete", True)),
+                "table_entries": data.get("truth_entries", ((data.get("benchmark") or {}).get("resolved") or {}).get("entries_done")),
                 "path": str(path.parent),
             }
         )

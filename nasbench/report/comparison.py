@@ -254,7 +254,7 @@ def write_report(
     plot_final(runs, list(table.index), optimum, out / "final_test.png", "best feasible" if constrained else "optimum")
     cd = critical_difference(wide_test, out / "critical_difference.png")
 
-    _atomic_text(out / "runs.csv", runs.drop(columns=["path"]).to_csv(index=False))
+    _atomic_text(out / "runs.csv", runs.drop(columns=["path", "table_complete", "table_entries"]).to_csv(index=False))
     _atomic_text(out / "incumbent_trajectory.csv", incumbent_changes(collection.trajectory).to_csv(index=False))
     _atomic_text(out / "final.csv", table.to_csv())
     _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
@@ -290,6 +290,10 @@ def write_report(
         f"{runs['seed'].nunique()} seeds). {reference}; the incumbent is "
         "chosen by the valid accuracy the search observed. Numbers are percentage points.",
         "",
+        *([f"**Partial table**: the benchmark held {runs['table_entries'].dropna().max():.0f} trained (class, seed) entries, "
+           "not every class: the optimum, the regret and the truth are over trained classes only, and a derived cell whose "
+           "class is not trained has no ground truth (NaN, left out of means).", ""]
+          if not runs["table_complete"].astype(bool).all() else []),
         *([f"Ground truth re-scored against `{Path(str(truth.path)).name}` ({truth.entries_done} entries done; "
            "regret and test accuracy looked up again for every run).", ""] if truth is not None else []),
         "## Findings",
