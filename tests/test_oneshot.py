@@ -288,3 +288,23 @@ def test_compare_plans_one_shot_runs_once_per_seed(tiny_table):
         cfg = OmegaConf.to_container(compose("compare", overrides=[f"benchmark.path={tiny_table}", "strategies=[rea,darts]", "seeds=2"]), resolve=True)
     folders = sorted(str(folder.relative_to(cfg["runs_dir"])) for folder, _ in planned_runs(cfg))
     assert folders == ["darts/seed000", "darts/seed001", "rea+dedup/seed000", "rea+dedup/seed001", "rea/seed000", "rea/seed001"]
+
+
+def test_ranking_counts_training_time_only(bench, monkeypatch):
+    import time
+
+    from nasbench.search.oneshot.ranking import ranking_analysis
+    from nasbench.search.oneshot.spos import Spos
+
+    score = Spos.score
+
+    def slow_score(self, run, decisions):  # scoring 9 cells now takes >= 0.9 s per checkpoint
+        time.sleep(0.1)
+        return score(self, run, decisions)
+
+    monkeypatch.setattr(Spos, "score", slow_score)
+    summary = ranking_analysis(bench, checkpoints=[1, 2, 3], num_classes=9, seed=0, eval_samples=50)["summary"]
+    trained = summary["supernet_wall_seconds"].to_numpy()
+    assert (trained > 0).all() and (np.diff(trained) > 0).all()
+    assert trained[-1] < 0.9  # three tiny epochs; the scoring at checkpoints 1 and 2 is not in it
+    assert (summary["scoring_wall_seconds"] >= 0.9).all()
