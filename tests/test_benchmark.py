@@ -33,6 +33,7 @@ def raw(tiny_table) -> dict:
         out = {name: f[f"metrics/{name}"][()] for name in METRICS + ("epoch_time", "done", "diverged")}
         out["latency_b1"] = f["latency/batch1"][()]
         out["latency_b256"] = f["latency/batch256"][()]
+        out["epoch_seconds"] = f["cost/epoch_seconds"][()]
     return out
 
 
@@ -119,14 +120,14 @@ def test_query_matches_the_file(bench, raw):
                 assert r.arch_str == space[index].arch_str
                 for name in METRICS:
                     assert getattr(r, name) == pytest.approx(float(raw[name][c, s, e - 1]), rel=1e-6)
-                assert r.train_time == pytest.approx(float(raw["epoch_time"][c, s, :e].sum()), rel=1e-6)
+                assert r.train_time == pytest.approx(e * float(raw["epoch_seconds"][c]), rel=1e-6)
                 assert r.latency == pytest.approx(float(raw["latency_b1"][c, s]), rel=1e-6)
                 assert r.latency_b256 == pytest.approx(float(raw["latency_b256"][c, s]), rel=1e-6)
             mean = bench.query(index, epoch=e)
             assert mean.seed is None and mean.num_seeds == done[c].sum() == 2
             for name in METRICS:
                 assert getattr(mean, name) == pytest.approx(float(raw[name][c, :, e - 1].mean()), rel=1e-6)
-            assert mean.train_time == pytest.approx(float(raw["epoch_time"][c, :, :e].sum(axis=1).mean()), rel=1e-6)
+            assert mean.train_time == pytest.approx(e * float(raw["epoch_seconds"][c]), rel=1e-6)
             assert mean.latency == pytest.approx(float(raw["latency_b1"][c].mean()), rel=1e-6)
         r = bench.query(index)
         assert (r.params, r.flops) == (int(costs["params"][index]), int(costs["flops"][index]))
@@ -233,7 +234,7 @@ def test_best_and_optimum(bench, raw):
     assert bench.best("params").params == int(bench.query_batch(range(len(bench)))["params"].min())
     early = raw["test_accuracy"][:, 1, 0]
     assert bench.best("test_accuracy", epoch=1, seed=1).class_id == int(early.argmax())
-    assert bench.optimum("train_time") == pytest.approx(raw["epoch_time"].astype(np.float64).sum(axis=2).mean(axis=1).min())
+    assert bench.optimum("train_time") == pytest.approx(2 * raw["epoch_seconds"].astype(np.float64).min())
 
 
 def test_curve(bench):
@@ -338,6 +339,29 @@ def test_diverged_seed_is_left_out_of_the_mean(tiny_table, tmp_path):
     assert np.isnan(bench.query(index, seed=1).valid_accuracy) and bench.query(index, seed=1).diverged
     assert not bench.query(index, seed=0).diverged
     assert bench.query_batch([index])["diverged"][0]
+
+
+def test_train_time_comes_from_the_timing_pass(bench, raw):
+    assert bench.time_source == "timed"
+    assert (raw["epoch_seconds"] > 0).all()
+    assert bench.metadata["timing"]["clock"] == "process CPU"
+    index = int(bench.representatives[4])
+    np.testing.assert_allclose(bench.curve(index, "train_time"), raw["epoch_seconds"][4] * np.arange(1, 3), rtol=1e-6)
+
+
+def test_untimed_table_falls_back_to_measured_wall_time(tiny_table, raw, tmp_path):
+    """A table built before the timing pass (or with one trained class untimed) charges the recorded wall times."""
+    path = copy_table(tiny_table, tmp_path)
+    with h5py.File(path, "r+") as f:
+        f["cost/epoch_seconds"][2] = np.nan
+    partly = Benchmark.load(path)
+    with h5py.File(path, "r+") as f:
+        del f["cost/epoch_seconds"]
+    legacy = Benchmark.load(path)
+    for bench in (partly, legacy):
+        assert bench.time_source == "measured"
+        index = int(bench.representatives[3])
+        assert bench.query(index, seed=1).train_time == pytest.approx(float(raw["epoch_time"][3, 1].sum()), rel=1e-6)
 
 
 # ---------------------------------------------------------------- broken files

@@ -44,6 +44,8 @@ def test_tiny_table_is_complete_with_provenance(tiny_table):
     assert ((table.epochs["valid_accuracy"] >= 0) & (table.epochs["valid_accuracy"] <= 1)).all()
     assert (table.epochs["epoch_time"] > 0).all()
     assert np.isfinite(table.entries["latency_b1"]).all()
+    assert (table.epoch_seconds > 0).all()  # every class timed once
+    assert json.loads(table.attrs["timing"])["clock"] == "process CPU"
     np.testing.assert_array_equal(table.arch["class_id"], space.class_ids())
     np.testing.assert_array_equal(table.representative, space.representatives())
     for key in ("schema_version", "build_key", "config", "git_commit", "versions", "machine", "dataset_fingerprint", "validity"):
@@ -72,6 +74,9 @@ def test_sharded_and_merged_equals_unsharded(tiny_table, tmp_path):
     assert sum(p.entries["done"].sum() for p in parts) == parts[0].entries["done"].size
     merged = read_table(merge_shards(paths, tmp_path / "merged.h5"))
     assert merged.attrs["complete"]
+    assert np.isfinite(merged.epoch_seconds).all()
+    timed = [np.isfinite(p.epoch_seconds) for p in parts]
+    assert (sum(timed) == 1).all()  # each class timed by exactly one shard
     assert same_metrics(merged, read_table(tiny_table))
 
 
@@ -232,3 +237,32 @@ def test_priority_trains_the_listed_classes_first(tmp_path):
     listed.write_text("|bogus~0|\n")
     with pytest.raises(ValueError):
         prioritise(jobs, space, read_priority_file(listed))
+
+
+def test_resuming_a_table_built_before_the_timing_pass_times_its_classes_first(tmp_path):
+    from nasbench.train.build import TIMING, with_timing
+
+    out = build_tiny(tmp_path / "t.h5", max_entries=4)
+    with h5py.File(out, "r+") as f:  # as if built by a version without the timing pass
+        del f["cost/epoch_seconds"]
+    table = read_table(out)
+    trained = sorted(np.flatnonzero(table.entries["done"].any(axis=1)).tolist())
+    fresh = next(c for c in range(table.shape[0]) if c not in trained)
+    plan = with_timing([(fresh, 0), (fresh, 1)], range(table.shape[0]), table)
+    assert plan == [(c, TIMING) for c in trained] + [(fresh, TIMING), (fresh, 0), (fresh, 1)]
+
+    build_tiny(out, max_entries=0)  # no training, only the backfill
+    timed = read_table(out)
+    assert np.isfinite(timed.epoch_seconds[trained]).all()
+    assert np.isnan(np.delete(timed.epoch_seconds, trained)).all()
+    assert same_metrics(table, timed)
+
+
+def test_a_resume_with_other_timing_settings_is_refused(tiny_table, tmp_path):
+    from nasbench.train.timing import TimingConfig
+
+    copy = tmp_path / "copy.h5"
+    shutil.copy(tiny_table, copy)
+    with pytest.raises(TableError, match="timed with") as err:
+        build_tiny(copy, timing=TimingConfig(steps=3))
+    assert "\n" not in str(err.value)

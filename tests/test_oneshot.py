@@ -101,7 +101,7 @@ def test_every_one_shot_strategy_runs_in_the_runner_format(bench, name, options)
     times = [r["time"] for r in rows]
     assert times == sorted(times) and times[0] > 0
     assert result["simulated_time"] == pytest.approx(result["wall_seconds"] * result["calibration"]["simulated_per_wall_second"])
-    assert sum(r["cost"] for r in rows) <= result["simulated_time"] + 1e-6
+    assert sum(r["cost"] for r in rows) <= result["simulated_time"] + 1e-6 * len(rows)  # costs are rounded to 1e-6 s
     for r in rows:
         arch = bench.space[r["index"]]
         assert r["arch_str"] == arch.arch_str

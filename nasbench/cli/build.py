@@ -19,6 +19,7 @@ def main(cfg: DictConfig) -> None:
     from nasbench.space import space_from_config
     from nasbench.train.build import read_priority_file, run_build
     from nasbench.train.data import DatasetConfig
+    from nasbench.train.timing import TimingConfig
     from nasbench.train.trainer import Recipe
 
     # Ctrl-C and a scheduler's SIGTERM both checkpoint and stop (even where the
@@ -40,6 +41,7 @@ def main(cfg: DictConfig) -> None:
         max_entries=cfg.max_entries,
         max_classes=cfg.max_classes,
         priority=read_priority_file(cfg.priority_file) if cfg.priority_file else (),
+        timing=TimingConfig(**OmegaConf.to_container(cfg.timing, resolve=True)),
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         progress=cfg.progress,
     )

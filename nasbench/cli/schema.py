@@ -8,6 +8,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 
 from nasbench.train.data import DatasetConfig
+from nasbench.train.timing import TimingConfig
 from nasbench.train.trainer import Recipe
 
 
@@ -27,6 +28,7 @@ class BuildConfig:
     max_entries: Optional[int] = None
     max_classes: Optional[int] = None
     priority_file: Optional[str] = None
+    timing: TimingConfig = field(default_factory=TimingConfig)
     progress: bool = True
 
 

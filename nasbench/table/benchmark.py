@@ -21,8 +21,12 @@ Conventions:
   says how many). A run that diverged has NaN metrics from the epoch it
   diverged on; the mean ignores those NaN (and is NaN only if every seed is),
   and ``diverged`` is set;
-* ``train_time`` is the simulated time to train to ``epoch``: the cumulative
-  sum of the measured ``epoch_time``; ``latency`` / ``latency_b256`` are
+* ``train_time`` is the simulated time to train to ``epoch``: ``epoch`` times
+  the class's epoch seconds from the build's timing pass (CPU time of a fixed
+  number of steps, :mod:`nasbench.train.timing`), the same for every seed; in a
+  table where some trained class is untimed (built before the timing pass) it
+  is the cumulative sum of the wall times recorded during training instead.
+  :attr:`Benchmark.time_source` says which; ``latency`` / ``latency_b256`` are
   forward seconds at batch 1 / 256 (mean over seeds); ``params`` / ``flops``
   are the queried architecture's own analytic costs;
 * metrics are stored per isomorphism class: every architecture of a class
@@ -175,7 +179,15 @@ class Benchmark:
         values = np.empty((len(_PACKED), num_seeds, num_classes, num_epochs), dtype=np.float64)
         for k, name in enumerate(EPOCH_METRICS[:-1]):
             values[k] = table.epochs[name].transpose(1, 0, 2)
-        values[6] = np.cumsum(table.epochs["epoch_time"], axis=2, dtype=np.float64).transpose(1, 0, 2)
+        epoch_seconds = np.asarray(table.epoch_seconds, dtype=np.float64)
+        trained = done.any(axis=1)
+        self._time_source = "timed" if trained.any() and np.isfinite(epoch_seconds[trained]).all() else "measured"
+        if self._time_source == "timed":
+            timed = epoch_seconds[:, None, None] * np.arange(1, num_epochs + 1)  # (C, 1, E)
+            cumulative = np.where(np.isfinite(table.epochs["epoch_time"]), timed, np.nan)  # NaN after divergence
+        else:
+            cumulative = np.cumsum(table.epochs["epoch_time"], axis=2, dtype=np.float64)
+        values[6] = cumulative.transpose(1, 0, 2)
         values[7] = table.entries["latency_b1"].T[:, :, None]
         values[8] = table.entries["latency_b256"].T[:, :, None]
         values[:, ~done.T] = np.nan
@@ -283,6 +295,11 @@ class Benchmark:
     def complete(self) -> bool:
         """Every (class, seed) entry is trained."""
         return self._entries_done == self._done.size
+
+    @property
+    def time_source(self) -> str:
+        """``"timed"``: ``train_time`` comes from the timing pass; ``"measured"``: from training wall times."""
+        return self._time_source
 
     @cached_property
     def metadata(self) -> dict[str, Any]:

@@ -18,6 +18,9 @@ dataset                        shape, dtype     meaning
 ``metrics/diverged``           (C, S) bool      loss became NaN/inf; curves stop there
 ``latency/batch1``             (C, S) f32       forward seconds at batch 1 (median)
 ``latency/batch256``           (C, S) f32       forward seconds at batch 256 (median)
+``cost/epoch_seconds``         (C,) f32         seconds of one training epoch from the
+                                                timing pass (NaN: not timed; optional,
+                                                absent in tables built before it)
 =============================  ===============  =========================================
 
 Root attributes: ``schema_version``, ``build_key`` (JSON: space, recipe,
@@ -25,7 +28,7 @@ dataset and seeds -- what makes two tables comparable), ``space``, ``recipe``,
 ``dataset``, ``dataset_fingerprint``, ``seeds``, ``config`` (resolved YAML),
 ``package_version``, ``git_commit``, ``versions`` (JSON), ``machine`` (JSON),
 ``created``, ``updated``, ``complete``, ``shard``, ``num_shards``,
-``validity`` (JSON).
+``validity`` (JSON), ``timing`` (JSON: how ``cost/epoch_seconds`` was measured).
 
 Writes go to a temporary file in the same folder, then ``os.replace``: a reader
 or a killed writer never sees half a file.
@@ -70,6 +73,11 @@ class TableData:
     epochs: dict[str, np.ndarray]  # (C, S, E)
     entries: dict[str, np.ndarray]  # (C, S)
     attrs: dict[str, Any] = field(default_factory=dict)
+    epoch_seconds: np.ndarray | None = None  # (C,) timing pass; None is all NaN
+
+    def __post_init__(self):
+        if self.epoch_seconds is None:
+            self.epoch_seconds = np.full(len(self.representative), np.nan, dtype=np.float32)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -119,6 +127,7 @@ def write_table(path: str | Path, table: TableData) -> None:
                 f.create_dataset(f"metrics/{name}", data=data, chunks=True, **opts)
             for name, data in table.entries.items():
                 f.create_dataset(_ENTRY_PATHS[name], data=data, **opts)
+            f.create_dataset("cost/epoch_seconds", data=table.epoch_seconds.astype(np.float32), **opts)
             for key, value in table.attrs.items():
                 f.attrs[key] = value
             f.attrs["schema_version"] = SCHEMA_VERSION
@@ -146,6 +155,7 @@ def read_table(path: str | Path) -> TableData:
             representative = f["classes/representative"][()]
             epochs = {name: f[f"metrics/{name}"][()] for name in EPOCH_FIELDS}
             entries = {name: f[p][()] for name, p in _ENTRY_PATHS.items()}
+            epoch_seconds = f["cost/epoch_seconds"][()] if "cost/epoch_seconds" in f else None
             attrs = {key: _plain(value) for key, value in f.attrs.items()}
     except TableError:
         raise
@@ -153,7 +163,7 @@ def read_table(path: str | Path) -> TableData:
         raise TableError(f"{path}: missing dataset ({err}); the file is not a complete nasbench table") from None
     except OSError as err:
         raise TableError(f"{path}: not a readable HDF5 table (truncated or corrupt?): {err}") from None
-    table = TableData(arch, representative, epochs, entries, attrs)
+    table = TableData(arch, representative, epochs, entries, attrs, epoch_seconds)
     _check_shapes(path, table)
     return table
 
@@ -178,6 +188,8 @@ def _check_shapes(path: Path, table: TableData) -> None:
         problems.append("metrics/* datasets differ in shape")
     if any(v.shape != (c, s) for v in table.entries.values()):
         problems.append("per-entry datasets do not match the metrics' shape")
+    if table.epoch_seconds.shape != (c,):
+        problems.append("cost/epoch_seconds does not match the metrics' class axis")
     if n and (table.arch["class_id"].min() < 0 or table.arch["class_id"].max() >= c):
         problems.append("arch/class_id holds ids outside the class axis")
     if problems:

@@ -6,6 +6,10 @@ that a partial table is a uniform sample and a complete single-seed table
 exists early. Shard ``i`` of ``n`` takes every ``n``-th job. Finished entries
 are held in memory and the whole table is rewritten atomically every
 ``checkpoint_seconds`` and at the end; rerunning the same command resumes.
+
+Each class is also timed once (:mod:`nasbench.train.timing`), by the shard that
+trains its first seed, just before that training job; classes trained before
+the timing pass existed are timed first when a build resumes.
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ from nasbench.space.base import SearchSpace
 from nasbench.space.registry import space_from_config
 from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, read_table, write_table
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
+from nasbench.train.timing import TimingConfig, time_epoch
 from nasbench.train.trainer import Recipe, RunResult, machine_description, train
+
+#: the seed position of a timing job ``(class, TIMING)``
+TIMING = -1
 
 
 def build_key(space: SearchSpace, recipe: Recipe, dataset: DatasetConfig, fingerprint: str, seeds: Sequence[int]) -> dict:
@@ -157,12 +165,34 @@ def _init_worker(space_config: dict, dataset: dict, threads: int) -> None:
     _WORKER["data"] = load_dataset(DatasetConfig(**dataset))
 
 
-def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int, device: str) -> RunResult:
+def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int, device: str, timing: dict) -> RunResult | float:
+    if seed == TIMING:
+        return time_epoch(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), TimingConfig(**timing), device)
     return train(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
 
 
-def _store(table: TableData, job: tuple[int, int], result: RunResult) -> None:
+def with_timing(train_jobs: list[tuple[int, int]], timed_here: Sequence[int], table: TableData) -> list[tuple[int, int]]:
+    """``train_jobs`` with a timing job before the first job of each untimed class of ``timed_here``.
+
+    Untimed classes of ``timed_here`` that already have trained entries (or none in
+    ``train_jobs``) are timed first.
+    """
+    untimed = {c for c in timed_here if not np.isfinite(table.epoch_seconds[c])}
+    jobs, queued = [], set()
+    for c, s in train_jobs:
+        if c in untimed and c not in queued:
+            jobs.append((c, TIMING))
+            queued.add(c)
+        jobs.append((c, s))
+    first = [(c, TIMING) for c in timed_here if c in untimed and c not in queued and table.entries["done"][c].any()]
+    return first + jobs
+
+
+def _store(table: TableData, job: tuple[int, int], result: RunResult | float) -> None:
     c, s = job
+    if s == TIMING:
+        table.epoch_seconds[c] = result
+        return
     for name in EPOCH_FIELDS:
         table.epochs[name][c, s] = result.curves[name]
     table.entries["diverged"][c, s] = result.diverged
@@ -208,6 +238,7 @@ def run_build(
     max_entries: int | None = None,
     max_classes: int | None = None,
     priority: Sequence[Any] = (),
+    timing: TimingConfig = TimingConfig(),
     config_yaml: str = "",
     progress: bool = True,
     log: Callable[[str], None] = print,
@@ -254,18 +285,28 @@ def run_build(
         stale.unlink(missing_ok=True)
     table = open_or_create(path, space, recipe, key, attrs)
     table.attrs.setdefault("build_seconds", 0.0)
+    timing_attr = json.dumps({**asdict(timing), "clock": "wall" if device.startswith("cuda") else "process CPU",
+                              "device": device, "threads": threads_per_worker})
+    if np.isfinite(table.epoch_seconds).any() and table.attrs.get("timing") not in (None, timing_attr):
+        raise TableError(
+            f"{path}: its classes were timed with {table.attrs['timing']}, this build asks for {timing_attr}; "
+            "resume with the same timing, device and threads_per_worker"
+        )
+    table.attrs["timing"] = timing_attr
     mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes)
-    jobs = prioritise([j for j in mine if not table.entries["done"][j]], space, priority)
-    total = len(mine)
+    train_jobs = prioritise([j for j in mine if not table.entries["done"][j]], space, priority)
     if max_entries is not None:
-        jobs = jobs[:max_entries]
-    log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(jobs)} to train in this run (shard {shard} of {num_shards}: {total} entries)")
+        train_jobs = train_jobs[:max_entries]
+    everything = job_order(space.num_classes, len(seeds), shard, num_shards)
+    timed_here = [c for c, s in everything if s == 0]  # the shard that trains a class's first seed times it
+    jobs = with_timing(train_jobs, timed_here, table)
+    log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(train_jobs)} to train and "
+        f"{len(jobs) - len(train_jobs)} classes to time in this run (shard {shard} of {num_shards}: {len(mine)} entries)")
     reps = space.representatives()
 
-    everything = job_order(space.num_classes, len(seeds), shard, num_shards)
-
     def checkpoint() -> None:
-        table.attrs["complete"] = bool(all(table.entries["done"][j] for j in everything))
+        table.attrs["complete"] = bool(all(table.entries["done"][j] for j in everything)
+                                       and np.isfinite(table.epoch_seconds[timed_here]).all())
         table.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         table.attrs["validity"] = json.dumps(validity_stats(table))
         write_table(path, table)
@@ -277,7 +318,7 @@ def run_build(
         if workers == 0:
             _init_worker(space.config(), asdict(dataset), threads_per_worker)
             for job in jobs:
-                result = _run_job(tuple(space.all_decisions[reps[job[0]]]), asdict(recipe), int(seeds[job[1]]), device)
+                result = _run_job(tuple(space.all_decisions[reps[job[0]]]), asdict(recipe), _seed(seeds, job), device, asdict(timing))
                 _store(table, job, result)
                 bar.update(1)
                 if time.monotonic() - last > checkpoint_seconds:
@@ -298,7 +339,7 @@ def run_build(
                             if job is None:
                                 break
                             decisions = tuple(int(d) for d in space.all_decisions[reps[job[0]]])
-                            future = pool.submit(_run_job, decisions, asdict(recipe), int(seeds[job[1]]), device)
+                            future = pool.submit(_run_job, decisions, asdict(recipe), _seed(seeds, job), device, asdict(timing))
                             pending[future] = job
                         if not pending:
                             break
@@ -324,6 +365,10 @@ def run_build(
     stats = json.loads(table.attrs["validity"])
     log(f"{path}: {int(table.entries['done'].sum())} entries; validity: {json.dumps(stats)}")
     return path
+
+
+def _seed(seeds: Sequence[int], job: tuple[int, int]) -> int:
+    return TIMING if job[1] == TIMING else int(seeds[job[1]])
 
 
 def _progress(total: int, enabled: bool, name: str):
@@ -356,11 +401,13 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
             merged.epochs[n][new] = t.epochs[n][new]
         for n in merged.entries:
             merged.entries[n][new] = t.entries[n][new]
+        timed = np.isfinite(t.epoch_seconds) & ~np.isfinite(merged.epoch_seconds)
+        merged.epoch_seconds[timed] = t.epoch_seconds[timed]
     merged.attrs["build_seconds"] = float(sum(float(t.attrs.get("build_seconds", 0.0)) for t in tables))
     merged.attrs["shard"] = 0
     merged.attrs["num_shards"] = 1
     merged.attrs["merged_from"] = json.dumps([os.path.basename(str(p)) for p in paths])
-    merged.attrs["complete"] = bool(merged.entries["done"].all())
+    merged.attrs["complete"] = bool(merged.entries["done"].all() and np.isfinite(merged.epoch_seconds).all())
     merged.attrs["validity"] = json.dumps(validity_stats(merged))
     merged.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_table(output, merged)
