@@ -174,17 +174,17 @@ def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int, device: str, t
 def with_timing(train_jobs: list[tuple[int, int]], timed_here: Sequence[int], table: TableData) -> list[tuple[int, int]]:
     """``train_jobs`` with a timing job before the first job of each untimed class of ``timed_here``.
 
-    Untimed classes of ``timed_here`` that already have trained entries (or none in
-    ``train_jobs``) are timed first.
+    Untimed classes of ``timed_here`` that already have trained entries are timed
+    first, so that a resumed table soon has a cost for everything it holds.
     """
     untimed = {c for c in timed_here if not np.isfinite(table.epoch_seconds[c])}
-    jobs, queued = [], set()
+    first = [(c, TIMING) for c in timed_here if c in untimed and table.entries["done"][c].any()]
+    jobs, queued = [], {c for c, _ in first}
     for c, s in train_jobs:
         if c in untimed and c not in queued:
             jobs.append((c, TIMING))
             queued.add(c)
         jobs.append((c, s))
-    first = [(c, TIMING) for c in timed_here if c in untimed and c not in queued and table.entries["done"][c].any()]
     return first + jobs
 
 
