@@ -452,9 +452,12 @@ def test_sample(space):
 def test_features(space):
     dec = space.all_decisions[:50]
     feats = space.features(dec)
-    assert feats.shape == (50, 30 + 84 + 2) == (50, len(space.feature_names()))
+    assert feats.shape == (50, 30 + 84 + 3) == (50, len(space.feature_names()))
     assert feats.dtype == np.float32
     np.testing.assert_array_equal(feats[:, :30], space.one_hot(dec))
     np.testing.assert_array_equal(feats[:, 30:114], space._path_encode_batch(dec))
-    np.testing.assert_allclose(feats[:, -2], np.log10(space.costs(dec)["params"]), rtol=1e-6)
+    np.testing.assert_allclose(feats[:, -3], np.log10(space.costs(dec)["params"]), rtol=1e-6)
+    np.testing.assert_allclose(feats[:, -2], np.log10(space.costs(dec)["flops"]), rtol=1e-6)
+    np.testing.assert_array_equal(feats[:, -1], space.is_connected()[:50])
+    assert not feats[:, -1].all() and feats[:, -1].any()  # the first 50 cells hold both kinds
     np.testing.assert_array_equal(space.features(dec[7]), feats[7:8])

@@ -415,7 +415,11 @@ class CellSpace(SearchSpace):
         return CellSupernet(self)
 
     def features(self, decisions: np.ndarray) -> np.ndarray:
-        """One-hot ops, path encoding, and log params / log FLOPs: ``(n, E*K + P + 2)`` float32."""
+        """One-hot ops, path encoding, log params / log FLOPs, connected: ``(n, E*K + P + 3)`` float32.
+
+        ``connected`` is explicit because a cell cut off from its input scores chance
+        accuracy, and trees would need many splits to find it in the path bits.
+        """
         dec = np.atleast_2d(self._decision_array(decisions))
         costs = self.costs(dec)
         return np.concatenate(
@@ -424,6 +428,7 @@ class CellSpace(SearchSpace):
                 self._path_encode_batch(dec),
                 np.log10(costs["params"])[:, None].astype(np.float32),
                 np.log10(costs["flops"])[:, None].astype(np.float32),
+                self.is_connected()[self.index_of(dec)][:, None].astype(np.float32),
             ],
             axis=1,
         )
@@ -431,4 +436,4 @@ class CellSpace(SearchSpace):
     def feature_names(self) -> list[str]:
         names = [f"edge{i}->{j}={op}" for i, j in self.edges for op in self.ops]
         names += [f"path{p}" for p in range(self.path_encoding_length)]
-        return names + ["log10_params", "log10_flops"]
+        return names + ["log10_params", "log10_flops", "connected"]
