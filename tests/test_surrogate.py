@@ -286,6 +286,32 @@ def test_evaluate_scores_every_output(model, bench4, split):
     assert np.isnan(scores["train_time"]["sparse_kendall_tau"])  # defined for accuracies only
 
 
+def test_seed_agreement_is_one_seed_against_the_mean_of_the_others(bench4):
+    from nasbench.surrogate.model import seed_targets
+    from nasbench.surrogate.quality import seed_agreement
+
+    classes = np.arange(bench4.num_classes)
+    agreement = seed_agreement(bench4, ["valid_accuracy", "train_time"], classes)
+    values = seed_targets(bench4, ["valid_accuracy"])[:, :, 0]  # (2 seeds, C)
+    # with two seeds, "the mean of the others" is the other seed: the average of both directions
+    expected = [regression_metrics(values[1 - s], values[s]) for s in (0, 1)]
+    for key in ("r2", "kendall_tau", "spearman", "rmse"):
+        assert agreement["valid_accuracy"][key] == pytest.approx(np.mean([e[key] for e in expected]))
+    assert agreement["valid_accuracy"]["n"] == bench4.num_classes
+    assert agreement["valid_accuracy"]["kendall_tau"] < 1  # two seeds of a 3-epoch table disagree
+    assert np.isnan(agreement["train_time"]["sparse_kendall_tau"])
+
+
+def test_seed_agreement_of_a_one_seed_table_is_empty():
+    from nasbench.surrogate.quality import seed_agreement
+    from nasbench.table import Benchmark
+    from nasbench.train.build import example_table
+
+    one_seed = Benchmark.load(example_table())
+    agreement = seed_agreement(one_seed, ["valid_accuracy"], np.arange(one_seed.num_classes))
+    assert agreement["valid_accuracy"]["n"] == 0 and np.isnan(agreement["valid_accuracy"]["kendall_tau"])
+
+
 # ---------------------------------------------------------------------- CLI
 def surrogate_cli(*args, cwd=None):
     return subprocess.run(
@@ -307,11 +333,14 @@ def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path):
     assert meta["config"]["ensemble_size"] == 2 and meta["table"]["sha256"] == sha256_file(table4)
     assert "latency" in meta["training"]["targets"]
     assert len(list(out.glob("member*-*.json"))) == 2 * len(meta["training"]["outputs"])
-    for name in ("README.md", "metrics.csv", "noise.csv", "fractions.csv", "summary.json", "scatter.png", "fractions.png"):
+    for name in ("README.md", "metrics.csv", "seed_agreement.csv", "noise.csv", "fractions.csv", "summary.json",
+                 "scatter.png", "fractions.png"):
         assert (report / name).stat().st_size > 0, name
     summary = json.loads((report / "summary.json").read_text())
     assert sorted({row["fraction"] for row in summary["fractions"]}) == [0.25, 0.5]
     assert "Sparse Kendall tau" in (report / "README.md").read_text()
+    assert summary["seed_agreement"]["valid_accuracy"]["n"] == len(meta["split"]["test"])
+    assert meta["quality"]["seed_agreement"]["valid_accuracy"]["n"] == len(meta["split"]["test"])
     # the model serves nasbench-search as benchmark=surrogate
     search = subprocess.run(
         [sys.executable, "-m", "nasbench.cli.search", "strategy=rea", "benchmark=surrogate", f"benchmark.path={out}",

@@ -9,6 +9,10 @@
   table's mean over seeds;
 * :func:`noise_check`: the spread of ``noise=True`` draws against the table's
   per-class standard deviation over seeds;
+* :func:`seed_agreement`: the same metrics for one training seed of the table
+  as the "prediction" of the mean of its other seeds -- what a tabular
+  benchmark with a single seed would score, the noise ceiling against which
+  a surrogate's numbers are read (NAS-Bench-301 makes the same comparison);
 * :func:`fraction_study`: the metrics as the training set grows (1% .. 80% of
   the trained classes; valid and test classes fixed);
 * :func:`write_report`: all of it as README.md, CSV, JSON and PNG figures.
@@ -96,6 +100,31 @@ def evaluate(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> dict
         name: regression_metrics(truth[:, t], pred[name], accuracy=name.split("@")[0].endswith(_ACCURACY))
         for t, name in enumerate(model.outputs_)
     }
+
+
+def seed_agreement(bench: Benchmark, outputs: Sequence[str], classes: Sequence[int]) -> dict[str, dict[str, float]]:
+    """:func:`regression_metrics` of one seed against the mean of the other seeds, averaged over the seed left out.
+
+    Over the ``classes`` with every seed trained; all NaN (``n`` 0) for a
+    table of one seed or with no such class.
+    """
+    classes = np.asarray(classes, dtype=np.int64)
+    values = seed_targets(bench, outputs)[:, classes]  # (S, n, T)
+    num_seeds = values.shape[0]
+    out = {}
+    for t, name in enumerate(outputs):
+        rows = np.isfinite(values[:, :, t]).all(axis=0) if num_seeds >= 2 else np.zeros(len(classes), bool)
+        accuracy = name.split("@")[0].endswith(_ACCURACY)
+        if rows.sum() < 2:
+            out[name] = {**regression_metrics(np.array([]), np.array([]), accuracy), "n": int(rows.sum())}
+            continue
+        per_seed = [
+            regression_metrics(np.delete(values[:, rows, t], s, axis=0).mean(axis=0), values[s, rows, t], accuracy)
+            for s in range(num_seeds)
+        ]
+        out[name] = {key: float(np.mean([m[key] for m in per_seed])) for key in per_seed[0]}
+        out[name]["n"] = int(rows.sum())
+    return out
 
 
 def noise_check(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> dict[str, dict[str, float]]:
@@ -208,15 +237,21 @@ def plot_scatter(model: Surrogate, bench: Benchmark, classes: np.ndarray, path: 
     plt.close(fig)
 
 
-def plot_fractions(frame: pd.DataFrame, path: Path) -> None:
-    """Kendall tau and R^2 on the test classes vs the share of the table used for training."""
+def plot_fractions(frame: pd.DataFrame, path: Path, ceiling: dict[str, dict[str, float]] | None = None) -> None:
+    """Kendall tau and R^2 on the test classes vs the share of the table used for training.
+
+    ``ceiling`` (:func:`seed_agreement`) draws one seed's agreement with the others as dotted lines.
+    """
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for name in ("valid_accuracy", "test_accuracy"):
         part = frame[frame["output"] == name]
-        axes[0].plot(100 * part["fraction"], part["kendall_tau"], "o-", label=f"{name} tau")
+        line = axes[0].plot(100 * part["fraction"], part["kendall_tau"], "o-", label=f"{name} tau")[0]
         axes[0].plot(100 * part["fraction"], part["sparse_kendall_tau"], "s--", label=f"{name} sparse tau")
         axes[1].plot(100 * part["fraction"], part["r2"], "o-", label=name)
+        if ceiling and ceiling.get(name, {}).get("n", 0) >= 2:
+            for ax, key in zip(axes, ("kendall_tau", "r2")):
+                ax.axhline(ceiling[name][key], color=line.get_color(), ls=":", lw=1, label=f"{name}: one seed vs the others")
     ticks = sorted(set(100 * frame["fraction"]))
     for ax, label in zip(axes, ("Kendall tau", "R2")):
         ax.set_xscale("log")
@@ -253,7 +288,9 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     metrics = evaluate(model, bench, test)
     noise = noise_check(model, bench, test)
-    model.metadata_["quality"] = _finite({"test_classes": int(len(test)), "metrics": metrics, "noise": noise})
+    ceiling = seed_agreement(bench, model.outputs_, test)
+    model.metadata_["quality"] = _finite({"test_classes": int(len(test)), "metrics": metrics, "noise": noise,
+                                          "seed_agreement": ceiling})
     if make_model is None:
         def make_model() -> Surrogate:
             return Surrogate(model.targets, model.curve_epochs, model.params, ensemble_size=1, seed=model.seed)
@@ -262,10 +299,12 @@ def write_report(
     plot_scatter(model, bench, test, out / "scatter.png")
     metrics_frame = pd.DataFrame([{"output": k, **v} for k, v in metrics.items()])
     noise_frame = pd.DataFrame([{"output": k, **v} for k, v in noise.items()])
+    ceiling_frame = pd.DataFrame([{"output": k, **v} for k, v in ceiling.items()])
+    _atomic_text(out / "seed_agreement.csv", ceiling_frame.to_csv(index=False))
     _atomic_text(out / "metrics.csv", metrics_frame.to_csv(index=False))
     _atomic_text(out / "noise.csv", noise_frame.to_csv(index=False))
     if len(study):
-        plot_fractions(study, out / "fractions.png")
+        plot_fractions(study, out / "fractions.png", ceiling)
         _atomic_text(out / "fractions.csv", study.to_csv(index=False))
     source = model.metadata_["table"]
     summary = {
@@ -275,6 +314,7 @@ def write_report(
         "noise_scale": model.metadata_["noise"],
         "test_metrics": metrics,
         "noise_check": noise,
+        "seed_agreement": ceiling,
         "fractions": json.loads(study.to_json(orient="records")) if len(study) else [],
     }
     _atomic_text(out / "summary.json", json.dumps(_finite(summary), indent=1, sort_keys=True) + "\n")
@@ -295,6 +335,13 @@ def write_report(
         "(`kendall_tau_1_dec`): accuracies in percent, predictions rounded to 0.1 points, truth unrounded.",
         "",
         _markdown(shown, ".4f"),
+        "",
+        "One seed of the table as the prediction of the mean of its other seeds, on the same classes (those with "
+        "every seed trained), averaged over the seed left out: what a benchmark of one training run per "
+        "architecture would score. A surrogate cannot be expected to rank better than this noise allows.",
+        "",
+        _markdown(ceiling_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]], ".4f")
+        if len(bench.seeds) >= 2 else "(the table has one seed: no ceiling)",
         "",
         "![predicted vs true](scatter.png)",
         "",
@@ -321,7 +368,7 @@ def write_report(
             "![metrics vs training fraction](fractions.png)",
             "",
         ]
-    lines += ["Files: `metrics.csv`, `noise.csv`, `fractions.csv`, `summary.json` (everything).", ""]
+    lines += ["Files: `metrics.csv`, `seed_agreement.csv`, `noise.csv`, `fractions.csv`, `summary.json` (everything).", ""]
     _atomic_text(out / "README.md", "\n".join(lines))
     return out
 
@@ -340,6 +387,6 @@ def _finite(value: Any) -> Any:
 
 
 __all__ = [
-    "regression_metrics", "sparse_kendall_tau", "evaluate", "noise_check", "fraction_study", "write_report",
+    "regression_metrics", "sparse_kendall_tau", "evaluate", "seed_agreement", "noise_check", "fraction_study", "write_report",
     "DEFAULT_FRACTIONS",
 ]
