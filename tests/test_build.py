@@ -267,3 +267,13 @@ def test_a_resume_with_other_timing_settings_is_refused(tiny_table, tmp_path):
     with pytest.raises(TableError, match="timed with") as err:
         build_tiny(copy, timing=TimingConfig(steps=3))
     assert "\n" not in str(err.value)
+
+
+def test_a_written_table_has_ordinary_permissions(tiny_table, tmp_path):
+    from nasbench.table.store import write_table
+
+    out = tmp_path / "copy.h5"
+    write_table(out, read_table(tiny_table))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask

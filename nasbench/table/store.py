@@ -113,6 +113,9 @@ def write_table(path: str | Path, table: TableData) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a table is an ordinary file
     try:
         with h5py.File(tmp, "w") as f:
             opts = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
