@@ -100,7 +100,8 @@ def test_every_one_shot_strategy_runs_in_the_runner_format(bench, name, options)
     assert result["label"] == {"darts": "darts2" if options else "darts", "gdas": "gdas", "spos": "spos"}[name]
     times = [r["time"] for r in rows]
     assert times == sorted(times) and times[0] > 0
-    assert result["simulated_time"] == pytest.approx(result["wall_seconds"] * result["calibration"]["simulated_per_wall_second"])
+    assert result["simulated_time"] == pytest.approx(result["cpu_seconds"] * result["calibration"]["simulated_per_cpu_second"])
+    assert result["calibration"]["clock"] == "process CPU" and result["wall_seconds"] > 0
     assert sum(r["cost"] for r in rows) <= result["simulated_time"] + 1e-6 * len(rows)  # costs are rounded to 1e-6 s
     for r in rows:
         arch = bench.space[r["index"]]
