@@ -371,6 +371,15 @@ def test_missing_file(tmp_path):
     one_line(err)
 
 
+def test_a_bare_file_name_loads_a_shipped_table(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing of that name here
+    bench = Benchmark.load("nb201-mnist1d.h5")
+    assert bench.path == default_table_path()
+    with pytest.raises(TableError, match="nor among the shipped tables") as err:
+        Benchmark.load("nb201-cifar.h5")
+    assert "nb201-mnist1d.h5" in one_line(err)
+
+
 def test_truncated_file(tiny_table, tmp_path):
     path = copy_table(tiny_table, tmp_path)
     data = path.read_bytes()

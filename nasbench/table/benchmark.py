@@ -227,6 +227,9 @@ class Benchmark:
     def load(cls, path: str | Path | None = None) -> "Benchmark":
         """Read a table file (default: the shipped flagship table) into memory.
 
+        A bare file name that does not exist in the current folder names a
+        shipped table (``"blocks-mnist1d.h5"``).
+
         Raises :class:`TableError` for a missing, truncated, corrupt or
         foreign file, or one whose architectures disagree with its space.
         """
@@ -237,6 +240,12 @@ class Benchmark:
                     f"no table is shipped at {path}; build one with nasbench-build "
                     "or pass the path of a table file"
                 )
+        path = Path(path)
+        if not path.exists() and len(path.parts) == 1:  # a bare file name: a shipped table
+            shipped = sorted(p.name for p in default_table_path().parent.glob("*.h5"))
+            if path.name not in shipped:
+                raise TableError(f"table file {path} does not exist here, nor among the shipped tables ({', '.join(shipped) or 'none'})")
+            path = default_table_path().parent / path.name
         return cls(read_table(path), path)
 
     def __repr__(self) -> str:
