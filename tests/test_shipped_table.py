@@ -1,4 +1,4 @@
-"""The shipped flagship table: shape, integrity and provenance (it may be partial while it is built)."""
+"""The shipped tables: shape, integrity and provenance (a table may be partial while it is built)."""
 
 from __future__ import annotations
 
@@ -11,24 +11,39 @@ from omegaconf import OmegaConf
 
 from nasbench.cli.common import CONF_DIR
 from nasbench.cli.schema import register
-from nasbench.space import CellSpace, space_from_config
+from nasbench.space import BlockSpace, CellSpace, space_from_config
 from nasbench.table import Benchmark, default_table_path
 from nasbench.table.store import EPOCH_FIELDS, read_table
 from nasbench.train.data import DatasetConfig
 from nasbench.train.trainer import Recipe
 
-PATH = default_table_path()
-pytestmark = pytest.mark.skipif(not PATH.exists(), reason="no shipped table")
+#: shipped file -> (its space's config group, the space, (classes, seeds, epochs))
+SHIPPED = {
+    "nb201-mnist1d.h5": ("nb201", CellSpace(), (6466, 3, 12)),
+    "blocks-mnist1d.h5": ("blocks", BlockSpace(), (208, 3, 12)),
+}
+PRESENT = [name for name in SHIPPED if (default_table_path().parent / name).exists()]
+pytestmark = pytest.mark.skipif(not PRESENT, reason="no shipped table")
 
 
-@pytest.fixture(scope="module")
-def table():
-    return read_table(PATH)
+@pytest.fixture(scope="module", params=PRESENT)
+def shipped(request):
+    group, space, shape = SHIPPED[request.param]
+    return request.param, group, space, shape, read_table(default_table_path().parent / request.param)
 
 
-def test_shape_and_mapping(table):
-    space = CellSpace()
-    assert table.shape == (6466, 3, 12)
+@pytest.fixture
+def table(shipped):
+    return shipped[-1]
+
+
+def test_the_flagship_table_is_shipped():
+    assert "nb201-mnist1d.h5" in PRESENT
+
+
+def test_shape_and_mapping(shipped):
+    _, _, space, shape, table = shipped
+    assert table.shape == shape
     assert json.loads(table.attrs["seeds"]) == [0, 1, 2]
     np.testing.assert_array_equal(table.arch["class_id"], space.class_ids())
     np.testing.assert_array_equal(table.representative, space.representatives())
@@ -52,24 +67,28 @@ def test_entries_are_consistent(table):
         assert np.isfinite(acc).all() and (acc >= 0).all() and (acc <= 1).all()
     assert (table.epochs["epoch_time"][ok] > 0).all()
     assert np.isfinite(table.entries["latency_b1"][done]).all()
+    assert (table.epoch_seconds[done.any(axis=1)] > 0).all()  # every trained class is timed
     # seed-major build order: no entry of a later seed before every class of an earlier one is done
     per_seed = done.sum(axis=0)
     for s in range(1, len(per_seed)):
-        assert per_seed[s] == 0 or per_seed[s - 1] == 6466 or per_seed[s] <= per_seed[s - 1]
+        assert per_seed[s] == 0 or per_seed[s - 1] == done.shape[0] or per_seed[s] <= per_seed[s - 1]
 
 
-def test_built_with_the_default_config(table):
+def test_built_with_the_default_config(shipped):
+    _, group, _, _, table = shipped
     register()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("build")
+        cfg = compose("build", overrides=[f"space={group}"])
     assert json.loads(table.attrs["recipe"]) == vars(Recipe(**OmegaConf.to_container(cfg.train)))
     assert json.loads(table.attrs["dataset"]) == vars(DatasetConfig(**OmegaConf.to_container(cfg.dataset)))
     for key in ("git_commit", "versions", "machine", "dataset_fingerprint", "config", "build_history", "validity"):
         assert table.attrs.get(key), key
 
 
-def test_loads_through_the_query_api():
-    bench = Benchmark.load()
-    assert bench.entries_done == int(read_table(PATH).entries["done"].sum())
+def test_loads_through_the_query_api(shipped):
+    name, _, _, _, table = shipped
+    bench = Benchmark.load(name)
+    assert bench.entries_done == int(table.entries["done"].sum())
+    assert bench.time_source == "timed"
     best = bench.best("valid_accuracy")
     assert 0 < best.valid_accuracy <= 1
