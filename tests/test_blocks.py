@@ -25,6 +25,7 @@ TINY = dict(positions=2, blocks=["skip", "res3", "sep3"], reduce_after=[2], chan
 FULL = dict(blocks=list(KNOWN_BLOCKS))  # all five blocks, 625 sequences
 ODD = dict(positions=3, blocks=list(KNOWN_BLOCKS), reduce_after=[0, 3], channels=[3, 5, 6],
            input_length=37, in_channels=2, num_classes=3)  # empty first and last stage, odd lengths
+RESIDUAL = dict(reduction="residual")  # NAS-Bench-201's residual reduction between stages
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +135,11 @@ def torch_counts(space: BlockSpace, decisions, batch: int = 3) -> tuple[int, flo
     return params, counter.get_total_flops() / 2 / batch
 
 
-@pytest.mark.parametrize("kwargs, n", [(TINY, 9), ({}, 16), (FULL, 16), (ODD, 12)], ids=["tiny", "default", "full", "odd"])
+@pytest.mark.parametrize(
+    "kwargs, n",
+    [(TINY, 9), ({}, 16), (FULL, 16), (ODD, 12), (RESIDUAL, 16), ({**ODD, **RESIDUAL}, 12)],
+    ids=["tiny", "default", "full", "odd", "residual", "odd-residual"],
+)
 def test_costs_equal_pytorch_counts(kwargs, n):
     import torch
 
@@ -165,7 +170,7 @@ def test_every_block_is_counted():
         assert (costs["params"], costs["flops"]) == torch_counts(space, arch.decisions), name
 
 
-@pytest.mark.parametrize("kwargs", [{}, TINY, ODD], ids=["default", "tiny", "odd"])
+@pytest.mark.parametrize("kwargs", [{}, TINY, ODD, RESIDUAL], ids=["default", "tiny", "odd", "residual"])
 def test_forward_shapes(kwargs):
     import torch
 
@@ -275,6 +280,7 @@ def test_bad_string_direct_and_foreign_arch(space, tiny):
         (dict(channels=[]), r"channels must be a non-empty list"),
         (dict(channels=[8, 0, 32]), r"channels must be an integer >= 1"),
         (dict(input_length=3), r"input_length must be an integer >= 4"),
+        (dict(reduction="conv"), r"unknown reduction 'conv'; valid: pool, residual"),
     ],
 )
 def test_bad_constructor(kwargs, match):

@@ -1,8 +1,9 @@
 """The network the generator trains for a block sequence: plain PyTorch, 1-D.
 
-The cell space's skeleton (stem conv + BN, NAS-Bench-201's residual reduction
-between stages, BN-ReLU, global pooling, linear head) with the searched
-positions filled by predefined blocks. Every block maps ``(batch, c, length)``
+The cell space's skeleton (stem conv + BN, a reduction between stages,
+BN-ReLU, global pooling, linear head) with the searched positions filled by
+predefined blocks; the reduction is NAS-Bench-201's residual block or, by
+default, a linear pool-and-project (see :class:`nasbench.space.blocks.BlockSpace`). Every block maps ``(batch, c, length)``
 to ``(batch, c, length)``; ``skip`` leaves its position empty.
 """
 
@@ -13,7 +14,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from nasbench.space.cell_model import ReLUConvBN, ResidualReduction, head, stem
+from nasbench.space.cell_model import PoolReduction, ReLUConvBN, ResidualReduction, head, stem
 
 
 class Residual(nn.Module):
@@ -69,6 +70,13 @@ def make_block(name: str, channels: int) -> nn.Module | None:
     raise ValueError(f"unknown block {name!r}")
 
 
+def make_reduction(space, c_in: int, c_out: int) -> nn.Module:
+    """The fixed module between two stages: ``space.reduction`` is ``residual`` or ``pool``."""
+    if space.reduction == "residual":
+        return ResidualReduction(c_in, c_out)
+    return PoolReduction(c_in, c_out)
+
+
 class BlockNetwork(nn.Module):
     """Stem, the blocks of each stage and a reduction between stages, BN-ReLU, pooling, head.
 
@@ -81,7 +89,7 @@ class BlockNetwork(nn.Module):
         layers = stem(space)
         for stage, c in enumerate(space.channels):
             if stage > 0:
-                layers.append(ResidualReduction(space.channels[stage - 1], c))
+                layers.append(make_reduction(space, space.channels[stage - 1], c))
             for position in space.stage_positions[stage]:
                 block = make_block(space.blocks[decisions[position]], c)
                 if block is not None:

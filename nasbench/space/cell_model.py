@@ -94,6 +94,25 @@ class ResidualReduction(nn.Module):
         return self.conv_b(self.conv_a(x)) + self.shortcut(x)
 
 
+class PoolReduction(nn.Module):
+    """A linear reduction: average-pool to half the length, 1x1 conv to ``c_out`` channels, BN.
+
+    No ReLU and no spatial kernel, so in a network built around it the searched
+    blocks carry all the nonlinear capacity (the block space's default).
+    """
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.AvgPool1d(2, stride=2, ceil_mode=True),
+            nn.Conv1d(c_in, c_out, 1, bias=False),
+            nn.BatchNorm1d(c_out),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
 def stem(space) -> list[nn.Module]:
     c0 = space.channels[0]
     return [nn.Conv1d(space.in_channels, c0, 3, padding=1, bias=False), nn.BatchNorm1d(c0)]

@@ -21,7 +21,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from nasbench.space.blocks_model import make_block
+from nasbench.space.blocks_model import make_block, make_reduction
 from nasbench.space.cell_model import ResidualReduction, head, make_op, stem
 
 
@@ -124,7 +124,7 @@ class BlockSupernet(Supernet):
         self.position_of: list[int | None] = []  # decision index per layer, None for a reduction
         for stage, c in enumerate(space.channels):
             if stage > 0:
-                layers.append(ResidualReduction(space.channels[stage - 1], c))
+                layers.append(make_reduction(space, space.channels[stage - 1], c))
                 self.position_of.append(None)
             for position in space.stage_positions[stage]:
                 layers.append(MixedChoice([make_block(b, c) or nn.Identity() for b in space.blocks]))
