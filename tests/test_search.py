@@ -138,6 +138,24 @@ def test_cli_same_seed_gives_byte_identical_result_json(tiny_table, tmp_path):
     assert data["strategy"] == "rea" and data["seed"] == 7 and data["trajectory"]
 
 
+@pytest.mark.parametrize("app", ["search", "compare"])
+def test_budget_defaults_to_the_benchmarks_own(app):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    import nasbench.cli.compare  # noqa: F401  (registers the structured schemas)
+    import nasbench.cli.search  # noqa: F401
+    from nasbench.cli.common import CONF_DIR
+
+    def seconds(*overrides):
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            return OmegaConf.to_container(compose(app, overrides=list(overrides)), resolve=True)["budget"]["seconds"]
+
+    assert seconds() == 3000 and seconds("benchmark=surrogate") == 3000
+    assert seconds("benchmark=blocks") == 150  # 208 classes: the flagship's budget would evaluate them all
+    assert seconds("benchmark=blocks", "budget.seconds=40") == 40
+
+
 @pytest.mark.parametrize(
     "override, expected",
     [
