@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import build_tiny, tiny_space
@@ -375,3 +376,46 @@ def test_cli_missing_table_fails_cleanly(tmp_path):
     result = surrogate_cli(f"table={tmp_path / 'none.h5'}", f"out={tmp_path / 'm'}", f"hydra.run.dir={tmp_path / 'h'}")
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------- trajectory fidelity
+def _sweep(folder: Path, benchmark: dict, seeds: int = 4, seconds: float = 1.0, strategies=("random", "rea", "local_search", "reinforce")):
+    from nasbench.cli.compare import strategy_config
+    from nasbench.cli.search import search, write_json
+
+    for name in strategies:
+        for seed in range(seeds):
+            run = {"strategy": strategy_config(name), "benchmark": benchmark, "seed": seed, "skip_duplicates": False,
+                   "budget": {"seconds": seconds, "max_evals": None}, "output": "result.json"}
+            write_json(folder / name / f"seed{seed}" / "result.json", search(run))
+
+
+def test_fidelity_report_compares_table_and_surrogate_sweeps(table4, saved, tmp_path):
+    from nasbench.report.fidelity import write_fidelity_report
+
+    _sweep(tmp_path / "table", {"kind": "table", "path": str(table4)})
+    _sweep(tmp_path / "copy", {"kind": "table", "path": str(table4)})
+    _sweep(tmp_path / "surrogate", {"kind": "surrogate", "path": str(saved), "noise": True})
+    # the same sweep twice: identical curves, so the strategies rank identically
+    same = json.loads((write_fidelity_report(tmp_path / "table", tmp_path / "copy", tmp_path / "same") / "summary.json").read_text())
+    frame = pd.read_csv(tmp_path / "same" / "fidelity.csv", index_col=0)
+    assert np.allclose(frame["regret_table"], frame["regret_surrogate"])
+    assert frame["regret_table"].nunique() > 1  # the strategies differ within this budget, so tau is defined
+    assert same["final_rank_agreement"]["kendall_tau"] == pytest.approx(1.0)
+    out = write_fidelity_report(tmp_path / "table", tmp_path / "surrogate", tmp_path / "rep", truth=open_table(table4))
+    for name in ("README.md", "fidelity.csv", "tau_over_time.csv", "overlays.png", "tau.png", "summary.json"):
+        assert (out / name).stat().st_size > 0, name
+    frame = pd.read_csv(out / "fidelity.csv", index_col=0)
+    assert sorted(frame.index) == ["local_search", "random", "rea", "reinforce"] and (frame["runs_surrogate"] == 4).all()
+    assert frame["true_regret_of_surrogate_incumbents"].between(0, 1).all()
+    assert "Kendall tau" in (out / "README.md").read_text()
+
+
+def test_fidelity_report_refuses_sweeps_that_cannot_be_compared(table4, tmp_path):
+    _sweep(tmp_path / "a", {"kind": "table", "path": str(table4)}, seeds=2, strategies=("random", "rea"))
+    _sweep(tmp_path / "b", {"kind": "table", "path": str(table4)}, seeds=2, strategies=("rea", "reinforce"))
+    _sweep(tmp_path / "c", {"kind": "table", "path": str(table4)}, seeds=2, seconds=2.0, strategies=("random", "rea"))
+    cli = [sys.executable, "-m", "nasbench.cli.report", str(tmp_path / "a"), "--out", str(tmp_path / "rep"), "--fidelity"]
+    for other, message in (("b", "share 1 strategies (rea)"), ("c", "different budgets (1 s, 2 s)")):
+        result = subprocess.run([*cli, str(tmp_path / other)], capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr

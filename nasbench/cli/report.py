@@ -3,6 +3,9 @@
 ``--pareto``: the multi-objective report of a sweep run with ``objectives=[...]``
 (true front against each strategy's front, hypervolume over time and its tests).
 ``--drift``: the op shares of the cells DARTS / GDAS runs derived, over supernet epochs.
+``--fidelity SURROGATE_DIR``: DIR holds a sweep on a table, SURROGATE_DIR the same sweep on
+a surrogate of it; the report sets their regret curves side by side and measures how
+alike they rank the strategies.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--truth", default=None, metavar="TABLE",
                         help="re-score every run's ground truth against this table (runs made on a partial table); 'shipped' for the shipped one")
     parser.add_argument("--drift", action="store_true", help="the op-drift report of gradient one-shot runs (darts, gdas)")
+    parser.add_argument("--fidelity", default=None, metavar="SURROGATE_DIR",
+                        help="the same sweep run on a surrogate: report table vs surrogate trajectories and rank agreement")
     args = parser.parse_args(argv)
     from pathlib import Path
 
@@ -29,11 +34,17 @@ def main(argv: list[str] | None = None) -> None:
     truth = None
     if args.truth and args.pareto:
         raise ValueError("--truth re-scores single-objective runs; it does not apply to --pareto reports")
+    if args.fidelity and (args.pareto or args.drift):
+        raise ValueError("--fidelity compares single-objective sweeps; it does not combine with --pareto or --drift")
     if args.truth:
         from nasbench.table import Benchmark
 
         truth = Benchmark.load(None if args.truth == "shipped" else args.truth)
-    if args.drift:
+    if args.fidelity:
+        from nasbench.report.fidelity import write_fidelity_report
+
+        out = write_fidelity_report(args.directory, args.fidelity, out_dir, args.title or "Trajectory fidelity: table vs surrogate", truth)
+    elif args.drift:
         from nasbench.report.oneshot import write_drift_report
 
         out = write_drift_report(args.directory, out_dir, truth)
