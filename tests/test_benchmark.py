@@ -470,3 +470,31 @@ bench.query(bench.space[3].graph)
 assert "torch" not in sys.modules, "torch was imported"
 """
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# ---------------------------------------------------------------- the table's first look (nasbench-table-report)
+def test_table_report_on_both_spaces(tiny_table, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import build_tiny
+    from nasbench.space import BlockSpace
+
+    blocks = build_tiny(tmp_path / "blocks.h5", space=BlockSpace(positions=2, blocks=["skip", "res3", "sep3"], reduce_after=[2], channels=[4, 8]))
+    for table, options in ((tiny_table, ["skip_connect", "nor_conv_3x3"]), (blocks, ["skip", "res3", "sep3"])):
+        out = tmp_path / f"look-{table.stem}"
+        result = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(table), "--out", str(out)],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        for name in ("test_accuracy_hist.png", "accuracy_vs_costs.png", "seed_noise.png", "early_and_valid_test.png", "top_ops.png", "classes.csv"):
+            assert (out / name).stat().st_size > 0, name
+        summary = json.loads((out / "summary.json").read_text())
+        bench = Benchmark.load(table)
+        assert summary["classes_trained"] == bench.num_classes and summary["entries_done"] == bench.entries_done
+        assert summary["test_accuracy_max"] == pytest.approx(bench.best("test_accuracy").test_accuracy, abs=1e-6)
+        assert set(options) <= set(summary["all_op_share"]) and sum(summary["all_op_share"].values()) == pytest.approx(1.0, abs=1e-3)  # shares rounded to 4 decimals
+        assert f"--table {table}" in (out / "README.md").read_text()  # the command that writes it again
+    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(tmp_path / "none.h5")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and "none.h5" in bad.stderr

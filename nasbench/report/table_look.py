@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,23 @@ def class_frame(bench) -> pd.DataFrame:
     return frame[frame["num_seeds"] > 0].reset_index(drop=True)
 
 
+def regenerate_command(bench, out_dir: str | Path) -> str:
+    """The ``nasbench-table-report`` call that writes this report again (defaults left out)."""
+    from nasbench.table.benchmark import DEFAULT_TABLE
+
+    words = ["nasbench-table-report"]
+    path = Path(str(bench.path))
+    if path.name != DEFAULT_TABLE:
+        try:
+            path = path.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            pass  # outside the working directory: the path as given
+        words += ["--table", str(path)]
+    if Path(out_dir) != Path("reports/table"):
+        words += ["--out", str(out_dir)]
+    return " ".join(words)
+
+
 def write_table_report(bench, out_dir: str | Path) -> Path:
     """Figures, a CSV of per-class numbers and a README for the table ``bench``."""
     from scipy.stats import kendalltau, pearsonr, spearmanr
@@ -44,7 +62,7 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         raise ValueError(f"the table has {len(frame)} trained classes; need at least 3 for a report")
     early_epoch = frame.attrs["early_epoch"]
     pct = 100.0
-    stats: dict[str, float | int | str] = {
+    stats: dict[str, Any] = {
         "classes_trained": int(len(frame)),
         "classes_total": int(bench.num_classes),
         "entries_done": int(bench.entries_done),
@@ -116,8 +134,8 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     ax.set_ylabel("share of edges")
     ax.legend(fontsize=8)
     fig.tight_layout(); fig.savefig(out / "top_ops.png"); plt.close(fig)
-    stats["top5_op_share"] = json.dumps(dict(zip(names, np.round(among_top, 4).tolist())))
-    stats["all_op_share"] = json.dumps(dict(zip(names, np.round(overall, 4).tolist())))
+    stats["top5_op_share"] = dict(zip(names, np.round(among_top, 4).tolist()))
+    stats["all_op_share"] = dict(zip(names, np.round(overall, 4).tolist()))
 
     _atomic_text(out / "classes.csv", frame.to_csv(index=False))
     _atomic_text(out / "summary.json", json.dumps(stats, indent=1) + "\n")
@@ -131,11 +149,11 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         "# A first look at the table",
         "",
         f"Table: `{Path(str(bench.path)).name}`, git commit `{meta.get('git_commit')}`, seeds {list(bench.seeds)}, "
-        f"{bench.num_epochs} epochs. Regenerate with `nasbench-table-report`.",
+        f"{bench.num_epochs} epochs. Regenerate with `{regenerate_command(bench, out_dir)}`.",
         partial,
         "| figure | value |",
         "|---|---|",
-        *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in stats.items()],
+        *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {json.dumps(v) if isinstance(v, dict) else v} |" for k, v in stats.items()],
         "",
         "![test accuracy histogram](test_accuracy_hist.png)",
         "",
