@@ -1,7 +1,8 @@
 """Time of one search run per strategy at the default budget, and of the whole default comparison.
 
-Needs the shipped flagship table with every class trained for at least one seed
-(strategies may propose any architecture); skipped before that.
+On each shipped table (``benchmark=table``, the flagship, and ``benchmark=blocks``)
+that has every class trained for at least one seed (strategies may propose any
+architecture); a table not yet that far is skipped.
 Run with ``python -m pytest benchmarks/test_search_speed.py --benchmark-only``.
 """
 
@@ -15,14 +16,18 @@ from nasbench.cli.common import CONF_DIR
 from nasbench.search import STRATEGIES
 from nasbench.table import Benchmark, default_table_path
 
-PATH = default_table_path()
+GROUPS = {"table": None, "blocks": "blocks-mnist1d.h5"}  # benchmark group -> shipped table (None: the flagship)
 
 
-def _usable() -> bool:
-    return PATH.exists() and bool(Benchmark.load(PATH).done.any(axis=1).all())
+def _usable(table: str | None) -> bool:
+    path = default_table_path() if table is None else default_table_path().with_name(table)
+    return path.exists() and bool(Benchmark.load(path).done.any(axis=1).all())
 
 
-pytestmark = pytest.mark.skipif(not _usable(), reason="the shipped table does not cover every class yet")
+GROUP_PARAMS = [
+    pytest.param(group, marks=pytest.mark.skipif(not _usable(table), reason=f"{table or 'the flagship table'} does not cover every class yet"))
+    for group, table in GROUPS.items()
+]
 
 
 def default_cfg(config_name: str, overrides: list[str]) -> dict:
@@ -33,23 +38,26 @@ def default_cfg(config_name: str, overrides: list[str]) -> dict:
         return OmegaConf.to_container(compose(config_name, overrides=overrides), resolve=True)
 
 
+@pytest.mark.parametrize("group", GROUP_PARAMS)
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_one_run_at_the_default_budget(benchmark, name):
+def test_one_run_at_the_default_budget(benchmark, name, group):
     from nasbench.cli.search import search
 
-    cfg = default_cfg("search", [f"strategy={name}"])
+    multi = STRATEGIES[name].objective_mode == "multi"  # these search a front: give them two objectives
+    cfg = default_cfg("search", [f"strategy={name}", f"benchmark={group}", *(["objectives=[valid_accuracy,params]"] if multi else [])])
     cfg.pop("hydra", None)
     result = benchmark.pedantic(search, args=(cfg,), rounds=3, iterations=1)
     benchmark.extra_info["evaluations"] = result["num_evals"]
 
 
-def test_whole_default_comparison(benchmark, tmp_path):
+@pytest.mark.parametrize("group", GROUP_PARAMS)
+def test_whole_default_comparison(benchmark, tmp_path, group):
     import subprocess
     import sys
 
     def run():
         subprocess.run(
-            [sys.executable, "-m", "nasbench.cli.compare", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'report'}", "progress=false"],
+            [sys.executable, "-m", "nasbench.cli.compare", f"benchmark={group}", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'report'}", "progress=false"],
             check=True, capture_output=True,
         )
 
