@@ -163,6 +163,22 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
     return Collection(runs=runs, trajectory=trajectory, failed=failed)
 
 
+def mean_se_over_runs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and standard error over the runs (rows) of ``frame`` at each grid time (columns).
+
+    Also returns where at least half the runs have a value, the times a curve is drawn.
+    """
+    import warnings
+
+    values = frame.to_numpy(dtype=float)
+    count = np.isfinite(values).sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=0)
+        se = np.nanstd(values, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1))
+    return mean, se, count >= max(1, values.shape[0] // 2)
+
+
 def regret_on_grid(collection: Collection, grid: np.ndarray) -> pd.DataFrame:
     """Regret of every run at each simulated time of ``grid`` (the incumbent then; NaN before the first evaluation).
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench.report.collect import Collection, ReportError, collect, regret_on_grid
+from nasbench.report.collect import Collection, ReportError, collect, mean_se_over_runs, regret_on_grid
 
 BASELINE = "random"
 
@@ -98,13 +98,7 @@ def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: s
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     for label, frame in grid_frame.groupby(level="label"):
-        values = frame.to_numpy(dtype=float)
-        count = np.isfinite(values).sum(axis=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(values, axis=0)
-            se = np.nanstd(values, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1))
-        ok = count >= max(1, values.shape[0] // 2)  # plot where at least half the runs have an incumbent
+        mean, se, ok = mean_se_over_runs(frame)  # ok: at least half the runs have an incumbent
         line = ax.plot(grid[ok], 100 * mean[ok], label=label, lw=1.8)[0]
         ax.fill_between(grid[ok], 100 * (mean - se)[ok], 100 * (mean + se)[ok], color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasbench.report.collect import ReportError, collect, regret_on_grid
+from nasbench.report.collect import ReportError, collect, mean_se_over_runs, regret_on_grid
 from nasbench.report.comparison import _atomic_text, _markdown, _plt
 
 
@@ -26,13 +26,7 @@ def _mean_se(grid_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per strategy and grid time: mean and standard error of regret over seeds (NaN before half the runs have an incumbent)."""
     means, ses = {}, {}
     for label, frame in grid_frame.groupby(level="label"):
-        values = frame.to_numpy(dtype=float)
-        count = np.isfinite(values).sum(axis=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(values, axis=0)
-            se = np.nanstd(values, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1))
-        enough = count >= max(1, values.shape[0] // 2)
+        mean, se, enough = mean_se_over_runs(frame)
         means[label], ses[label] = np.where(enough, mean, np.nan), np.where(enough, se, np.nan)
     columns = grid_frame.columns
     return pd.DataFrame(means, index=columns).T, pd.DataFrame(ses, index=columns).T

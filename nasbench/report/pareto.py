@@ -12,7 +12,6 @@ single-objective report (Wilcoxon signed-rank + Holm, Friedman + Nemenyi).
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -21,7 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench.report.collect import Collection, ReportError, constraint_text, read_results, regret_on_grid, run_label
+from nasbench.report.collect import (
+    Collection,
+    ReportError,
+    constraint_text,
+    mean_se_over_runs,
+    read_results,
+    regret_on_grid,
+    run_label,
+)
 from nasbench.report.comparison import (
     _atomic_text, _markdown, _plt, average_ranks, critical_difference, findings, paired_final, pairwise_wilcoxon,
     plot_ranks, time_grid,
@@ -225,14 +232,8 @@ def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float,
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     for label, frame in grid_frame.groupby(level="label"):
-        values = frame.to_numpy(dtype=float)
-        count = np.isfinite(values).sum(axis=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(values, axis=0)
-            se = np.nanstd(values, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1))
+        mean, se, ok = mean_se_over_runs(frame)
         se = np.where(np.isfinite(se), se, 0.0)
-        ok = count >= max(1, values.shape[0] // 2)
         line = ax.plot(grid[ok], mean[ok], label=label, lw=1.8)[0]
         ax.fill_between(grid[ok], (mean - se)[ok], (mean + se)[ok], color=line.get_color(), alpha=0.2)
     ax.axhline(optimum, color="k", ls="--", lw=1, label=f"true front {optimum:.4f}")
