@@ -308,26 +308,38 @@ def write_report(
         "",
         "![final test accuracy](final_test.png)",
         "",
-        "## Pairwise Wilcoxon signed-rank tests on final regret (Holm-corrected)",
-        "",
-        _markdown(tests, ".3g") if len(tests) else "(fewer than two strategies)",
-        "",
-        "## Friedman test and Nemenyi post-hoc on final test accuracy",
-        "",
+        *statistics_markdown(tests, cd, tested="regret", ranked="test accuracy"),
+        *failed_markdown(collection),
     ]
-    if "skipped" in cd:
-        lines.append(f"Skipped: {cd['skipped']}.")
-    else:
-        lines += [
-            f"Omnibus test: {cd['omnibus']}, p = {cd['p_value']:.3g}; critical difference {cd['critical_difference']:.3f} ranks.",
-            "",
-            "![critical difference](critical_difference.png)",
-        ]
-    if collection.failed:
-        lines += ["", "## Failed or missing runs", "", *[f"- `{f}`" for f in collection.failed]]
     lines += ["", "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `incumbent_trajectory.csv` (every change of incumbent); all numbers in `summary.json`.", ""]
     _atomic_text(out / "README.md", "\n".join(lines))
     return out
+
+
+def statistics_markdown(tests: pd.DataFrame, cd: dict[str, Any], tested: str, ranked: str) -> list[str]:
+    """README lines for the pairwise tests on final ``tested`` and the Friedman/Nemenyi ranking on ``ranked``."""
+    lines = [
+        f"## Pairwise Wilcoxon signed-rank tests on final {tested} (Holm-corrected)",
+        "",
+        _markdown(tests, ".3g") if len(tests) else "(fewer than two strategies)",
+        "",
+        f"## Friedman test and Nemenyi post-hoc on final {ranked}",
+        "",
+    ]
+    if "skipped" in cd:
+        return lines + [f"Skipped: {cd['skipped']}."]
+    return lines + [
+        f"Omnibus test: {cd['omnibus']}, p = {cd['p_value']:.3g}; critical difference {cd['critical_difference']:.3f} ranks.",
+        "",
+        "![critical difference](critical_difference.png)",
+    ]
+
+
+def failed_markdown(collection: Collection) -> list[str]:
+    """README lines listing the runs the report could not read (none: no lines)."""
+    if not collection.failed:
+        return []
+    return ["", "## Failed or missing runs", "", *[f"- `{f}`" for f in collection.failed]]
 
 
 def _atomic_text(path: Path, text: str) -> None:

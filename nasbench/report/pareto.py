@@ -30,8 +30,8 @@ from nasbench.report.collect import (
     run_label,
 )
 from nasbench.report.comparison import (
-    _atomic_text, _markdown, _plt, average_ranks, critical_difference, findings, paired_final, pairwise_wilcoxon,
-    plot_ranks, time_grid,
+    _atomic_text, _markdown, _plt, average_ranks, critical_difference, failed_markdown, findings, paired_final,
+    pairwise_wilcoxon, plot_ranks, statistics_markdown, time_grid,
 )
 from nasbench.search.multiobjective import COST_REFERENCE, OBJECTIVES, TRUTH, non_dominated
 
@@ -367,24 +367,8 @@ def write_pareto_report(
         "",
         "![final hypervolume](final_hypervolume.png)",
         "",
-        "## Pairwise Wilcoxon signed-rank tests on final hypervolume regret (Holm-corrected)",
-        "",
-        _markdown(tests, ".3g") if len(tests) else "(fewer than two strategies)",
-        "",
-        "## Friedman test and Nemenyi post-hoc on final hypervolume",
-        "",
-    ]
-    if "skipped" in cd:
-        lines.append(f"Skipped: {cd['skipped']}.")
-    else:
-        lines += [
-            f"Omnibus test: {cd['omnibus']}, p = {cd['p_value']:.3g}; critical difference {cd['critical_difference']:.3f} ranks.",
-            "",
-            "![critical difference](critical_difference.png)",
-        ]
-    if collection.failed:
-        lines += ["", "## Failed or missing runs", "", *[f"- `{f}`" for f in collection.failed]]
-    lines += [
+        *statistics_markdown(tests, cd, tested="hypervolume regret", ranked="hypervolume"),
+        *failed_markdown(collection),
         "",
         "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `true_front.csv`, `median_fronts.csv`, "
         "`hypervolume_trajectory.csv` (every change of a run's hypervolume); all numbers in `summary.json`.",
