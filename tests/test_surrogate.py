@@ -15,7 +15,7 @@ from conftest import build_tiny, tiny_space
 from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
 from nasbench.space import CellSpace
 from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
-from nasbench.surrogate.model import sha256_file
+from nasbench.surrogate.model import seed_targets, sha256_file
 from nasbench.surrogate.quality import evaluate, regression_metrics, sparse_kendall_tau
 from nasbench.table.store import read_table, write_table
 
@@ -150,6 +150,19 @@ def test_noise_needs_two_members(bench4, split):
     single = Surrogate(ensemble_size=1, params=FAST).fit(bench4, *split)
     with pytest.raises(SurrogateError, match="at least 2 members"):
         single.predict([0], noise=True, rng=np.random.default_rng(0))
+
+
+def test_noise_needs_a_table_with_two_seeds():
+    from nasbench.train.build import example_table
+
+    one_seed = open_table(example_table())
+    assert one_seed.done.sum(axis=1).max() == 1
+    uncalibrated = Surrogate(ensemble_size=2, params=FAST).fit(one_seed, *split_classes(one_seed, (0.6, 0.2, 0.2)))
+    assert uncalibrated.predict([0])["valid_accuracy"].shape == (1,)  # noise-free predictions still work
+    with pytest.raises(SurrogateError, match="calibrated on classes with two or more trained seeds"):
+        uncalibrated.predict([0], noise=True, rng=np.random.default_rng(0))
+    with pytest.raises(SurrogateError, match="noise=False"):
+        SurrogateBenchmark(uncalibrated, noise=True)
 
 
 # ---------------------------------------------------------------------- save / load
@@ -301,6 +314,16 @@ def test_seed_agreement_is_one_seed_against_the_mean_of_the_others(bench4):
     assert agreement["valid_accuracy"]["n"] == bench4.num_classes
     assert agreement["valid_accuracy"]["kendall_tau"] < 1  # two seeds of a 3-epoch table disagree
     assert np.isnan(agreement["train_time"]["sparse_kendall_tau"])
+
+
+def test_split_agreement_scores_valid_accuracy_against_test_accuracy_of_the_same_runs(bench4):
+    from nasbench.surrogate.quality import split_agreement
+
+    values = seed_targets(bench4, ["valid_accuracy", "test_accuracy"]).mean(axis=0)  # (C, 2)
+    classes = np.arange(bench4.num_classes)
+    expected = regression_metrics(values[:, 1], values[:, 0])
+    assert split_agreement(bench4, classes) == pytest.approx(expected, nan_ok=True)
+    assert split_agreement(bench4, classes[:5])["n"] == 5
 
 
 def test_seed_agreement_of_a_one_seed_table_is_empty():

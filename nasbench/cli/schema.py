@@ -109,7 +109,7 @@ class XGBoostConfig:
     colsample_bytree: float = 0.8
     reg_lambda: float = 1.0
     reg_alpha: float = 0.0
-    n_jobs: Optional[int] = None
+    n_jobs: Optional[int] = 1
 
 
 @dataclass

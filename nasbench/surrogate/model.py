@@ -80,6 +80,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "colsample_bytree": 0.8,
     "reg_lambda": 1.0,
     "early_stopping_rounds": 50,
+    # One thread: these boosters are small (a few thousand rows), so threads mostly wait at barriers, and on
+    # a busy machine (a table build on every core) two threads made a 14 s fit take over 12 minutes.
+    "n_jobs": 1,
 }
 
 
@@ -520,9 +523,21 @@ class Surrogate:
         if noise:
             if len(members) < 2:
                 raise SurrogateError("noise=True needs an ensemble of at least 2 members; this surrogate has 1")
+            self._check_noise_calibrated()
             pick = rng.integers(len(members), size=mean.shape[0])
             mean = mean + self.noise_scale_ * (members[pick, np.arange(mean.shape[0])] - mean)
         return {name: mean[:, t] for t, name in enumerate(self.outputs_)}
+
+    def _check_noise_calibrated(self) -> None:
+        """Refuse seed-like draws whose scale was never fitted to the table's seed noise."""
+        calibrated = self.metadata_.get("noise", {}).get("calibrated", {})
+        missing = [name for name in self.outputs_ if not calibrated.get(name, False)]
+        if missing:
+            raise SurrogateError(
+                f"noise=True needs a seed-noise model calibrated on classes with two or more trained seeds, but "
+                f"{', '.join(missing)} had none in this surrogate's valid split; use noise=False, or refit on a "
+                f"table with more seeds trained"
+            )
 
     def predict_std(self, X: Any) -> dict[str, np.ndarray]:
         """Standard deviation of ``noise=True`` draws (calibrated member spread): output name -> ``(n,)``."""

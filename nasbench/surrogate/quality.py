@@ -13,6 +13,8 @@
   as the "prediction" of the mean of its other seeds -- what a tabular
   benchmark with a single seed would score, the noise ceiling against which
   a surrogate's numbers are read (NAS-Bench-301 makes the same comparison);
+* :func:`split_agreement`: valid accuracy as the "prediction" of the same
+  runs' test accuracy -- the evaluation noise alone, available with one seed;
 * :func:`fraction_study`: the metrics as the training set grows (1% .. 80% of
   the trained classes; valid and test classes fixed);
 * :func:`write_report`: all of it as README.md, CSV, JSON and PNG figures.
@@ -125,6 +127,21 @@ def seed_agreement(bench: Benchmark, outputs: Sequence[str], classes: Sequence[i
         out[name] = {key: float(np.mean([m[key] for m in per_seed])) for key in per_seed[0]}
         out[name]["n"] = int(rows.sum())
     return out
+
+
+def split_agreement(bench: Benchmark, classes: Sequence[int]) -> dict[str, float]:
+    """:func:`regression_metrics` of final valid accuracy as the "prediction" of final test accuracy.
+
+    Both are the mean over the trained seeds of the same runs, so the two
+    differ only by which held-out examples scored them: the evaluation noise
+    that no predictor of one split's accuracy can remove. Unlike
+    :func:`seed_agreement` it needs only one seed.
+    """
+    values = seed_targets(bench, ["valid_accuracy", "test_accuracy"])[:, np.asarray(classes, dtype=np.int64)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # untrained classes: NaN, dropped
+        valid, test = np.nanmean(values, axis=0).T
+    return regression_metrics(test, valid, accuracy=True)
 
 
 def noise_check(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> dict[str, dict[str, float]]:
@@ -289,8 +306,9 @@ def write_report(
     metrics = evaluate(model, bench, test)
     noise = noise_check(model, bench, test)
     ceiling = seed_agreement(bench, model.outputs_, test)
+    splits = split_agreement(bench, test)
     model.metadata_["quality"] = _finite({"test_classes": int(len(test)), "metrics": metrics, "noise": noise,
-                                          "seed_agreement": ceiling})
+                                          "seed_agreement": ceiling, "split_agreement": splits})
     if make_model is None:
         def make_model() -> Surrogate:
             return Surrogate(model.targets, model.curve_epochs, model.params, ensemble_size=1, seed=model.seed)
@@ -315,6 +333,7 @@ def write_report(
         "test_metrics": metrics,
         "noise_check": noise,
         "seed_agreement": ceiling,
+        "split_agreement": splits,
         "fractions": json.loads(study.to_json(orient="records")) if len(study) else [],
     }
     _atomic_text(out / "summary.json", json.dumps(_finite(summary), indent=1, sort_keys=True) + "\n")
@@ -341,7 +360,13 @@ def write_report(
         "architecture would score. A surrogate cannot be expected to rank better than this noise allows.",
         "",
         _markdown(ceiling_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]], ".4f")
-        if len(bench.seeds) >= 2 else "(the table has one seed: no ceiling)",
+        if ceiling_frame["n"].max() >= 2 else "(no test class has two or more trained seeds: no seed ceiling yet)",
+        "",
+        "The same runs' valid accuracy as the prediction of their test accuracy (two held-out sets of the same "
+        "size, so this is the evaluation noise alone, with no seed noise): "
+        + f"n {splits['n']}, "
+        + ", ".join(f"{key} {splits[key]:.4f}" for key in ("r2", "kendall_tau", "sparse_kendall_tau", "spearman"))
+        + ".",
         "",
         "![predicted vs true](scatter.png)",
         "",
@@ -351,9 +376,16 @@ def write_report(
         "factor per output fitted on the valid classes. Root-mean-square standard deviation over seeds on the "
         "test classes with two or more trained seeds: the table's (`true_std`) and the draws' (`predicted_std`).",
         "",
-        _markdown(noise_frame, ".4f"),
+        _markdown(noise_frame, ".4f") if noise_frame["classes"].max() >= 1 else
+        "(no test class has two or more trained seeds)",
         "",
     ]
+    if not all(model.metadata_["noise"]["calibrated"].values()):
+        lines[-1:-1] = [
+            "Not calibrated for " + ", ".join(k for k, v in model.metadata_["noise"]["calibrated"].items() if not v)
+            + " (no valid class with two or more trained seeds): this surrogate refuses `noise=True`.",
+            "",
+        ]
     if len(study):
         wide = study[study["output"].isin(["valid_accuracy", "test_accuracy"])][
             ["fraction", "n_train", "output", "r2", "kendall_tau", "sparse_kendall_tau", "spearman"]]
@@ -387,6 +419,7 @@ def _finite(value: Any) -> Any:
 
 
 __all__ = [
-    "regression_metrics", "sparse_kendall_tau", "evaluate", "seed_agreement", "noise_check", "fraction_study", "write_report",
+    "regression_metrics", "sparse_kendall_tau", "evaluate", "seed_agreement", "split_agreement", "noise_check",
+    "fraction_study", "write_report",
     "DEFAULT_FRACTIONS",
 ]
