@@ -272,6 +272,9 @@ def test_curve(bench):
         (lambda b: b.query_batch([0, "bogus"]), SpaceError, ""),
         (lambda b: b.query_batch([0], epoch=9), TableError, "valid: 1..2"),
         (lambda b: b.query_batch([0], missing="zero"), TableError, "'raise' or 'nan'"),
+        (lambda b: b.query([True, False, 1, 2]), SpaceError, "mixes true/false with numbers"),
+        (lambda b: Benchmark.load(3), TableError, "file path or a shipped table's name, got int 3"),
+        (lambda b: Benchmark.load(b.path.parent), TableError, "is a folder, not a table file"),
     ],
 )
 def test_bad_input(bench, call, error, text):

@@ -87,6 +87,22 @@ def test_merge_refuses_shards_of_another_build(tmp_path):
         merge_shards([a, b], tmp_path / "m.h5")
 
 
+def test_merge_refuses_a_shard_twice_and_outputs_it_must_not_overwrite(tmp_path):
+    a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=1)
+    b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=1)
+    with pytest.raises(TableError, match="given twice"):
+        merge_shards([a, tmp_path / "." / a.name], tmp_path / "m.h5")
+    with pytest.raises(TableError, match="is one of the shards"):
+        merge_shards([a, b], b)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    with pytest.raises(TableError, match="not a table of this build"):
+        merge_shards([a, b], notes)
+    assert notes.read_text() == "keep me"
+    merged = merge_shards([a, b], tmp_path / "m.h5")
+    assert merge_shards([a, b], merged) == merged  # re-merging over an earlier merge of the same build is fine
+
+
 def test_output_holding_another_build_is_refused(tiny_table, tmp_path):
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)

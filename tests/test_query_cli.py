@@ -110,6 +110,11 @@ def test_path_encoding_text_parses():
         ("none,1,2", "mixes numbers and names"),
         ("none,skip_connect", ""),
         ("99", "valid: 0..26"),
+        ("1e1", "an index is a whole number in 0..26 written in decimal digits, got '1e1'"),
+        ("3.5", "whole number"),
+        ("0x10", "whole number"),
+        ("[true,false,1]", "mixes true/false with numbers"),
+        ("[[-1,5,-1],[-1,-1,1],[-1,-1,-1]]", "matrix entry [0, 1] = 5 is not an op index; valid above the diagonal: 0..2"),
     ],
 )
 def test_bad_text(text, message):
@@ -135,6 +140,17 @@ def test_errors_are_one_line(tiny_table, tmp_path):
     broken = tmp_path / "broken.h5"
     broken.write_bytes(Path(table).read_bytes()[:3000])
     assert_one_line_error(cli("3", "--table", str(broken)), "truncated or corrupt")
+
+
+def test_an_architecture_of_another_shipped_space_gets_a_hint(tiny_table):
+    from nasbench.table import default_table_path
+
+    shipped = {p.name: Benchmark.load(p).space for p in default_table_path().parent.glob("*.h5")}
+    blocks = [name for name, space in shipped.items() if space.kind == "blocks"]
+    if not blocks:
+        pytest.skip("no shipped block table")
+    arch = shipped[blocks[0]][5].arch_str
+    assert_one_line_error(cli(arch, "--table", str(tiny_table)), f"pass --table {blocks[0]}")
 
 
 def test_partial_table_prints_what_is_missing(tmp_path):

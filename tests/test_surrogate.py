@@ -152,6 +152,27 @@ def test_noise_needs_two_members(bench4, split):
         single.predict([0], noise=True, rng=np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("curve_epochs", [[50], [3, 7], []])
+def test_curve_epochs_beyond_the_table_are_refused(bench4, split, curve_epochs):
+    # the 3-epoch table: no curve point below epoch 3 would make every epoch answer with the final accuracy
+    with pytest.raises(SurrogateError, match=r"no epoch below the table's last \(3\).*1\.\.2"):
+        Surrogate(curve_epochs=curve_epochs, ensemble_size=1, params=FAST).fit(bench4, *split)
+
+
+def test_shipped_surrogates_load_by_bare_name_and_a_missing_one_lists_them(tmp_path, monkeypatch):
+    from nasbench.surrogate.benchmark import shipped_surrogates
+
+    names = shipped_surrogates()
+    if "blocks-mnist1d" not in names:
+        pytest.skip("the block surrogate is not shipped in this checkout")
+    monkeypatch.chdir(tmp_path)  # a bare name is looked up among the shipped models, not the current folder
+    assert SurrogateBenchmark.load("blocks-mnist1d").space.kind == "blocks"
+    with pytest.raises(SurrogateError, match=r"metadata.json is missing.*shipped: .*blocks-mnist1d"):
+        SurrogateBenchmark.load("no-such-model")
+    with pytest.raises(SurrogateError, match="folder path or name"):
+        SurrogateBenchmark.load(3)
+
+
 def test_noise_needs_a_table_with_two_seeds():
     from nasbench.train.build import example_table
 

@@ -9,7 +9,7 @@ from nasbench.cli.common import one_line_errors
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="nasbench-merge", description=__doc__)
+    parser = argparse.ArgumentParser(prog="nasbench-merge", description=__doc__.replace("``", ""))
     parser.add_argument("output", help="path of the merged table (.h5)")
     parser.add_argument("shards", nargs="+", help="shard files written by nasbench-build shard=i num_shards=n")
     args = parser.parse_args(argv)

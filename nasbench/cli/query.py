@@ -47,6 +47,10 @@ def parse_arch_text(space, text: str):
         return space.parse(text)
     tokens = [t for t in re.split(r"[,\s]+", text) if t]
     if len(tokens) == 1:
+        if not tokens[0].isascii() or not tokens[0].isdigit():
+            if _NUMBER.match(tokens[0]) or re.fullmatch(r"[+-]?0[xXoObB][0-9a-fA-F]+", tokens[0]):
+                raise SpaceError(f"an index is a whole number in 0..{len(space) - 1} written in decimal digits, "
+                                 f"got {tokens[0]!r}")
         return space.parse(tokens[0])
     numeric = [bool(_NUMBER.match(t)) for t in tokens]
     if all(numeric):
@@ -174,6 +178,24 @@ def print_text(info: dict[str, Any], table: dict[str, Any] | None, note: str | N
         print(f"  {key:<15} {text}")
 
 
+def _other_table_hint(text: str, space, given: Path | None) -> str:
+    """``"; ... pass --table NAME"`` when another shipped table's space parses ``text``; else ``""``."""
+    from nasbench.space import SpaceError
+    from nasbench.table import Benchmark, default_table_path
+
+    for path in sorted(default_table_path().parent.glob("*.h5")):
+        if given is not None and path.name == Path(given).name:
+            continue
+        try:
+            other = Benchmark.load(path).space
+            if other.signature != space.signature:
+                parse_arch_text(other, text)
+                return f" (it is an architecture of the {other.kind} space of {path.name}: pass --table {path.name})"
+        except (SpaceError, ValueError):
+            continue
+    return ""
+
+
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
@@ -187,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     args = parser.parse_args(argv)
 
+    from nasbench.space import SpaceError
     from nasbench.table import Benchmark, TableError, default_table_path
 
     bench, note = None, None
@@ -206,7 +229,10 @@ def main(argv: list[str] | None = None) -> None:
         space = CellSpace()
     else:
         space = bench.space
-    arch = parse_arch_text(space, args.arch)
+    try:
+        arch = parse_arch_text(space, args.arch)
+    except SpaceError as err:
+        raise SpaceError(f"{err}{_other_table_hint(args.arch, space, args.table)}") from None
     info = describe(space, arch, bench)
     table = None if bench is None else table_info(bench, arch, args.epoch, args.seed)
     if args.json:

@@ -9,7 +9,7 @@ from nasbench.cli.common import one_line_errors
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="nasbench-table-report", description=__doc__)
+    parser = argparse.ArgumentParser(prog="nasbench-table-report", description=__doc__.replace("``", ""))
     parser.add_argument("--table", default=None, help="table file (default: the shipped flagship table)")
     parser.add_argument("--out", default="reports/table", help="report folder (default reports/table)")
     args = parser.parse_args(argv)

@@ -16,7 +16,7 @@ from nasbench.cli.common import one_line_errors
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="nasbench-verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="nasbench-verify", description=__doc__.replace("``", ""), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--table", default=None, help="table file (default: the shipped flagship table)")
     parser.add_argument("-n", "--num-entries", type=int, default=5, help="entries to re-train (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of entries")

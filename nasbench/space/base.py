@@ -283,6 +283,9 @@ class SearchSpace(ABC):
         parsed = self._parse_other(x)
         if parsed is not None:
             return Arch(self, self._index_of_valid(parsed))
+        if isinstance(x, (list, tuple)) and _mixes_bools(x):
+            # numpy would silently read true/false as 1/0 next to integers
+            raise SpaceError("an encoding mixes true/false with numbers; write option indices or one-hot as integers")
         try:
             arr = np.asarray(x)
         except Exception:
@@ -465,6 +468,15 @@ class SearchSpace(ABC):
 
     def __hash__(self) -> int:
         return hash(self.signature)
+
+
+def _mixes_bools(values: list | tuple) -> bool:
+    """Whether a (possibly nested) list holds both bools and other values."""
+    flat: list = []
+    for v in values:
+        flat.extend(v if isinstance(v, (list, tuple)) else [v])
+    bools = sum(isinstance(v, (bool, np.bool_)) for v in flat)
+    return 0 < bools < len(flat)
 
 
 def _numeric_vector(vector: Any, what: str) -> np.ndarray:

@@ -192,7 +192,15 @@ class CellSpace(SearchSpace):
         rows, cols, off_edges = self._edge_rows_cols
         if np.any(m[off_edges] != NO_EDGE):
             raise SpaceError(f"edge-op matrix must hold {NO_EDGE} on and below the diagonal (edges go i->j with i<j)")
-        return self._check_decisions([int(v) for v in m[rows, cols].tolist()])
+        ops = m[rows, cols]
+        bad = (ops < 0) | (ops >= len(self.ops))
+        if bad.any():
+            i, j = int(rows[bad][0]), int(cols[bad][0])
+            raise SpaceError(
+                f"edge-op matrix entry [{i}, {j}] = {int(ops[bad][0])} is not an op index; valid above the "
+                f"diagonal: 0..{len(self.ops) - 1} ({', '.join(self.ops)})"
+            )
+        return self._check_decisions([int(v) for v in ops.tolist()])
 
     def to_graph(self, decisions: Sequence[int]):
         import networkx as nx

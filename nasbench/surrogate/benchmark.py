@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.surrogate.model import Surrogate, SurrogateError
+from nasbench.surrogate.model import METADATA, Surrogate, SurrogateError
 from nasbench.table.benchmark import ARCH_METRICS, METRICS, Benchmark, QueryResult
 from nasbench.table.store import SCHEMA_VERSION, TableData, TableError
 
@@ -53,6 +53,22 @@ _FIELDS = {
 def default_surrogate_path() -> Path:
     """The shipped surrogate folder (top-level ``surrogate/``, installed as ``nasbench.surrogate_models``)."""
     return Path(str(files("nasbench.surrogate_models")))
+
+
+def shipped_surrogates() -> list[str]:
+    """Names of the shipped model folders: ``"."`` for the top-level one, then its subfolders."""
+    root = default_surrogate_path()
+    names = ["."] if (root / METADATA).is_file() else []
+    return names + sorted(p.parent.name for p in root.glob(f"*/{METADATA}"))
+
+
+def _shipped_or_given(path: str | Path) -> Path:
+    if not isinstance(path, (str, Path)):
+        raise SurrogateError(f"a surrogate path must be a folder path or name, got {type(path).__name__} {path!r}")
+    path = Path(path)
+    if not path.exists() and len(path.parts) == 1 and (default_surrogate_path() / path / METADATA).is_file():
+        return default_surrogate_path() / path
+    return path
 
 
 class SurrogateBenchmark(Benchmark):
@@ -136,10 +152,18 @@ class SurrogateBenchmark(Benchmark):
     ) -> "SurrogateBenchmark":
         """Load a model folder (default: the shipped ``surrogate/``) and predict every class.
 
-        ``table`` (a path or a :class:`~nasbench.table.Benchmark`) makes the
-        load refuse a model fitted on another table (see :meth:`Surrogate.load`).
+        A bare folder name that does not exist in the current folder names a
+        shipped model (``"blocks-mnist1d"``). ``table`` (a path or a
+        :class:`~nasbench.table.Benchmark`) makes the load refuse a model
+        fitted on another table (see :meth:`Surrogate.load`).
         """
-        folder = default_surrogate_path() if path is None else Path(path)
+        folder = default_surrogate_path() if path is None else _shipped_or_given(path)
+        if not (folder / METADATA).is_file():
+            shipped = ", ".join("surrogate/" if n == "." else n for n in shipped_surrogates()) or "none"
+            raise SurrogateError(
+                f"no surrogate at {folder}: {METADATA} is missing; fit one with nasbench-surrogate, or name a "
+                f"shipped one (benchmark.path=NAME; shipped: {shipped})"
+            )
         return cls(Surrogate.load(folder, table=table), noise=noise, noise_seed=noise_seed, path=folder)
 
     def __repr__(self) -> str:
@@ -165,4 +189,4 @@ class SurrogateBenchmark(Benchmark):
         return super().best(metric, epoch, seed)
 
 
-__all__ = ["SurrogateBenchmark", "default_surrogate_path"]
+__all__ = ["SurrogateBenchmark", "default_surrogate_path", "shipped_surrogates"]

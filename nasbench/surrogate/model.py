@@ -340,6 +340,12 @@ class Surrogate:
             curve = list(range(1, last))
         else:
             curve = sorted({int(e) for e in self.curve_epochs if int(e) < last})
+            if not curve and last > 1:
+                raise SurrogateError(
+                    f"curve_epochs {list(self.curve_epochs)} has no epoch below the table's last ({last}), so the "
+                    f"surrogate would answer every epoch with the final accuracy; give epochs in 1..{last - 1}, "
+                    "or null for every epoch"
+                )
         outputs = list(self.targets) + [f"valid_accuracy@{e}" for e in curve]
         values = seed_targets(bench, outputs)  # (S, C, T)
         with warnings.catch_warnings():

@@ -39,6 +39,7 @@ over seeds is precomputed, so a query is a few list and array lookups.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from importlib.resources import files
@@ -240,6 +241,8 @@ class Benchmark:
                     f"no table is shipped at {path}; build one with nasbench-build "
                     "or pass the path of a table file"
                 )
+        if not isinstance(path, (str, os.PathLike)):
+            raise TableError(f"a table is given by a file path or a shipped table's name, got {type(path).__name__} {path!r}")
         path = Path(path)
         if not path.exists() and len(path.parts) == 1:  # a bare file name: a shipped table
             shipped = sorted(p.name for p in default_table_path().parent.glob("*.h5"))

@@ -148,6 +148,8 @@ def read_table(path: str | Path) -> TableData:
     path = Path(path)
     if not path.exists():
         raise TableError(f"table file {path} does not exist")
+    if not path.is_file():
+        raise TableError(f"{path} is a folder, not a table file (.h5)")
     try:
         with h5py.File(path, "r") as f:
             version = f.attrs.get("schema_version")
@@ -165,7 +167,8 @@ def read_table(path: str | Path) -> TableData:
     except KeyError as err:
         raise TableError(f"{path}: missing dataset ({err}); the file is not a complete nasbench table") from None
     except OSError as err:
-        raise TableError(f"{path}: not a readable HDF5 table (truncated or corrupt?): {err}") from None
+        reason = " ".join(str(err).split())  # h5py's messages span lines
+        raise TableError(f"{path}: not a readable HDF5 table (truncated or corrupt?): {reason}") from None
     table = TableData(arch, representative, epochs, entries, attrs, epoch_seconds)
     _check_shapes(path, table)
     return table

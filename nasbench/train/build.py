@@ -381,11 +381,24 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
     """Join shard files of one build into one table; refuses shards of different builds."""
     if not paths:
         raise ValueError("no shard files given")
+    resolved = [Path(p).resolve() for p in paths]
+    if len(set(resolved)) < len(resolved):
+        twice = next(str(p) for p, r in zip(paths, resolved) if resolved.count(r) > 1)
+        raise TableError(f"{twice} is given twice; give each shard once")
+    if Path(output).resolve() in resolved:
+        raise TableError(f"the output {output} is one of the shards; give a new path for the merged table")
     tables = [read_table(p) for p in paths]
     key = tables[0].attrs.get("build_key")
     for p, t in zip(paths, tables):
         if t.attrs.get("build_key") != key:
             raise TableError(f"{p} was built with another config than {paths[0]}; refusing to merge")
+    if Path(output).exists():
+        try:
+            existing_key = read_table(output).attrs.get("build_key")
+        except TableError:
+            existing_key = None
+        if existing_key != key:
+            raise TableError(f"{output} exists and is not a table of this build; refusing to overwrite it")
     merged = tables[0]
     for p, t in zip(paths[1:], tables[1:]):
         both = merged.entries["done"] & t.entries["done"]
