@@ -498,6 +498,11 @@ def test_table_report_on_both_spaces(tiny_table, tmp_path):
         assert summary["test_accuracy_max"] == pytest.approx(bench.best("test_accuracy").test_accuracy, abs=1e-6)
         assert set(options) <= set(summary["all_op_share"]) and sum(summary["all_op_share"].values()) == pytest.approx(1.0, abs=1e-3)  # shares rounded to 4 decimals
         assert f"--table {table}" in (out / "README.md").read_text()  # the command that writes it again
+        valid = bench.to_dataframe().drop_duplicates("class_id")["valid_accuracy"]
+        top = valid[valid >= valid.quantile(0.75)]
+        assert summary["top_quarter_valid_width"] == pytest.approx(top.max() - top.min(), abs=1e-6)
+        n_valid = bench.metadata["dataset"]["n_valid"]
+        assert summary["valid_binomial_se_at_median"] == pytest.approx((valid.median() * (1 - valid.median()) / n_valid) ** 0.5)
     bad = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(tmp_path / "none.h5")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "none.h5" in bad.stderr

@@ -78,6 +78,17 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         "pearson_valid_test": float(pearsonr(frame["valid_accuracy"], frame["test_accuracy"]).statistic),
         "spearman_valid_test": float(spearmanr(frame["valid_accuracy"], frame["test_accuracy"]).statistic),
     }
+    # How flat is the top? The best quarter's spread next to the binomial standard error of one accuracy
+    # measured on the valid split: when they are close, rankings among good cells are mostly noise.
+    top_quarter = frame[frame["valid_accuracy"] >= frame["valid_accuracy"].quantile(0.75)]
+    stats["top_quarter_valid_width"] = float(top_quarter["valid_accuracy"].max() - top_quarter["valid_accuracy"].min())
+    if len(top_quarter) >= 3:
+        stats["spearman_valid_test_top_quarter"] = float(
+            spearmanr(top_quarter["valid_accuracy"], top_quarter["test_accuracy"]).statistic)
+    n_valid = (bench.metadata.get("dataset") or {}).get("n_valid")
+    if n_valid:
+        median = float(frame["valid_accuracy"].median())
+        stats["valid_binomial_se_at_median"] = float(np.sqrt(median * (1 - median) / n_valid))
     noisy = frame.dropna(subset=["seed_std_valid"])
     if len(noisy) >= 3:
         stats["seed_std_valid_mean"] = float(noisy["seed_std_valid"].mean())
@@ -154,6 +165,12 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         "| figure | value |",
         "|---|---|",
         *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {json.dumps(v) if isinstance(v, dict) else v} |" for k, v in stats.items()],
+        "",
+        "`top_quarter_valid_width` is the range of final valid accuracy among the best quarter of classes, "
+        "`spearman_valid_test_top_quarter` how well their valid accuracy ranks their test accuracy, and "
+        "`valid_binomial_se_at_median` the standard error of one accuracy measured on the valid split at the "
+        "median accuracy (sqrt(p(1-p)/n)): when the top's width is a few such errors, rankings among good "
+        "cells are mostly evaluation and seed noise, and no strategy can beat another there by much.",
         "",
         "![test accuracy histogram](test_accuracy_hist.png)",
         "",
