@@ -199,8 +199,8 @@ def matrix_with(change) -> np.ndarray:
         (np.full((3, 3), -1), r"must have shape \(4, 4\), got shape \(3, 3\)"),
         (np.full((4, 5), -1), r"must have shape \(4, 4\)"),
         (np.full((5, 5), -1), r"must have shape \(4, 4\)"),
-        (matrix_with(lambda m: m.__setitem__((0, 1), 5)), r"decision 0 = 5 out of range; valid: 0\.\.4"),
-        (matrix_with(lambda m: m.__setitem__((2, 3), -1)), r"decision 5 = -1 out of range; valid: 0\.\.4"),
+        (matrix_with(lambda m: m.__setitem__((0, 1), 5)), r"matrix entry \[0, 1\] = 5 is not an op index; valid above the diagonal: 0\.\.4"),
+        (matrix_with(lambda m: m.__setitem__((2, 3), -1)), r"matrix entry \[2, 3\] = -1 is not an op index; valid above the diagonal: 0\.\.4"),
         (matrix_with(lambda m: m.__setitem__((1, 0), 0)), "must hold -1 on and below the diagonal"),
         (matrix_with(lambda m: m.__setitem__((2, 2), 1)), "must hold -1 on and below the diagonal"),
         (matrix_with(lambda m: m.__setitem__((2, 2), 1)).astype(bool), r"must be integers: op index 0\.\.4"),
@@ -462,3 +462,153 @@ def test_random_near_valid_encodings(data):
         value = data.draw(st.sampled_from([0, 1, 2, 4, 5, 255] + ([-1] if arr.dtype.kind != "u" else [])))
         arr[pos] = value
     check_array(SPACE, arr)
+
+
+# ---------------------------------------------------------------- search: budgets, options, seeds, tables
+@pytest.fixture(scope="module")
+def bench(tiny_table):
+    from nasbench.table import Benchmark
+
+    return Benchmark.load(tiny_table)
+
+
+def check_one_line(fn, *args, match: str, error: type[Exception] = ValueError, **kwargs) -> str:
+    """``fn`` raises a one-line ``error`` whose message contains ``match`` (a regex)."""
+    with pytest.raises(error) as info:
+        fn(*args, **kwargs)
+    message = str(info.value)
+    assert message and "\n" not in message, repr(message)
+    assert re.search(match, message), message
+    return message
+
+
+def search_run(bench, name="random", seed=0, seconds=1.0, max_evals=None, skip=False, **options):
+    from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
+
+    strategy_rng, runner_rng = make_generators(seed)
+    objectives = ["valid_accuracy", "params"] if STRATEGIES[name].objective_mode == "multi" else None
+    strategy = make_strategy(name, bench.space, strategy_rng, bench.num_epochs, objectives=objectives, **options)
+    return run_search(strategy, bench, Budget(seconds, max_evals), runner_rng, skip_duplicates=skip, objectives=objectives)
+
+
+def cli_search(table, *overrides: str) -> dict:
+    """``nasbench-search`` in this process (the CLI's config and checks, without the subprocess)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from nasbench.cli.common import CONF_DIR
+    from nasbench.cli.search import search
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = OmegaConf.to_container(compose("search", overrides=[f"benchmark.path={table}", *overrides]), resolve=True)
+    return search(cfg)
+
+
+def test_infinite_budget_is_refused(bench, tiny_table):
+    # skip_duplicates: without the fix the run ends (the space is exhausted) instead of hanging the test
+    check_one_line(cli_search, tiny_table, "budget.seconds=inf", "skip_duplicates=true",
+                   match=r"^budget\.seconds must be a finite number > 0, got inf$")
+    check_one_line(search_run, bench, seconds=float("inf"), skip=True,
+                   match="budget.seconds=inf never ends a search without budget.max_evals; give a finite budget.seconds")
+    check_one_line(search_run, bench, max_evals=float("inf"), match="budget.max_evals must be a positive integer or null, got inf")
+    assert search_run(bench, seconds=float("inf"), max_evals=3)["num_evals"] == 3  # bounded by evaluations: fine
+
+
+@pytest.mark.parametrize("name, options, first_epoch", [("rea", {}, 2), ("hyperband", {"eta": 2}, 1)])
+def test_budget_below_one_evaluation_is_an_error(bench, name, options, first_epoch):
+    from nasbench.search import BudgetTooSmall
+
+    assert issubclass(BudgetTooSmall, ValueError)
+    cheapest = bench.optimum("train_time", epoch=first_epoch)
+    check_one_line(
+        search_run, bench, name, seconds=cheapest / 10, **options, error=BudgetTooSmall,
+        match=rf"^budget\.seconds={cheapest / 10:g} ran out before the first evaluation: it costs [0-9.e-]+ simulated s "
+              rf"\(epoch {first_epoch}; the cheapest architecture costs {cheapest:.3g} s\); raise budget\.seconds$",
+    )
+
+
+def test_cli_budget_below_one_evaluation_exits_2_and_writes_nothing(tiny_table, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "nasbench.cli.search", "strategy=rea", f"benchmark.path={tiny_table}",
+         "budget.seconds=0.001", f"hydra.run.dir={tmp_path}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: budget.seconds=0.001 ran out before the first evaluation")
+    assert "Traceback" not in proc.stderr and not (tmp_path / "result.json").exists()
+
+
+@pytest.mark.parametrize("controller", ["independent", "lstm"])
+@pytest.mark.parametrize("hidden_size", [-1, 0, 2.5, "32", True, None])
+def test_reinforce_hidden_size(bench, controller, hidden_size):
+    check_one_line(search_run, bench, "reinforce", controller=controller, hidden_size=hidden_size,
+                   match=rf"^hidden_size must be an integer >= 1, got {re.escape(repr(hidden_size))}$")
+
+
+def float_options():
+    """(strategy, option) for every float option of every strategy, table-based and one-shot."""
+    import inspect
+
+    from nasbench.search.strategies import STRATEGIES
+
+    table = [(name, p.name) for name, cls in sorted(STRATEGIES.items())
+             for p in inspect.signature(cls.__init__).parameters.values() if isinstance(p.default, float)]
+    from nasbench.search.oneshot import ONE_SHOT
+
+    one_shot = [(name, option) for name, cls in sorted(ONE_SHOT.items())
+                for option, default in cls.defaults.items() if isinstance(default, float)]
+    return table + one_shot
+
+
+FLOAT_OPTIONS = float_options()
+
+
+def test_float_options_are_found():
+    assert ("reinforce", "learning_rate") in FLOAT_OPTIONS and ("rea", "crossover_prob") in FLOAT_OPTIONS
+    assert ("darts", "lr") in FLOAT_OPTIONS and ("gdas", "tau_max") in FLOAT_OPTIONS
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 10**400], ids=["inf", "-inf", "nan", "10**400"])
+@pytest.mark.parametrize("name, option", FLOAT_OPTIONS)
+def test_float_options_must_be_finite(bench, name, option, value):
+    from nasbench.search.oneshot import ONE_SHOT, make_one_shot
+
+    if name in ONE_SHOT:
+        check_one_line(make_one_shot, name, bench.space, 0, **{option: value},
+                       match=rf"^strategy option {option} must be a finite number >=? 0, got ")
+    else:
+        check_one_line(search_run, bench, name, **{option: value}, match=rf"^{option} must be a (finite )?number")
+
+
+def test_reinforce_learning_rate_inf_message(bench):
+    check_one_line(search_run, bench, "reinforce", learning_rate=float("inf"),
+                   match=r"^learning_rate must be a finite number > 0, got inf$")
+
+
+def test_negative_seed_names_the_option(bench, tiny_table):
+    from nasbench.search import make_generators
+    from nasbench.search.oneshot import make_one_shot
+
+    check_one_line(make_generators, -1, match=r"^seed must be an integer >= 0, got -1$")
+    check_one_line(cli_search, tiny_table, "strategy=rea", "seed=-1", match=r"^seed must be an integer >= 0, got -1$")
+    check_one_line(make_one_shot, "darts", bench.space, -1, match=r"^seed must be an integer >= 0, got -1$")
+    check_one_line(make_one_shot, "spos", bench.space, 1.5, match=r"^seed must be an integer >= 0, got 1\.5$")
+
+
+def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
+    from nasbench.table import Benchmark, MissingEntryError
+    from nasbench.table.store import read_table, write_table
+
+    partial = read_table(tiny_table)
+    partial.entries["done"][::2, :] = False  # every other class untrained: a random search meets one at once
+    write_table(tmp_path / "partial.h5", partial)
+    bench = Benchmark.load(tmp_path / "partial.h5")
+    total = bench.done.size
+    check_one_line(
+        search_run, bench, seconds=1e9, error=MissingEntryError,
+        match=rf"^class \d+ is not trained: the table is partial \({bench.entries_done} of {total} \(class, seed\) entries done\) "
+              r"and searches need a complete one; use e\.g\. benchmark=blocks, or finish this table with nasbench-build$",
+    )

@@ -63,11 +63,14 @@ def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], ben
 def search(cfg: dict[str, Any]) -> dict[str, Any]:
     """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result."""
     from nasbench.search import ONE_SHOT_NAMES, Budget, make_generators, make_strategy, run_search
+    from nasbench.search.base import positive_float
     from nasbench.train.build import library_versions, git_commit
 
     commit = git_commit()  # of the code this process imported, before the run
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
+    # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
+    positive_float("budget.seconds", cfg["budget"]["seconds"])
     budget = Budget(**cfg["budget"])
     benchmark = load_benchmark(cfg["benchmark"])
     constraint = cfg.get("constraint") or {}

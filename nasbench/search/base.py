@@ -10,6 +10,7 @@ benchmark and the bookkeeping, so that the same seed gives the same trajectory.
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -136,6 +137,15 @@ def positive_int(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def positive_float(name: str, value: Any, allow_zero: bool = False) -> float:
+    """``value`` as a float, finite and > 0 (>= 0 with ``allow_zero``)."""
+    # the comparison, unlike math.isfinite, also refuses nan and ints too large for a float without raising
+    finite = isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max
+    if not finite or not (value >= 0 if allow_zero else value > 0):
+        raise ValueError(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return float(value)
 
 
 def unit_float(name: str, value: Any, low: float = 0.0, high: float = 1.0) -> float:

@@ -6,7 +6,8 @@ budget, the seed each evaluation observes and the bookkeeping.
 * **Cost.** Evaluating an architecture at epoch ``e`` costs its table
   ``train_time`` at ``e`` (the measured seconds to train it that far), as
   NAS-Bench-201's ``simulate_train_eval`` charges; a ``resume`` trial pays only
-  the epochs beyond this run's last evaluation of the same class.
+  the epochs beyond this run's last evaluation of the same class. A budget
+  that cannot pay for the first evaluation is an error (:class:`BudgetTooSmall`).
 * **Noise.** Each evaluation observes one training seed, drawn from the table's
   trained seeds by the run's generator (a resumed trial keeps its seed), so a
   search sees the seed-to-seed noise a real search would.
@@ -41,10 +42,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nasbench.search.base import Observation, Strategy
+from nasbench.search.base import Observation, Strategy, positive_int
 from nasbench.search.multiobjective import (
     ArchTable, FrontTracker, Normaliser, check_constraints, check_objectives, true_front,
 )
+from nasbench.table import MissingEntryError
 
 #: consecutive duplicate proposals after which a run stops (the strategy has converged)
 MAX_CONSECUTIVE_DUPLICATES = 10_000
@@ -54,7 +56,11 @@ MAX_CONSECUTIVE_INFEASIBLE = 100_000
 
 @dataclass(frozen=True)
 class Budget:
-    """Simulated seconds (> 0) and an optional cap on counted evaluations."""
+    """Simulated seconds (> 0) and an optional cap on counted evaluations.
+
+    ``seconds=inf`` (no time limit) needs ``max_evals`` in :func:`run_search`;
+    one-shot runs end with their epochs.
+    """
 
     seconds: float
     max_evals: int | None = None
@@ -68,11 +74,13 @@ class Budget:
             raise ValueError(f"budget.max_evals must be a positive integer or null, got {self.max_evals!r}")
 
 
+class BudgetTooSmall(ValueError):
+    """The budget cannot pay for the first evaluation (one-shot: the first supernet epoch)."""
+
+
 def make_generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     """Independent generators for the strategy and for the runner's seed draws."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    strategy_rng, runner_rng = np.random.default_rng(int(seed)).spawn(2)
+    strategy_rng, runner_rng = np.random.default_rng(positive_int("seed", seed, minimum=0)).spawn(2)
     return strategy_rng, runner_rng
 
 
@@ -91,6 +99,10 @@ def run_search(
     ``objectives`` (2-3 of ``valid_accuracy``, ``params``, ``flops``,
     ``latency``; default: the strategy's own) are described in the module docstring.
     """
+    if budget.seconds == np.inf and budget.max_evals is None:
+        raise ValueError(
+            "budget.seconds=inf never ends a search without budget.max_evals; give a finite budget.seconds or set budget.max_evals"
+        )
     space = benchmark.space
     last_epoch = benchmark.num_epochs
     seeds = np.asarray(benchmark.seeds)
@@ -176,13 +188,23 @@ def run_search(
         else:
             available = seeds[done[class_id]]
             if len(available) == 0:
-                raise ValueError(f"class {class_id} ({arch.arch_str}) has no trained entry in this table")
+                raise MissingEntryError(
+                    f"class {class_id} is not trained: the table is partial ({benchmark.entries_done} of {done.size} "
+                    "(class, seed) entries done) and searches need a complete one; use e.g. benchmark=blocks, "
+                    "or finish this table with nasbench-build"
+                )
             seed = int(available[rng.integers(len(available))])
         result = benchmark.query(arch.index, epoch=epoch, seed=seed)
         cost = float(result.train_time)
         if trial.resume and class_id in paid and paid[class_id][0] <= epoch:
             cost = max(cost - paid[class_id][1], 0.0)
         if elapsed + cost > budget.seconds:
+            if not rows:  # an empty run has no incumbent: nothing to report
+                cheapest = float(benchmark.optimum("train_time", epoch=epoch))
+                raise BudgetTooSmall(
+                    f"budget.seconds={budget.seconds:g} ran out before the first evaluation: it costs {cost:.3g} "
+                    f"simulated s (epoch {epoch}; the cheapest architecture costs {cheapest:.3g} s); raise budget.seconds"
+                )
             break
         elapsed += cost
         paid[class_id] = (epoch, float(result.train_time), seed)

@@ -34,7 +34,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from nasbench.search.runner import Budget
+from nasbench.search.base import positive_float, positive_int
+from nasbench.search.runner import Budget, BudgetTooSmall
 from nasbench.space.base import Arch
 from nasbench.table.store import TableError
 from nasbench.train.data import DatasetConfig, load_dataset
@@ -42,10 +43,6 @@ from nasbench.train.trainer import Recipe
 
 #: the clock that one-shot cost is measured on (one-shot training runs on the CPU)
 cost_clock = time.process_time
-
-
-class BudgetTooSmall(ValueError):
-    """The budget cannot pay for one epoch of supernet training."""
 
 
 @dataclass(frozen=True)
@@ -295,7 +292,7 @@ class OneShotStrategy:
         if unknown:
             raise ValueError(f"unknown option {unknown[0]!r} for strategy {self.name}; valid: {', '.join(sorted(self.defaults))}")
         self.space = space
-        self.seed = int(seed)
+        self.seed = positive_int("seed", seed, minimum=0)
         self.options = {**self.defaults, **options}
         self.check_options(self.options)
         with torch.random.fork_rng():  # the supernet's initial weights depend on the seed alone
@@ -328,17 +325,12 @@ class OneShotStrategy:
 
 def positive_int_option(options: dict[str, Any], *names: str) -> None:
     for name in names:
-        value = options[name]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"strategy option {name} must be an integer >= 1, got {value!r}")
+        positive_int(f"strategy option {name}", options[name])
 
 
 def positive_float_option(options: dict[str, Any], *names: str, allow_zero: bool = False) -> None:
     for name in names:
-        value = options[name]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
-        if not ok:
-            raise ValueError(f"strategy option {name} must be a number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+        positive_float(f"strategy option {name}", options[name], allow_zero)
 
 
 class SupernetTraining(OneShotStrategy):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench.search.base import Observation, Strategy, Trial, unit_float
+from nasbench.search.base import Observation, Strategy, Trial, positive_float, positive_int, unit_float
 
 
 class Reinforce(Strategy):
@@ -45,14 +45,13 @@ class Reinforce(Strategy):
         hidden_size: int = 32,
     ):
         super().__init__(space, rng, num_epochs)
-        if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = positive_float("learning_rate", learning_rate)
         self.momentum = unit_float("baseline_momentum", baseline_momentum)
         self.entropy_weight = unit_float("entropy_weight", entropy_weight, 0.0, 10.0)
         if controller not in ("independent", "lstm"):
             raise ValueError(f"controller must be 'independent' or 'lstm', got {controller!r}")
         self.controller = controller
+        self.hidden_size = positive_int("hidden_size", hidden_size)
         self.baseline: float | None = None
         self.updates = 0
         if controller == "independent":
@@ -63,7 +62,7 @@ class Reinforce(Strategy):
             self.adam_m = np.zeros_like(self.logits)
             self.adam_v = np.zeros_like(self.logits)
         else:
-            self._lstm = _LSTMController(space.num_choices, hidden_size, int(rng.integers(2**31)), self.learning_rate)
+            self._lstm = _LSTMController(space.num_choices, self.hidden_size, int(rng.integers(2**31)), self.learning_rate)
 
     def probabilities(self) -> np.ndarray:
         """Option probabilities per decision, ``(num_decisions, max_options)``."""
