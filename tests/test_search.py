@@ -197,3 +197,117 @@ def test_report_on_empty_or_missing_dir_fails_cleanly(tmp_path, make):
     result = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(make(tmp_path))], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------- report: refusals and honest wording
+def write_runs(folder: Path, table: Path, *runs) -> Path:
+    """Write the result.json of each ``(strategy, seed, *overrides)`` run into its own job folder under ``folder``."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from nasbench.cli.common import CONF_DIR
+    from nasbench.cli.search import search, write_json
+
+    for k, (strategy, seed, *overrides) in enumerate(runs):
+        budget = [] if any(o.startswith("budget.seconds=") for o in overrides) else ["budget.seconds=1"]
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            cfg = compose("search", overrides=[f"benchmark.path={table}", f"strategy={strategy}", f"seed={seed}", *budget, *overrides])
+        write_json(folder / str(k) / "result.json", search(OmegaConf.to_container(cfg, resolve=True)))
+    return folder
+
+
+def report_cli(*args):
+    return subprocess.run([sys.executable, "-m", "nasbench.cli.report", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def assert_refused(result, *words):
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_plain_report_refuses_a_multi_objective_sweep(tiny_table, tmp_path):
+    objectives = "objectives=[valid_accuracy,params]"
+    sweep = write_runs(tmp_path / "mo", tiny_table, ("mo_random", 0, objectives), ("nsga2", 0, objectives))
+    assert_refused(report_cli(sweep, "--out", tmp_path / "rep"), "multi-objective", "--pareto")
+    assert not (tmp_path / "rep" / "README.md").exists()
+
+
+def test_report_refuses_runs_with_different_budgets(tiny_table, tmp_path):
+    from nasbench.report.collect import ReportError
+    from nasbench.report.comparison import write_report
+    from nasbench.report.pareto import write_pareto_report
+
+    seconds = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("random", 1), ("rea", 0, "budget.seconds=2"))
+    assert_refused(report_cli(seconds, "--out", tmp_path / "rep"), "different budgets", "budget.seconds: 1, 2")
+    evals = write_runs(tmp_path / "e", tiny_table, ("random", 0), ("rea", 0, "budget.max_evals=5"))
+    with pytest.raises(ReportError, match=r"budget\.max_evals: 5, none"):
+        write_report(evals, tmp_path / "rep")
+    objectives = "objectives=[valid_accuracy,params]"
+    pareto = write_runs(tmp_path / "p", tiny_table, ("mo_random", 0, objectives), ("nsga2", 0, objectives, "budget.seconds=2"))
+    with pytest.raises(ReportError, match=r"budget\.seconds: 1, 2"):
+        write_pareto_report(pareto, tmp_path / "rep")
+
+
+def test_report_header_and_findings_are_honest_about_uneven_seeds(tiny_table, tmp_path):
+    from nasbench.report.comparison import runs_text, seed_text, write_report
+
+    sweep = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("random", 1), ("rea", 0))
+    readme = (write_report(sweep, tmp_path / "rep") / "README.md").read_text()
+    assert "(3 runs of 2 strategies, not all on the same seeds: random seeds 0-1; rea seed 0)" in readme
+    finding = next(line for line in readme.splitlines() if line.startswith("- **rea**"))
+    assert "beat" not in finding and "means over 1 and 2 runs" in finding
+    assert "not significant (Wilcoxon signed-rank on 1 paired seed, Holm-corrected p = 1)" in finding
+    one = write_runs(tmp_path / "one", tiny_table, ("random", 0))
+    readme = (write_report(one, tmp_path / "rep1") / "README.md").read_text()
+    assert "(1 run: 1 strategy x 1 seed)" in readme and "- Only **random** ran (1 run): mean final regret" in readme
+    import pandas as pd
+
+    balanced = pd.DataFrame({"label": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1]})
+    assert runs_text(balanced) == "4 runs: 2 strategies x 2 seeds"
+    assert seed_text([5, 0, 2, 1]) == "seeds 0-2, 5" and seed_text([3]) == "seed 3"
+
+
+def test_report_findings_say_beats_only_when_significant():
+    import pandas as pd
+
+    from nasbench.report.comparison import findings
+
+    table = pd.DataFrame({"runs": [20, 20, 20, 20], "regret_mean": [0.001, 0.002, 0.003, 0.004]}, index=["rea", "ls", "random", "bo"])
+    tests = pd.DataFrame({"a": ["rea", "ls", "bo"], "b": ["random"] * 3, "n": [20, 20, 0], "p_holm": [0.01, 0.4, 1.0]})
+    lines = dict(zip(["rea", "ls", "bo"], findings(table, tests)))
+    assert lines["rea"].startswith("**rea** beats `random`: mean final regret 0.10 vs 0.30 points") and "significant at 0.05" in lines["rea"]
+    assert lines["ls"] == ("**ls** has a lower mean final regret than `random` (0.20 vs 0.30 points), "
+                           "not significant (Wilcoxon signed-rank on 20 paired seeds, Holm-corrected p = 0.4).")
+    assert "beat" not in lines["ls"] and lines["bo"].endswith("not tested: no seed ran both.")
+
+
+def test_report_fidelity_refuses_the_same_folder_or_a_table_sweep(tiny_table, tmp_path):
+    runs = [("random", 0), ("random", 1), ("rea", 0), ("rea", 1)]
+    table, other = write_runs(tmp_path / "table", tiny_table, *runs), write_runs(tmp_path / "other", tiny_table, *runs)
+    assert_refused(report_cli(table, "--fidelity", table, "--out", tmp_path / "rep"), "the table sweep itself", "benchmark=surrogate")
+    assert_refused(report_cli(table, "--fidelity", other, "--out", tmp_path / "rep"), "not surrogate")
+    assert_refused(report_cli(other, "--fidelity", table, "--out", tmp_path / "rep"), "not surrogate")
+    for path in other.rglob("result.json"):  # only the recorded kind is read: relabelled, the pair is accepted
+        data = json.loads(path.read_text())
+        data["benchmark"]["kind"] = "surrogate"
+        path.write_text(json.dumps(data))
+    assert_refused(report_cli(other, "--fidelity", table, "--out", tmp_path / "rep"), "not table")
+    result = report_cli(table, "--fidelity", other, "--out", tmp_path / "rep")
+    assert result.returncode == 0, result.stderr
+
+
+def test_report_lists_failed_runs_readably(tiny_table, tmp_path):
+    from nasbench.report.comparison import write_report
+
+    sweep = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("rea", 0))
+    for job, log in (("2", ""), ("3", "starting\nerror: strategy nsga2 is multi-objective\n\n")):
+        (sweep / job / ".hydra").mkdir(parents=True)
+        (sweep / job / ".hydra" / "overrides.yaml").write_text("- strategy=nsga2\n- seed=0\n- budget.seconds=1\n")
+        (sweep / job / "search.log").write_text(log)
+    readme = (write_report(sweep, tmp_path / "rep") / "README.md").read_text()
+    listed = readme.split("## Failed or missing runs")[1].strip().splitlines()
+    assert listed[0] == f"- `{sweep / '2'} (no result.json; overrides: strategy=nsga2 seed=0 budget.seconds=1)`"
+    assert listed[1] == (f"- `{sweep / '3'} (no result.json; overrides: strategy=nsga2 seed=0 budget.seconds=1; "
+                         "last line of search.log: error: strategy nsga2 is multi-objective)`")

@@ -17,7 +17,7 @@ from nasbench.cli.common import one_line_errors
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="nasbench-report", description=__doc__)
+    parser = argparse.ArgumentParser(prog="nasbench-report", description=__doc__.replace("``", ""))
     parser.add_argument("directory", help="a nasbench-search -m output folder (result.json files below it)")
     parser.add_argument("--out", default=None, help="report folder (default: DIR/report)")
     parser.add_argument("--title", default=None, help="default: Strategy comparison (Multi-objective comparison with --pareto)")
@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.fidelity:
         from nasbench.report.fidelity import write_fidelity_report
 
-        out = write_fidelity_report(args.directory, args.fidelity, out_dir, args.title or "Trajectory fidelity: table vs surrogate", truth)
+        out = write_fidelity_report(
+            args.directory, args.fidelity, out_dir, args.title or "Trajectory fidelity: table vs surrogate", truth, check_kinds=True
+        )
     elif args.drift:
         from nasbench.report.oneshot import write_drift_report
 

@@ -19,6 +19,8 @@ class Collection:
     runs: pd.DataFrame  # one row per run: label, strategy, seed, final numbers
     trajectory: pd.DataFrame  # one row per evaluation: label, seed, time, n_evals, incumbent, regret
     failed: list[str] = field(default_factory=list)  # run folders without a readable result
+    budget: dict = field(default_factory=dict)  # the budget every run shared: seconds, max_evals
+    benchmark_kinds: list[str] = field(default_factory=list)  # the kinds of benchmark the runs used (table, surrogate)
 
 
 def run_label(result: dict) -> str:
@@ -86,12 +88,43 @@ def read_results(directory: str | Path, only: list[Path] | None = None, truth=No
     # A Hydra multirun job folder (it holds .hydra/) without a result is a failed or missing run.
     for hydra_dir in sorted(directory.rglob(".hydra")):
         if not (hydra_dir.parent / "result.json").exists():
-            overrides = hydra_dir / "overrides.yaml"
-            what = overrides.read_text().replace("\n", " ").strip() if overrides.exists() else ""
-            failed.append(f"{hydra_dir.parent} (no result.json; overrides: {what or 'unknown'})")
+            failed.append(failed_job(hydra_dir.parent))
     if not results:
         raise ReportError(f"{directory} holds no result.json files: is it a nasbench-search output folder?")
     return results, failed
+
+
+def failed_job(folder: Path) -> str:
+    """How a Hydra job folder without a result is listed: its overrides, and the last line of its log if it wrote one."""
+    import yaml
+
+    overrides = folder / ".hydra" / "overrides.yaml"
+    try:
+        listed = yaml.safe_load(overrides.read_text()) if overrides.exists() else None
+    except (OSError, yaml.YAMLError):
+        listed = None
+    what = " ".join(map(str, listed)) if isinstance(listed, list) else ""
+    text = f"{folder} (no result.json; overrides: {what or 'unknown'}"
+    for log in sorted(folder.glob("*.log")):  # Hydra's job log; stderr is not kept, so it is often empty
+        try:
+            lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        except OSError:
+            continue
+        if lines:
+            last = lines[-1].replace("`", "'")  # the list is shown in code spans
+            text += f"; last line of {log.name}: {last}"
+    return text + ")"
+
+
+def check_one_budget(results: list[tuple[Path, dict]], directory: Path) -> dict:
+    """The budget (seconds, max_evals) every run shared; runs with different budgets are a :class:`ReportError`."""
+    budgets = [(data.get("budget") or {}) for _, data in results]
+    for key in ("seconds", "max_evals"):
+        values = {b.get(key) for b in budgets}
+        if len(values) > 1:
+            shown = ", ".join("none" if v is None else f"{v:g}" for v in sorted(values, key=lambda v: (v is None, v or 0)))
+            raise ReportError(f"runs under {directory} used different budgets (budget.{key}: {shown}); report one budget at a time")
+    return dict(budgets[0])
 
 
 def constraint_text(result: dict) -> str:
@@ -108,6 +141,13 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
     """
     directory = Path(directory)
     results, failed = read_results(directory, only, truth)
+    for path, data in results:
+        if data.get("objectives"):
+            raise ReportError(
+                f"{path.parent} is a multi-objective run (objectives {', '.join(data['objectives'])}): "
+                "report its sweep with --pareto"
+            )
+    budget = check_one_budget(results, directory)
     run_rows, traj_rows = [], []
     for path, data in results:
         label = run_label(data)
@@ -160,7 +200,8 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
     if len(optima) > 1 and np.ptp(optima) > 1e-9:
         raise ReportError(f"runs under {directory} used benchmarks with different optima ({', '.join(f'{o:.4f}' for o in optima)}); report one benchmark at a time")
     trajectory = pd.DataFrame(traj_rows, columns=["label", "seed", "time", "n_evals", "incumbent_valid", "incumbent_test", "regret"])
-    return Collection(runs=runs, trajectory=trajectory, failed=failed)
+    kinds = sorted({str((data.get("benchmark") or {}).get("kind", "unknown")) for _, data in results})
+    return Collection(runs=runs, trajectory=trajectory, failed=failed, budget=budget, benchmark_kinds=kinds)
 
 
 def mean_se_over_runs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

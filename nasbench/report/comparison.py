@@ -193,6 +193,33 @@ def _markdown(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
     return "\n".join(lines)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 run``, ``3 runs`` (``many``: the plural when it is not ``word + 's'``)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def seed_text(seeds) -> str:
+    """``seed 3``, ``seeds 0-4`` or ``seeds 0-2, 5``."""
+    seeds = sorted(int(s) for s in seeds)
+    spans: list[list[int]] = []
+    for seed in seeds:
+        if spans and seed == spans[-1][1] + 1:
+            spans[-1][1] = seed
+        else:
+            spans.append([seed, seed])
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def runs_text(runs: pd.DataFrame) -> str:
+    """The header's count: ``6 runs: 2 strategies x 3 seeds`` when every strategy ran the same seeds, else each one's seeds."""
+    seeds = runs.groupby("label")["seed"].apply(lambda s: tuple(sorted(s)))
+    strategies = plural(len(seeds), "strategy", "strategies")
+    if seeds.nunique() == 1:
+        return f"{plural(len(runs), 'run')}: {strategies} x {plural(len(seeds.iloc[0]), 'seed')}"
+    each = "; ".join(f"{label} {seed_text(s)}" for label, s in seeds.items())
+    return f"{plural(len(runs), 'run')} of {strategies}, not all on the same seeds: {each}"
+
+
 def findings(
     table: pd.DataFrame,
     tests: pd.DataFrame,
@@ -202,22 +229,39 @@ def findings(
     scale: float = 100.0,
     unit: str = " points",
 ) -> list[str]:
-    """One sentence per strategy against the baseline's ``column`` (lower is better), with its test."""
+    """One sentence per strategy against the baseline's ``column`` (lower is better), with its paired test.
+
+    Only a significant test (Holm-corrected, 0.05) makes a strategy beat, or be beaten by, the baseline.
+    """
+    def number(value: float) -> str:
+        return f"{scale * value:.{2 if scale == 100 else 4}f}"
+
+    if len(table) == 1:
+        label, row = table.index[0], table.iloc[0]
+        return [f"Only **{label}** ran ({plural(int(row['runs']), 'run')}): {what} {number(row[column])}{unit}; "
+                "there is no other strategy to compare it with."]
     if baseline not in table.index:
         return [f"No `{baseline}` runs in this sweep, so there is no random-search baseline to compare against."]
-    base = table.loc[baseline, column]
+    base = table.loc[baseline]
     lines = []
     for label, row in table.iterrows():
         if label == baseline:
             continue
         test = tests[((tests["a"] == label) & (tests["b"] == baseline)) | ((tests["b"] == label) & (tests["a"] == baseline))]
         p = float(test["p_holm"].iloc[0]) if len(test) else float("nan")
-        verdict = "beats" if row[column] < base else "does not beat"
-        sig = "significant" if p < 0.05 else "not significant"
-        lines.append(
-            f"**{label}** {verdict} `{baseline}`: {what} {scale * row[column]:.{2 if scale == 100 else 4}f} vs "
-            f"{scale * base:.{2 if scale == 100 else 4}f}{unit} (Wilcoxon signed-rank, Holm-corrected p = {p:.3g}, {sig} at 0.05)."
-        )
+        n = int(test["n"].iloc[0]) if len(test) else 0
+        ours, theirs = number(row[column]), number(base[column])
+        values = f"{ours} vs {theirs}{unit}"
+        if row["runs"] != base["runs"]:
+            values += f", means over {int(row['runs'])} and {int(base['runs'])} runs"
+        stats = f"Wilcoxon signed-rank on {plural(n, 'paired seed')}, Holm-corrected p = {p:.3g}"
+        if n and p < 0.05:
+            verdict = "beats" if row[column] < base[column] else "is beaten by"
+            lines.append(f"**{label}** {verdict} `{baseline}`: {what} {values} ({stats}, significant at 0.05).")
+            continue
+        order = "the same" if ours == theirs else "a lower" if row[column] < base[column] else "a higher"
+        verdict = f"has {order} {what} {'as' if ours == theirs else 'than'} `{baseline}` ({values})"
+        lines.append(f"**{label}** {verdict}, not significant ({stats})." if n else f"**{label}** {verdict}; not tested: no seed ran both.")
     return lines
 
 
@@ -280,8 +324,7 @@ def write_report(
     lines = [
         f"# {title}",
         "",
-        f"Source: `{Path(directory).name}` ({len(runs)} runs: {runs['label'].nunique()} strategies x "
-        f"{runs['seed'].nunique()} seeds). {reference}; the incumbent is "
+        f"Source: `{Path(directory).name}` ({runs_text(runs)}). {reference}; the incumbent is "
         "chosen by the valid accuracy the search observed. Numbers are percentage points.",
         "",
         *([f"**Partial table**: the benchmark held {runs['table_entries'].dropna().max():.0f} trained (class, seed) entries, "

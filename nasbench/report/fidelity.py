@@ -95,6 +95,7 @@ def write_fidelity_report(
     title: str = "Trajectory fidelity: table vs surrogate",
     truth=None,
     points: int = 60,
+    check_kinds: bool = False,
 ) -> Path:
     """Compare the sweep in ``table_dir`` (runs on a table) with ``surrogate_dir`` (the same sweep on a surrogate).
 
@@ -102,7 +103,11 @@ def write_fidelity_report(
     the surrogate runs are also scored against it (``true_regret``).
     Writes ``fidelity.csv``, ``tau_over_time.csv``, ``overlays.png``, ``tau.png``,
     ``summary.json`` and ``README.md`` into ``out_dir``.
+    ``check_kinds`` (the command sets it): refuse unless ``table_dir`` holds runs on a table and
+    ``surrogate_dir`` runs on a surrogate; off, two table sweeps can be compared to check the method.
     """
+    if Path(table_dir).resolve() == Path(surrogate_dir).resolve():
+        raise ReportError(f"--fidelity was given the table sweep itself ({surrogate_dir}); give the same sweep run with benchmark=surrogate")
     on_table, on_surrogate = collect(table_dir), collect(surrogate_dir)
     labels = sorted(set(on_table.runs["label"]) & set(on_surrogate.runs["label"]))
     if len(labels) < 2:
@@ -113,6 +118,16 @@ def write_fidelity_report(
     budgets = {float(b) for c in (on_table, on_surrogate) for b in c.runs["budget_seconds"].dropna()}
     if len(budgets) > 1:
         raise ReportError(f"the two sweeps used different budgets ({', '.join(f'{b:g} s' for b in sorted(budgets))}); use one budget")
+    caps = {str(c.budget.get("max_evals")).replace("None", "none") for c in (on_table, on_surrogate)}
+    if len(caps) > 1:
+        raise ReportError(f"the two sweeps used different budgets (budget.max_evals: {', '.join(sorted(caps))}); use one budget")
+    if check_kinds:
+        for folder, collection, kind in ((table_dir, on_table, "table"), (surrogate_dir, on_surrogate, "surrogate")):
+            if collection.benchmark_kinds != [kind]:
+                raise ReportError(
+                    f"{folder} holds runs on benchmark kind {', '.join(collection.benchmark_kinds)}, not {kind}: "
+                    "--fidelity compares a sweep on a table (DIR) with the same sweep run with benchmark=surrogate (SURROGATE_DIR)"
+                )
     end = budgets.pop() if budgets else float(on_table.trajectory["time"].max())
     start = max(1e-3, float(min(c.trajectory["time"].min() for c in (on_table, on_surrogate))))
     grid = np.geomspace(start, max(end, start * 1.0001), points)

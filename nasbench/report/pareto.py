@@ -23,6 +23,7 @@ import pandas as pd
 from nasbench.report.collect import (
     Collection,
     ReportError,
+    check_one_budget,
     constraint_text,
     mean_se_over_runs,
     read_results,
@@ -31,7 +32,7 @@ from nasbench.report.collect import (
 )
 from nasbench.report.comparison import (
     _atomic_text, _markdown, _plt, average_ranks, critical_difference, failed_markdown, findings, paired_final,
-    pairwise_wilcoxon, plot_ranks, statistics_markdown, time_grid,
+    pairwise_wilcoxon, plot_ranks, runs_text, statistics_markdown, time_grid,
 )
 from nasbench.search.multiobjective import COST_REFERENCE, OBJECTIVES, TRUTH, non_dominated
 
@@ -86,6 +87,7 @@ def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> Par
                 f"runs under {directory} used benchmarks with different true fronts (hypervolume "
                 f"{first['optimum_hypervolume']:.6f} vs {data['optimum_hypervolume']:.6f}); report one benchmark at a time"
             )
+    check_one_budget(results, directory)
     optimum = float(first["optimum_hypervolume"])
     run_rows, traj_rows, fronts = [], [], {}
     for path, data in results:
@@ -327,8 +329,7 @@ def write_pareto_report(
     lines = [
         f"# {title}",
         "",
-        f"Source: `{Path(directory).name}` ({len(runs)} runs: {runs['label'].nunique()} strategies x "
-        f"{runs['seed'].nunique()} seeds). Objectives: {directions}. Constraints: {collection.constraints}.",
+        f"Source: `{Path(directory).name}` ({runs_text(runs)}). Objectives: {directions}. Constraints: {collection.constraints}.",
         "",
         "Each run's front is the non-dominated set of its evaluations by the valid accuracy it observed; it is "
         "scored by **ground truth**: valid accuracy replaced by the table's mean final test accuracy over seeds, "
