@@ -347,6 +347,17 @@ def test_split_agreement_scores_valid_accuracy_against_test_accuracy_of_the_same
     assert split_agreement(bench4, classes[:5])["n"] == 5
 
 
+def test_top_quarter_keeps_the_best_quarter_of_the_given_classes(bench4):
+    from nasbench.surrogate.quality import top_quarter
+
+    classes = np.arange(bench4.num_classes)
+    valid = seed_targets(bench4, ["valid_accuracy"])[:, :, 0].mean(axis=0)
+    top = top_quarter(bench4, classes)
+    assert set(top) == set(np.flatnonzero(valid >= np.quantile(valid, 0.75)))
+    assert valid[top].min() >= valid[np.setdiff1d(classes, top)].max()
+    assert set(top_quarter(bench4, classes[:8])) <= set(range(8))
+
+
 def test_seed_agreement_of_a_one_seed_table_is_empty():
     from nasbench.surrogate.quality import seed_agreement
     from nasbench.table import Benchmark
