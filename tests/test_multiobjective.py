@@ -290,6 +290,7 @@ def test_nsga2_breeds_generations(bench):
     "call, message",
     [
         (lambda b: run(b, "nsga2", objectives=["valid_accuracy", "bogus"]), "unknown objective 'bogus'; valid: valid_accuracy, params, flops, latency"),
+        (lambda b: run(b, "nsga2", objectives=["params", "flops"]), "objectives must include valid_accuracy, got .'params', 'flops'."),
         (lambda b: run(b, "nsga2", objectives=["test_accuracy", "params"]), "never sees test"),
         (lambda b: run(b, "nsga2", objectives=["valid_accuracy"]), "2 or 3"),
         (lambda b: run(b, "nsga2", objectives=["params", "params"]), "distinct"),

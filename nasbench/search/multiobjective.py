@@ -69,6 +69,12 @@ def check_objectives(objectives: Any) -> tuple[str, ...] | None:
             f"objectives must list 2 or 3 of {valid}, got {len(names)} ({', '.join(names) or 'none'}); "
             "leave objectives null for single-objective search on valid_accuracy"
         )
+    if "valid_accuracy" not in names:
+        # costs alone are known analytically: that front needs no search and no training
+        raise ValueError(
+            f"objectives must include valid_accuracy, got {list(names)}; a front of costs alone "
+            f"({', '.join(names)}) is known without training"
+        )
     return names
 
 
