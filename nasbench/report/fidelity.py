@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nasbench.report.collect import ReportError, collect, mean_se_over_runs, regret_on_grid
-from nasbench.report.comparison import _atomic_text, _markdown, _plt
+from nasbench.report.comparison import _atomic_text, _markdown, _plt, plural
 
 
 def _mean_se(grid_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -112,7 +112,7 @@ def write_fidelity_report(
     labels = sorted(set(on_table.runs["label"]) & set(on_surrogate.runs["label"]))
     if len(labels) < 2:
         raise ReportError(
-            f"{table_dir} and {surrogate_dir} share {len(labels)} strategies ({', '.join(labels) or 'none'}); "
+            f"{table_dir} and {surrogate_dir} share {plural(len(labels), 'strategy', 'strategies')} ({', '.join(labels) or 'none'}); "
             "run the same sweep on both benchmarks"
         )
     budgets = {float(b) for c in (on_table, on_surrogate) for b in c.runs["budget_seconds"].dropna()}
