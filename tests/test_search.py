@@ -91,6 +91,96 @@ def test_hyperband_resumes_promoted_models(bench):
     assert resumed >= 5
 
 
+class Scripted:
+    """A strategy that asks a fixed list of trials and records what it is told."""
+
+    name = "scripted"
+
+    def __init__(self, trials):
+        self.trials, self.told = list(trials), []
+
+    def ask(self):
+        return self.trials.pop(0)
+
+    def tell(self, trial, observation):
+        self.told.append(observation)
+
+    def state(self):
+        return {}
+
+
+def test_each_promoted_model_resumes_its_own_seed_and_pays_its_own_extra_epochs(bench):
+    from nasbench.search.base import Trial
+
+    arch = bench.space[int(bench.representatives[3])]
+    trials = [Trial(arch, 1, model=1), Trial(arch, 1, model=2),
+              Trial(arch, 2, resume=True, model=1), Trial(arch, 2, resume=True, model=2)]
+    _, runner_rng = make_generators(1)
+    rows = run_search(Scripted(trials), bench, Budget(1e9, max_evals=4), runner_rng)["trajectory"]
+    first = {1: rows[0], 2: rows[1]}
+    for row, model in zip(rows[2:], (1, 2)):
+        assert row["seed"] == first[model]["seed"]
+        full = bench.query(arch.index, epoch=2, seed=row["seed"]).train_time
+        assert row["cost"] == pytest.approx(full - first[model]["cost"], abs=2e-6) and row["cost"] > 0
+
+
+def test_hyperband_counts_no_free_evaluations_without_skipping_duplicates(bench):
+    for seed in range(5):
+        rows = run(bench, "hyperband", seed=seed, seconds=1e9, max_evals=60, eta=2)["trajectory"]
+        assert min(r["cost"] for r in rows) > 0
+
+
+def test_a_diverged_run_is_charged_until_it_diverged_and_the_budget_still_ends_the_search(tiny_table):
+    from nasbench.search.base import Trial
+    from nasbench.search.strategies import RandomSearch
+    from nasbench.table.store import read_table
+
+    table = read_table(tiny_table)
+    c = 2  # every seed of class 2 diverged in epoch 2: NaN metrics there, no time recorded for it
+    for name in table.epochs:
+        table.epochs[name][c, :, 1:] = np.nan
+    table.entries["diverged"][c, :] = True
+    diverged = Benchmark(table)
+    arch = diverged.space[int(diverged.representatives[c])]
+    assert np.isnan(diverged.query(arch.index, seed=0).train_time)
+
+    class DivergedFirst(RandomSearch):
+        def ask(self):
+            return Trial(arch) if not self.told_any else super().ask()
+
+        def tell(self, trial, observation):
+            self.told_any = True
+
+    strategy_rng, runner_rng = make_generators(0)
+    strategy = DivergedFirst(diverged.space, strategy_rng, diverged.num_epochs)
+    strategy.told_any = False
+    result = run_search(strategy, diverged, Budget(5.0, max_evals=10_000), runner_rng)
+    first = result["trajectory"][0]
+    assert first["cost"] == pytest.approx(diverged.query(arch.index, epoch=1, seed=first["seed"]).train_time, abs=1e-6)
+    assert result["stop_reason"] == "budget" and 0 < result["simulated_time"] <= 5.0
+
+
+@pytest.mark.parametrize("name", ["rea", "hyperband", "local_search"])
+def test_a_nan_valid_accuracy_ranks_last(bench, name):
+    from nasbench.search.base import Observation, Trial
+
+    strategy_rng, _ = make_generators(0)
+    options = {"rea": {"population_size": 3, "sample_size": 3}, "hyperband": {"eta": 2}}.get(name, {})
+    strategy = make_strategy(name, bench.space, strategy_rng, bench.num_epochs, **options)
+    scores = [float("nan"), 0.9] + [0.5] * (strategy.plan[0]["n"] - 2 if name == "hyperband" else 1)
+    trials = [strategy.ask() for _ in scores]  # hyperband: its whole first rung
+    for trial, score in zip(trials, scores):
+        strategy.tell(trial, Observation(score, 0.5, 1.0, trial.epoch or bench.num_epochs, 1.0))
+    if name == "rea":  # the tournament of all three always picks the 0.9 member as the parent
+        assert sorted(s for _, s in strategy.population)[0] == float("-inf")
+        assert max(strategy.population, key=lambda m: m[1])[0] == trials[1].arch
+    elif name == "hyperband":
+        promoted = strategy.ask()
+        assert promoted.resume and promoted.arch == trials[1].arch and promoted.model == trials[1].model
+    else:  # the 0.9 architecture replaced the NaN one as the current point
+        assert strategy.current == trials[1].arch and strategy.current_score == 0.9
+
+
 def test_search_sees_no_test_metrics():
     from nasbench.search.base import Observation
 

@@ -10,6 +10,7 @@ benchmark and the bookkeeping, so that the same seed gives the same trajectory.
 
 from __future__ import annotations
 
+import math
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -24,14 +25,17 @@ from nasbench.space.base import Arch, SearchSpace
 class Trial:
     """Train ``arch`` to ``epoch`` (1-based; ``None`` means the table's last epoch).
 
-    With ``resume=True`` training continues from this run's last evaluation of
-    the same architecture (same seed), so only the extra epochs cost time:
-    multi-fidelity strategies promote models rather than retrain them.
+    With ``resume=True`` training continues model ``model`` (an id the strategy
+    gives the model's trials) from its last evaluation in this run, with the
+    same seed, so only the extra epochs cost time: multi-fidelity strategies
+    promote models rather than retrain them. Trials without a ``model`` id share
+    one model per isomorphism class.
     """
 
     arch: Arch
     epoch: int | None = None
     resume: bool = False
+    model: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,11 @@ def positive_float(name: str, value: Any, allow_zero: bool = False) -> float:
     if not finite or not (value >= 0 if allow_zero else value > 0):
         raise ValueError(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
     return float(value)
+
+
+def ranking_score(valid_accuracy: float) -> float:
+    """``valid_accuracy`` for ranking, a non-finite one (a diverged run) counting as the worst."""
+    return valid_accuracy if math.isfinite(valid_accuracy) else -math.inf
 
 
 def unit_float(name: str, value: Any, low: float = 0.0, high: float = 1.0) -> float:

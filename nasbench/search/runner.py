@@ -6,8 +6,10 @@ budget, the seed each evaluation observes and the bookkeeping.
 * **Cost.** Evaluating an architecture at epoch ``e`` costs its table
   ``train_time`` at ``e`` (the measured seconds to train it that far), as
   NAS-Bench-201's ``simulate_train_eval`` charges; a ``resume`` trial pays only
-  the epochs beyond this run's last evaluation of the same class. A budget
-  that cannot pay for the first evaluation is an error (:class:`BudgetTooSmall`).
+  the epochs beyond its model's last evaluation in this run (``Trial.model``).
+  A run that diverged before ``e`` is charged up to its last finite epoch. A
+  budget that cannot pay for the first evaluation is an error
+  (:class:`BudgetTooSmall`).
 * **Noise.** Each evaluation observes one training seed, drawn from the table's
   trained seeds by the run's generator (a resumed trial keeps its seed), so a
   search sees the seed-to-seed noise a real search would.
@@ -76,6 +78,20 @@ class Budget:
 
 class BudgetTooSmall(ValueError):
     """The budget cannot pay for the first evaluation (one-shot: the first supernet epoch)."""
+
+
+def time_until_divergence(benchmark, index: int, seed: int, epoch: int) -> float:
+    """Simulated seconds a run that diverged before ``epoch`` trained: up to its last finite epoch.
+
+    A run that diverged in its first epoch is charged the architecture's first
+    epoch as the other seeds timed it (zero if none did).
+    """
+    times = np.asarray(benchmark.curve(index, "train_time", seed=seed), dtype=np.float64)[:epoch]
+    finite = times[np.isfinite(times)]
+    if len(finite):
+        return float(finite[-1])
+    first = float(benchmark.query(index, epoch=1).train_time)
+    return first if np.isfinite(first) else 0.0
 
 
 def make_generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -150,7 +166,9 @@ def run_search(
     elapsed = 0.0
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[int, int], Observation] = {}
-    paid: dict[int, tuple[int, float, int]] = {}  # class -> (epoch, train_time, seed) of the last evaluation
+    # (class, Trial.model) -> (epoch, train_time, seed) of the model's last evaluation, for resumes
+    paid: dict[tuple[int, int | None], tuple[int, float, int]] = {}
+    remembered: dict[tuple[int, int], tuple[int, float, int]] = {}  # the same for each (class, epoch) in `seen`
     incumbent: dict[str, Any] | None = None
     duplicates = consecutive_duplicates = 0
     infeasible = consecutive_infeasible = 0
@@ -177,14 +195,17 @@ def run_search(
             answer = seen[key]
             if objectives:  # the class's accuracy, this architecture's own costs
                 answer = replace(answer, objectives=objective_values(arch.index, answer.valid_accuracy))
+            paid[(class_id, trial.model)] = remembered[key]  # a later resume continues from the remembered model
             strategy.tell(trial, answer)
             if consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
                 stop_reason = "only_duplicates"
                 break
             continue
         consecutive_duplicates = consecutive_infeasible = 0
-        if trial.resume and class_id in paid:
-            seed = paid[class_id][2]
+        model = (class_id, trial.model)
+        resumed = paid.get(model) if trial.resume else None
+        if resumed is not None:
+            seed = resumed[2]
         else:
             available = seeds[done[class_id]]
             if len(available) == 0:
@@ -195,9 +216,12 @@ def run_search(
                 )
             seed = int(available[rng.integers(len(available))])
         result = benchmark.query(arch.index, epoch=epoch, seed=seed)
-        cost = float(result.train_time)
-        if trial.resume and class_id in paid and paid[class_id][0] <= epoch:
-            cost = max(cost - paid[class_id][1], 0.0)
+        trained_time = float(result.train_time)
+        if not np.isfinite(trained_time):  # diverged before `epoch`: training stopped there
+            trained_time = time_until_divergence(benchmark, arch.index, seed, epoch)
+        cost = trained_time
+        if resumed is not None and resumed[0] <= epoch:
+            cost = max(cost - resumed[1], 0.0)
         if elapsed + cost > budget.seconds:
             if not rows:  # an empty run has no incumbent: nothing to report
                 cheapest = float(benchmark.optimum("train_time", epoch=epoch))
@@ -207,7 +231,7 @@ def run_search(
                 )
             break
         elapsed += cost
-        paid[class_id] = (epoch, float(result.train_time), seed)
+        paid[model] = remembered[key] = (epoch, trained_time, seed)
         valid = float(result.valid_accuracy)
         observation = Observation(
             valid_accuracy=valid,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from nasbench.search.base import Observation, Strategy, Trial, positive_int
+from nasbench.search.base import Observation, Strategy, Trial, positive_int, ranking_score
 
 
 class Hyperband(Strategy):
@@ -42,6 +42,7 @@ class Hyperband(Strategy):
         self.results: list[tuple[float, Trial]] = []
         self.rung = 0
         self.plan: list[dict] = []
+        self.models_started = 0
         self._start_bracket()
 
     def bracket_plan(self, s: int) -> list[dict]:
@@ -62,9 +63,14 @@ class Hyperband(Strategy):
         self.plan = self.bracket_plan(s)
         self.rung = 0
         first = self.plan[0]
-        self.pending = [Trial(self.space.sample(self.rng), first["epochs"]) for _ in range(first["n"])]
+        self.pending = [self._new_model(first["epochs"]) for _ in range(first["n"])]
         self.pending.reverse()
         self.results = []
+
+    def _new_model(self, epochs: int) -> Trial:
+        """A random architecture's first trial; its promotions continue the same model."""
+        self.models_started += 1
+        return Trial(self.space.sample(self.rng), epochs, model=self.models_started)
 
     def ask(self) -> Trial:
         while not self.pending:
@@ -74,9 +80,9 @@ class Hyperband(Strategy):
     def tell(self, trial: Trial, observation: Observation) -> None:
         if not observation.feasible:
             if self.rung == 0:  # replaced, so that the bracket starts with n feasible models
-                self.pending.append(Trial(self.space.sample(self.rng), trial.epoch))
+                self.pending.append(self._new_model(trial.epoch))
             return
-        self.results.append((observation.valid_accuracy, trial))
+        self.results.append((ranking_score(observation.valid_accuracy), trial))
 
     def _advance(self) -> None:
         self.rung += 1
@@ -85,7 +91,7 @@ class Hyperband(Strategy):
             return
         rung = self.plan[self.rung]
         ranked = sorted(self.results, key=lambda item: -item[0])[: rung["n"]]
-        self.pending = [Trial(trial.arch, rung["epochs"], resume=True) for _, trial in ranked]
+        self.pending = [Trial(trial.arch, rung["epochs"], resume=True, model=trial.model) for _, trial in ranked]
         self.pending.reverse()
         self.results = []
 

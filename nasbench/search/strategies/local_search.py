@@ -22,7 +22,7 @@ cost constraint) are passed over.
 
 from __future__ import annotations
 
-from nasbench.search.base import Observation, Strategy, Trial
+from nasbench.search.base import Observation, Strategy, Trial, ranking_score
 from nasbench.space.base import Arch
 
 
@@ -48,8 +48,9 @@ class LocalSearch(Strategy):
     def tell(self, trial: Trial, observation: Observation) -> None:
         if not observation.feasible:
             return  # breaks a constraint: never the current architecture
-        if self.current is None or observation.valid_accuracy > self.current_score:
-            self.current, self.current_score = trial.arch, observation.valid_accuracy
+        score = ranking_score(observation.valid_accuracy)
+        if self.current is None or score > self.current_score:
+            self.current, self.current_score = trial.arch, score
             neighbours = self.space.neighbours(trial.arch)
             self.queue = [neighbours[i] for i in self.rng.permutation(len(neighbours))]
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from nasbench.search.base import Observation, Strategy, Trial, positive_int, unit_float
+from nasbench.search.base import Observation, Strategy, Trial, positive_int, ranking_score, unit_float
 from nasbench.space.base import Arch
 
 
@@ -56,6 +56,6 @@ class RegularizedEvolution(Strategy):
     def tell(self, trial: Trial, observation: Observation) -> None:
         if not observation.feasible:
             return  # breaks a constraint: never a member, never a parent
-        self.population.append((trial.arch, observation.valid_accuracy))
+        self.population.append((trial.arch, ranking_score(observation.valid_accuracy)))
         if len(self.population) > self.population_size:
             self.population.popleft()  # aging: the oldest dies, not the worst
