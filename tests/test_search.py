@@ -181,6 +181,20 @@ def test_a_nan_valid_accuracy_ranks_last(bench, name):
         assert strategy.current == trials[1].arch and strategy.current_score == 0.9
 
 
+def test_reinforce_baseline_is_a_debiased_moving_average(bench):
+    from nasbench.search.base import Observation
+
+    strategy_rng, _ = make_generators(0)
+    agent = make_strategy("reinforce", bench.space, strategy_rng, bench.num_epochs)  # momentum 0.9
+    rewards = [0.2, 0.8, 0.5]
+    for k, reward in enumerate(rewards, start=1):
+        agent.tell(agent.ask(), Observation(reward, reward, 0.0, bench.num_epochs, 1.0))
+        weights = 0.9 ** np.arange(k - 1, -1, -1)  # the newest reward weighs most
+        assert agent.baseline == pytest.approx(np.dot(weights, rewards[:k]) / weights.sum())
+    with pytest.raises(ValueError, match=r"baseline_momentum must be in \[0, 1\)"):
+        make_strategy("reinforce", bench.space, strategy_rng, bench.num_epochs, baseline_momentum=1.0)
+
+
 def test_search_sees_no_test_metrics():
     from nasbench.search.base import Observation
 

@@ -4,7 +4,8 @@ Generating an architecture is a sequence of decisions; the policy gives a
 distribution over the options of each. After each evaluation the policy moves
 along ``(reward - baseline) * grad log pi(arch) + entropy_weight * grad H(pi)``
 with Adam; the reward is the valid accuracy (a fraction) and the baseline an
-exponential moving average of rewards (momentum 0.9, NAS-Bench-201's setting);
+exponential moving average of rewards (momentum 0.9, NAS-Bench-201's setting;
+debiased as there: the weights of the rewards seen so far sum to one);
 an infeasible architecture (it breaks a cost constraint) earns reward 0.
 ``controller="independent"`` is one categorical per decision (NAS-Bench-201's
 policy, numpy only); ``controller="lstm"`` is a small LSTM that samples the
@@ -47,12 +48,17 @@ class Reinforce(Strategy):
         super().__init__(space, rng, num_epochs)
         self.learning_rate = positive_float("learning_rate", learning_rate)
         self.momentum = unit_float("baseline_momentum", baseline_momentum)
+        if self.momentum == 1.0:
+            raise ValueError("baseline_momentum must be in [0, 1): at 1 the moving average never takes a reward in")
         self.entropy_weight = unit_float("entropy_weight", entropy_weight, 0.0, 10.0)
         if controller not in ("independent", "lstm"):
             raise ValueError(f"controller must be 'independent' or 'lstm', got {controller!r}")
         self.controller = controller
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.baseline: float | None = None
+        # The baseline is a debiased moving average (weights normalised to sum to 1), as NAS-Bench-201's
+        # reference ran it: early rewards are not pulled towards the first one.
+        self._reward_sum = self._weight_sum = 0.0
         self.updates = 0
         if controller == "independent":
             width = max(space.num_choices)
@@ -85,7 +91,9 @@ class Reinforce(Strategy):
         reward = observation.valid_accuracy
         if not observation.feasible or not np.isfinite(reward):
             reward = 0.0  # an infeasible architecture or a diverged run earns nothing
-        self.baseline = reward if self.baseline is None else self.momentum * self.baseline + (1 - self.momentum) * reward
+        self._reward_sum = self.momentum * self._reward_sum + (1 - self.momentum) * reward
+        self._weight_sum = self.momentum * self._weight_sum + (1 - self.momentum)
+        self.baseline = self._reward_sum / self._weight_sum
         advantage = reward - self.baseline
         self.updates += 1
         if self.controller == "lstm":
