@@ -17,6 +17,7 @@ from nasbench.space import CellSpace
 from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
 from nasbench.surrogate.model import seed_targets, sha256_file
 from nasbench.surrogate.quality import evaluate, regression_metrics, sparse_kendall_tau
+from nasbench.table import Benchmark
 from nasbench.table.store import read_table, write_table
 
 #: 3 nodes x 4 ops: 64 cells in 26 classes
@@ -215,6 +216,34 @@ def test_load_refuses_another_table_or_space(saved, table4, tiny_table, tmp_path
     with pytest.raises(SurrogateError, match="another table") as info:
         SurrogateBenchmark.load(saved, table=tmp_path / "other.h5")
     assert "\n" not in str(info.value)
+
+
+def test_load_refuses_to_vouch_for_in_memory_tables(model, saved, table4, tmp_path):
+    with pytest.raises(SurrogateError, match="the table is in memory"):
+        Surrogate.load(saved, table=Benchmark(read_table(table4)))
+    unchecked = Surrogate(ensemble_size=1, params=FAST).fit(Benchmark(read_table(table4)), *split_classes(open_table(table4), (0.6, 0.2, 0.2)))
+    with pytest.raises(SurrogateError, match="fitted on an in-memory table"):
+        Surrogate.load(unchecked.save(tmp_path / "unchecked"), table=table4)
+
+
+def test_a_table_file_replaced_after_loading_is_not_vouched_for(table4, tmp_path):
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(table4.read_bytes())
+    bench = Benchmark.load(copy)
+    table = read_table(copy)
+    table.attrs["note"] = "a checkpoint rewrote the file"
+    write_table(copy, table)
+    with pytest.raises(SurrogateError, match="was replaced since this Benchmark read it"):
+        Surrogate(ensemble_size=1, params=FAST).fit(bench, *split_classes(bench, (0.6, 0.2, 0.2)))
+
+
+def test_open_table_takes_a_shipped_tables_bare_name(tmp_path, monkeypatch):
+    from nasbench.table import default_table_path
+
+    if not (default_table_path().parent / "blocks-mnist1d.h5").exists():
+        pytest.skip("the block table is not shipped in this checkout")
+    monkeypatch.chdir(tmp_path)
+    assert open_table("blocks-mnist1d.h5").space.kind == "blocks"
 
 
 def test_load_refuses_a_damaged_folder(saved, tmp_path):

@@ -53,7 +53,7 @@ import numpy as np
 
 from nasbench.space.base import Arch, SpaceError, is_sequence
 from nasbench.space.registry import space_from_config
-from nasbench.table.benchmark import ENTRY_METRICS, EPOCH_METRICS, Benchmark, default_table_path
+from nasbench.table.benchmark import ENTRY_METRICS, EPOCH_METRICS, Benchmark, file_stamp, resolve_table_path
 
 #: version of the saved model folder's layout
 FORMAT_VERSION = 1
@@ -114,10 +114,10 @@ def open_table(table: str | Path | Benchmark | None) -> Benchmark:
         return table
     if table is not None and not isinstance(table, (str, os.PathLike)):
         raise SurrogateError(f"table must be a path or a Benchmark, got {type(table).__name__}")
-    path = Path(table) if table is not None else default_table_path()
+    path = resolve_table_path(table)  # the one to say what is wrong with a missing file
     for _ in range(3):
         before = sha256_file(path) if path.is_file() else None
-        bench = Benchmark.load(table)  # the one to say what is wrong with a missing or bad file
+        bench = Benchmark.load(path)
         digest = sha256_file(path)
         if digest == before:
             _CHECKSUMS[bench] = digest
@@ -126,10 +126,21 @@ def open_table(table: str | Path | Benchmark | None) -> Benchmark:
 
 
 def table_checksum(bench: Benchmark) -> str | None:
-    """SHA-256 of the bytes ``bench`` was read from (``None`` for an in-memory table)."""
+    """SHA-256 of the bytes ``bench`` was read from (``None`` for an in-memory table).
+
+    A table loaded by :meth:`Benchmark.load` whose file has been replaced since
+    (a build checkpoint) is an error: its bytes are gone, so no checksum can vouch for it.
+    """
     if bench in _CHECKSUMS:
         return _CHECKSUMS[bench]
-    return sha256_file(bench.path) if bench.path is not None and bench.path.is_file() else None
+    if bench.path is None or bench.file_stamp is None:
+        return None
+    if file_stamp(bench.path) != bench.file_stamp:
+        raise SurrogateError(f"{bench.path} was replaced since this Benchmark read it; load it again")
+    _CHECKSUMS[bench] = digest = sha256_file(bench.path)
+    if file_stamp(bench.path) != bench.file_stamp:  # replaced while hashing
+        raise SurrogateError(f"{bench.path} was replaced since this Benchmark read it; load it again")
+    return digest
 
 
 def trained_classes(bench: Benchmark) -> np.ndarray:
@@ -513,9 +524,11 @@ class Surrogate:
         """Predicted metrics of ``X``: a dict from output name to ``(n,)`` float64.
 
         ``X`` is ``(n, F)`` float features (``space.features``) or
-        architectures in any encoding (one, or a sequence; an int array takes a
-        fast path); architectures are predicted through their class
-        representative. ``noise=False``: the ensemble mean (deterministic).
+        architectures: one (an index, an arch string or an :class:`Arch`) or a
+        sequence of them (an int array takes a fast path). A list, tuple or
+        array is always a batch, as in ``Benchmark.query_batch``: pass one
+        decision vector as ``space.parse(decisions)``. Architectures are
+        predicted through their class representative. ``noise=False``: the ensemble mean (deterministic).
         ``noise=True``: per architecture, one member drawn by ``rng``
         (a ``numpy.random.Generator``), its deviation from the mean scaled by
         ``noise_scale_``: one seed-like draw, the same member for every output.
@@ -632,6 +645,12 @@ class Surrogate:
                     f"{path} models another space ({meta['space']['config']}) than the table's ({bench.space.config()})"
                 )
             digest, recorded = table_checksum(bench), meta["table"].get("sha256")
+            if digest is None or recorded is None:
+                raise SurrogateError(
+                    f"cannot check that {path} was fitted on this table: "
+                    f"{'the table is in memory' if digest is None else 'the model was fitted on an in-memory table'}, "
+                    "with no file checksum; give a table file"
+                )
             if digest != recorded:
                 raise SurrogateError(
                     f"{path} was fitted on another table (sha256 {str(recorded)[:12]}..., this table's is "

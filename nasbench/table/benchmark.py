@@ -76,6 +76,33 @@ class MissingEntryError(TableError):
     """The queried (class, seed) entry has not been trained yet (the table is partial)."""
 
 
+def resolve_table_path(path: str | os.PathLike | None) -> Path:
+    """The file a table argument names: ``None`` is the shipped flagship table, a bare name a shipped table."""
+    if path is None:
+        path = default_table_path()
+        if not path.exists():
+            raise TableError(f"no table is shipped at {path}; build one with nasbench-build or pass the path of a table file")
+        return path
+    if not isinstance(path, (str, os.PathLike)):
+        raise TableError(f"a table is given by a file path or a shipped table's name, got {type(path).__name__} {path!r}")
+    path = Path(path)
+    if not path.exists() and len(path.parts) == 1:  # a bare file name: a shipped table
+        shipped = sorted(p.name for p in default_table_path().parent.glob("*.h5"))
+        if path.name not in shipped:
+            raise TableError(f"table file {path} does not exist here, nor among the shipped tables ({', '.join(shipped) or 'none'})")
+        path = default_table_path().parent / path.name
+    return path
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """``(inode, size, mtime_ns)`` of a file: another value means another version of it."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def default_table_path() -> Path:
     """Path of the shipped flagship table (it may not exist in a source checkout)."""
     return Path(str(files("nasbench.tables") / DEFAULT_TABLE))
@@ -137,6 +164,7 @@ class Benchmark:
 
     def __init__(self, table: TableData, path: str | Path | None = None):
         self.path = None if path is None else Path(path)
+        self.file_stamp: tuple[int, int, int] | None = None  # set by load: the file version read
         where = str(self.path) if self.path is not None else "table"
         self._attrs = dict(table.attrs)
         self._space = _space_of(table, where)
@@ -233,23 +261,16 @@ class Benchmark:
 
         Raises :class:`TableError` for a missing, truncated, corrupt or
         foreign file, or one whose architectures disagree with its space.
+        :attr:`file_stamp` identifies the file version read.
         """
-        if path is None:
-            path = default_table_path()
-            if not path.exists():
-                raise TableError(
-                    f"no table is shipped at {path}; build one with nasbench-build "
-                    "or pass the path of a table file"
-                )
-        if not isinstance(path, (str, os.PathLike)):
-            raise TableError(f"a table is given by a file path or a shipped table's name, got {type(path).__name__} {path!r}")
-        path = Path(path)
-        if not path.exists() and len(path.parts) == 1:  # a bare file name: a shipped table
-            shipped = sorted(p.name for p in default_table_path().parent.glob("*.h5"))
-            if path.name not in shipped:
-                raise TableError(f"table file {path} does not exist here, nor among the shipped tables ({', '.join(shipped) or 'none'})")
-            path = default_table_path().parent / path.name
-        return cls(read_table(path), path)
+        path = resolve_table_path(path)
+        for _ in range(3):  # a running build replaces the file atomically: read one version, whole
+            stamp = file_stamp(path)
+            bench = cls(read_table(path), path)
+            if file_stamp(path) == stamp:
+                bench.file_stamp = stamp
+                return bench
+        raise TableError(f"{path} changed three times while being read; try again")
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path is not None else "in memory"
