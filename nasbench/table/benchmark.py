@@ -121,7 +121,7 @@ class QueryResult:
     class_id: int
     epoch: int  # 1-based
     seed: int | None  # None: mean over the trained seeds
-    num_seeds: int  # seeds the numbers are averaged over
+    num_seeds: int  # seeds trained for this class (a diverged seed drops out of the mean from its NaN epochs)
     train_accuracy: float
     valid_accuracy: float
     test_accuracy: float
