@@ -133,6 +133,8 @@ def test_corrupt_output_is_a_one_line_error(tmp_path):
         ("shard=3", "shard"),
         ("no_such_key=1", "no_such_key"),
         ("space=nope", "space"),
+        ("seeds=[0,-1]", "seeds must be"),  # -1 would be taken for a timing job
+        ("dataset.n_train=401", "multiple of 10"),
     ],
 )
 def test_bad_config_fails_cleanly(override, expected, tmp_path):
@@ -293,3 +295,127 @@ def test_a_written_table_has_ordinary_permissions(tiny_table, tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def _counted(done: np.ndarray, timed: np.ndarray) -> int:
+    return int(done.sum() + np.isfinite(timed).sum())
+
+
+def test_an_interrupt_during_the_final_save_saves_again(tmp_path, monkeypatch):
+    import nasbench.train.build as build
+    from nasbench.table.store import write_table
+
+    calls = []
+
+    def interrupted_once(path, table):
+        calls.append(path)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # a SIGTERM arriving while the table is written
+        write_table(path, table)
+
+    monkeypatch.setattr(build, "write_table", interrupted_once)
+    out = tmp_path / "f.h5"
+    with pytest.raises(KeyboardInterrupt):
+        build_tiny(out, max_entries=2, checkpoint_seconds=1000)
+    assert len(calls) == 2 and read_table(out).entries["done"].sum() == 2
+
+
+def test_a_failing_job_saves_finished_work_then_raises(tmp_path, monkeypatch):
+    import nasbench.train.build as build
+
+    real_train, trained = build.train, []
+
+    def fails_third(*args, **kwargs):
+        if len(trained) == 2:
+            raise RuntimeError("out of memory")
+        trained.append(args)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(build, "train", fails_third)
+    out = tmp_path / "e.h5"
+    with pytest.raises(RuntimeError, match="out of memory"):
+        build_tiny(out, max_entries=3, checkpoint_seconds=1000)
+    assert read_table(out).entries["done"].sum() == 2
+
+
+def test_an_interrupt_in_a_pool_saves_completed_jobs_before_the_pool_shuts_down(tmp_path, monkeypatch):
+    import concurrent.futures
+
+    import nasbench.train.build as build
+
+    events, seen = [], set()
+    real_wait, real_write, real_shutdown = build.wait, build.write_table, concurrent.futures.ProcessPoolExecutor.shutdown
+
+    def interrupting_wait(futures, return_when):
+        seen.update(futures)
+        if len(events) == 1:  # the second wait: every job in flight finishes, then SIGTERM arrives
+            real_wait(futures)
+            raise KeyboardInterrupt
+        events.append("wait")
+        return real_wait(futures, return_when=return_when)
+
+    monkeypatch.setattr(build, "wait", interrupting_wait)
+    monkeypatch.setattr(build, "write_table", lambda path, table: (events.append("write"), real_write(path, table)))
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "shutdown", lambda pool, *a, **k: (events.append("shutdown"), real_shutdown(pool, *a, **k)))
+    out = tmp_path / "p.h5"
+    with pytest.raises(KeyboardInterrupt):
+        build_tiny(out, max_entries=2, workers=1, checkpoint_seconds=1000)
+    assert events == ["wait", "write", "shutdown"]
+    table = read_table(out)
+    assert _counted(table.entries["done"], table.epoch_seconds) == len(seen)  # every completed job is kept
+
+
+def test_an_in_process_build_leaves_ctrl_c_alone(tmp_path):
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        build_tiny(tmp_path / "s.h5", max_entries=1)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_negative_seeds_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="integers >= 0"):
+        build_tiny(tmp_path / "n.h5", seeds=(0, -1))
+    assert not (tmp_path / "n.h5").exists()
+
+
+def test_merging_into_an_existing_table_keeps_its_entries(tmp_path):
+    a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
+    b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
+    out = merge_shards([a], tmp_path / "m.h5")
+    merge_shards([b], out)
+    merged, ta, tb = read_table(out), read_table(a), read_table(b)
+    np.testing.assert_array_equal(merged.entries["done"], ta.entries["done"] | tb.entries["done"])
+    assert same_metrics(merged, ta, ta.entries["done"]) and same_metrics(merged, tb, tb.entries["done"])
+    assert json.loads(merged.attrs["merged_from"]) == [a.name, b.name]
+    with h5py.File(out, "r+") as f:  # the existing table now disagrees with b
+        f["metrics/valid_accuracy"][...] = f["metrics/valid_accuracy"][()] + 0.5
+    with pytest.raises(TableError, match="disagrees"):
+        merge_shards([b], out)
+
+
+@pytest.mark.parametrize("tamper", ["nan", "diverged"])
+def test_verify_counts_one_sided_nan_and_diverged_as_mismatch(tamper, tiny_table, tmp_path):
+    from nasbench.train.verify import verify_table
+
+    copy = tmp_path / "v.h5"
+    shutil.copy(tiny_table, copy)
+    with h5py.File(copy, "r+") as f:
+        if tamper == "nan":
+            values = f["metrics/valid_loss"][()]
+            values[:, :, -1] = np.nan
+            f["metrics/valid_loss"][...] = values
+        else:
+            f["metrics/diverged"][...] = True
+    entries = verify_table(copy, num_entries=1)
+    assert entries[0].max_abs_diff == np.inf and not entries[0].passed(1e-4)
+    assert verify_table(tiny_table, num_entries=1)[0].passed(1e-4)
+
+
+def test_dataset_sizes_must_add_up_to_a_multiple_of_10():
+    from nasbench.train.data import DatasetConfig
+
+    with pytest.raises(ValueError, match="multiple of 10"):
+        DatasetConfig(n_train=401, n_valid=300, n_test=300)
+    DatasetConfig()  # the flagship's 4000/5000/5000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from nasbench.cli.common import one_line_errors
@@ -32,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     entries = verify_table(path, args.num_entries, args.seed, args.device)
     ok = all(e.passed(args.atol) for e in entries)
     if args.json:
-        print(json.dumps({"table": str(path), "atol": args.atol, "passed": ok, "entries": [e.__dict__ for e in entries]}, indent=2))
+        # strict JSON has no Infinity: a NaN on one side only (an infinite difference) prints as null
+        rows = [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in e.__dict__.items()} for e in entries]
+        print(json.dumps({"table": str(path), "atol": args.atol, "passed": ok, "entries": rows}, indent=2))
     else:
         print(f"{'class':>6} {'seed':>4}  {'valid acc (table)':>17} {'(re-run)':>9} {'max |diff|':>11}  arch")
         for e in entries:

@@ -5,7 +5,8 @@ before the second) and, within a seed, in a fixed random order of classes, so
 that a partial table is a uniform sample and a complete single-seed table
 exists early. Shard ``i`` of ``n`` takes every ``n``-th job. Finished entries
 are held in memory and the whole table is rewritten atomically every
-``checkpoint_seconds`` and at the end; rerunning the same command resumes.
+``checkpoint_seconds`` and at the end, however the build ends (Ctrl-C, SIGTERM, a
+failed job); rerunning the same command resumes.
 
 Each class is also timed once (:mod:`nasbench.train.timing`), by the shard that
 trains its first seed, just before that training job; classes trained before
@@ -157,9 +158,15 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(space_config: dict, dataset: dict, threads: int) -> None:
+    """Set up a pool worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _load_worker(space_config, dataset, threads)
+
+
+def _load_worker(space_config: dict, dataset: dict, threads: int) -> None:
+    """Set up job running in this process (a pool worker or, with ``workers=0``, the build itself)."""
     import torch
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     torch.set_num_threads(threads)
     _WORKER["space"] = space_from_config(space_config)
     _WORKER["data"] = load_dataset(DatasetConfig(**dataset))
@@ -246,8 +253,8 @@ def run_build(
     """Train the missing entries of this shard into ``output`` (or its shard file); returns the path."""
     if not 0 <= shard < num_shards:
         raise ValueError(f"shard must be in 0..num_shards-1 = 0..{num_shards - 1}, got {shard}")
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be a non-empty list of distinct integers, got {list(seeds)}")
+    if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, (int, np.integer)) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of distinct integers >= 0, got {list(seeds)}")
     if max_classes is not None and max_classes < 1:
         raise ValueError(f"max_classes must be >= 1 or null (all classes), got {max_classes}")
     if max_entries is not None and max_entries < 0:
@@ -304,19 +311,36 @@ def run_build(
         f"{len(jobs) - len(train_jobs)} classes to time in this run (shard {shard} of {num_shards}: {len(mine)} entries)")
     reps = space.representatives()
 
+    started = time.monotonic()
+    seconds_before = float(table.attrs["build_seconds"])
+
     def checkpoint() -> None:
         table.attrs["complete"] = bool(all(table.entries["done"][j] for j in everything)
                                        and np.isfinite(table.epoch_seconds[timed_here]).all())
         table.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        table.attrs["build_seconds"] = seconds_before + time.monotonic() - started
         table.attrs["validity"] = json.dumps(validity_stats(table))
         write_table(path, table)
 
+    def final_checkpoint() -> bool:
+        """Checkpoint until a write completes; whether an interrupt arrived meanwhile."""
+        interrupted = False
+        while True:
+            try:
+                checkpoint()
+                return interrupted
+            except KeyboardInterrupt:  # a Ctrl-C or SIGTERM mid-write: the write was discarded, write again
+                interrupted = True
+
     bar = _progress(len(jobs), progress, path.name)
     last = time.monotonic()
-    started = time.monotonic()
+    pool = None
+    pending: dict[Any, tuple[int, int]] = {}
+    # Whatever ends the loop (done, Ctrl-C, SIGTERM, a failed job, a killed worker), finished work is saved
+    # first, before the pool shuts down: its shutdown waits for running jobs.
     try:
         if workers == 0:
-            _init_worker(space.config(), asdict(dataset), threads_per_worker)
+            _load_worker(space.config(), asdict(dataset), threads_per_worker)
             for job in jobs:
                 result = _run_job(tuple(space.all_decisions[reps[job[0]]]), asdict(recipe), _seed(seeds, job), device, asdict(timing))
                 _store(table, job, result)
@@ -325,43 +349,38 @@ def run_build(
                     checkpoint()
                     last = time.monotonic()
         else:
-            context = get_context("spawn")
-            with ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_init_worker,
+            pool = ProcessPoolExecutor(
+                workers, mp_context=get_context("spawn"), initializer=_init_worker,
                 initargs=(space.config(), asdict(dataset), threads_per_worker),
-            ) as pool:
-                pending: dict[Any, tuple[int, int]] = {}
-                queue = iter(jobs)
-                try:
-                    while True:
-                        while len(pending) < 2 * workers:
-                            job = next(queue, None)
-                            if job is None:
-                                break
-                            decisions = tuple(int(d) for d in space.all_decisions[reps[job[0]]])
-                            future = pool.submit(_run_job, decisions, asdict(recipe), _seed(seeds, job), device, asdict(timing))
-                            pending[future] = job
-                        if not pending:
-                            break
-                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            _store(table, pending.pop(future), future.result())
-                            bar.update(1)
-                        if time.monotonic() - last > checkpoint_seconds:
-                            checkpoint()
-                            last = time.monotonic()
-                except BaseException:
-                    for future in pending:
-                        future.cancel()
-                    raise
-    except KeyboardInterrupt:
+            )
+            queue = iter(jobs)
+            while True:
+                while len(pending) < 2 * workers:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    decisions = tuple(int(d) for d in space.all_decisions[reps[job[0]]])
+                    future = pool.submit(_run_job, decisions, asdict(recipe), _seed(seeds, job), device, asdict(timing))
+                    pending[future] = job
+                if not pending:
+                    break
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    _store(table, pending.pop(future), future.result())
+                    bar.update(1)
+                if time.monotonic() - last > checkpoint_seconds:
+                    checkpoint()
+                    last = time.monotonic()
+    finally:
+        for future, job in pending.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                _store(table, job, future.result())
+        interrupted = final_checkpoint()
         bar.close()
-        table.attrs["build_seconds"] = float(table.attrs["build_seconds"]) + time.monotonic() - started
-        checkpoint()
-        raise
-    bar.close()
-    table.attrs["build_seconds"] = float(table.attrs["build_seconds"]) + time.monotonic() - started
-    checkpoint()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        if interrupted:
+            raise KeyboardInterrupt
     stats = json.loads(table.attrs["validity"])
     log(f"{path}: {int(table.entries['done'].sum())} entries; validity: {json.dumps(stats)}")
     return path
@@ -378,7 +397,10 @@ def _progress(total: int, enabled: bool, name: str):
 
 
 def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
-    """Join shard files of one build into one table; refuses shards of different builds."""
+    """Join shard files of one build into one table; refuses shards of different builds.
+
+    An existing ``output`` of the same build is merged too, so merging adds to it.
+    """
     if not paths:
         raise ValueError("no shard files given")
     resolved = [Path(p).resolve() for p in paths]
@@ -392,13 +414,21 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
     for p, t in zip(paths, tables):
         if t.attrs.get("build_key") != key:
             raise TableError(f"{p} was built with another config than {paths[0]}; refusing to merge")
+    names = [os.path.basename(str(p)) for p in paths]
+    seconds = sum(float(t.attrs.get("build_seconds", 0.0)) for t in tables)
     if Path(output).exists():
         try:
-            existing_key = read_table(output).attrs.get("build_key")
+            existing = read_table(output)
         except TableError:
-            existing_key = None
-        if existing_key != key:
+            existing = None
+        if existing is None or existing.attrs.get("build_key") != key:
             raise TableError(f"{output} exists and is not a table of this build; refusing to overwrite it")
+        # An existing table of this build is one more input: its entries are kept.
+        earlier = json.loads(existing.attrs.get("merged_from", "null") or "null") or [os.path.basename(str(output))]
+        if not set(earlier) <= set(names):  # else an earlier merge of these shards, whose time they already hold
+            seconds += float(existing.attrs.get("build_seconds", 0.0))
+        names = list(dict.fromkeys(earlier + names))
+        paths, tables = [output, *paths], [existing, *tables]
     merged = tables[0]
     for p, t in zip(paths[1:], tables[1:]):
         both = merged.entries["done"] & t.entries["done"]
@@ -408,7 +438,7 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
                 for n in EPOCH_FIELDS if n != "epoch_time"
             )
             if not same:
-                raise TableError(f"{p} disagrees with another shard on entries both hold; refusing to merge")
+                raise TableError(f"{p} disagrees with another input on entries both hold; refusing to merge")
         new = t.entries["done"] & ~merged.entries["done"]
         for n in EPOCH_FIELDS:
             merged.epochs[n][new] = t.epochs[n][new]
@@ -416,10 +446,10 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
             merged.entries[n][new] = t.entries[n][new]
         timed = np.isfinite(t.epoch_seconds) & ~np.isfinite(merged.epoch_seconds)
         merged.epoch_seconds[timed] = t.epoch_seconds[timed]
-    merged.attrs["build_seconds"] = float(sum(float(t.attrs.get("build_seconds", 0.0)) for t in tables))
+    merged.attrs["build_seconds"] = float(seconds)
     merged.attrs["shard"] = 0
     merged.attrs["num_shards"] = 1
-    merged.attrs["merged_from"] = json.dumps([os.path.basename(str(p)) for p in paths])
+    merged.attrs["merged_from"] = json.dumps(names)
     merged.attrs["complete"] = bool(merged.entries["done"].all() and np.isfinite(merged.epoch_seconds).all())
     merged.attrs["validity"] = json.dumps(validity_stats(merged))
     merged.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -31,6 +31,13 @@ class DatasetConfig:
         for field in ("n_train", "n_valid", "n_test"):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"dataset.{field} must be a positive sample count, got {getattr(self, field)}")
+        total = int(self.n_train) + int(self.n_valid) + int(self.n_test)
+        if total % 10:  # mnist1d makes the same number of samples of each of its 10 classes
+            lower = max(10, total - total % 10)
+            raise ValueError(
+                f"dataset sizes must add up to a multiple of 10 (e.g. {lower} or {lower + 10}), "
+                f"got n_train+n_valid+n_test = {total}"
+            )
         if self.name != "mnist1d":
             raise ValueError(f"unknown dataset {self.name!r}; valid: mnist1d")
 

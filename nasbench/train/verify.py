@@ -23,7 +23,7 @@ class VerifiedEntry:
     arch_str: str
     table: dict[str, float]  # final-epoch values in the table
     rerun: dict[str, float]  # final-epoch values of the re-run
-    max_abs_diff: float  # over every compared metric and epoch
+    max_abs_diff: float  # over every compared metric and epoch; inf where NaN or diverged differ
 
     def passed(self, atol: float) -> bool:
         return bool(self.max_abs_diff <= atol)
@@ -58,10 +58,9 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
         for c, s in picks:
             index = int(table.representative[c])
             result = train(space, tuple(space.all_decisions[index]), data, recipe, int(seeds[s]), device)
-            diffs = [
-                np.nanmax(np.abs(result.curves[m] - table.epochs[m][c, s])) if np.isfinite(result.curves[m]).any() else 0.0
-                for m in COMPARED
-            ]
+            diffs = [_max_abs_diff(result.curves[m], table.epochs[m][c, s]) for m in COMPARED]
+            if result.diverged != bool(table.entries["diverged"][c, s]):
+                diffs.append(np.inf)
             out.append(
                 VerifiedEntry(
                     class_id=int(c),
@@ -75,3 +74,11 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     finally:
         torch.set_num_threads(threads)
     return out
+
+
+def _max_abs_diff(rerun: np.ndarray, stored: np.ndarray) -> float:
+    """Largest absolute difference; infinite where only one side is NaN."""
+    same = (rerun == stored) | (np.isnan(rerun) & np.isnan(stored))
+    with np.errstate(invalid="ignore"):
+        diff = np.where(same, 0.0, np.abs(rerun - stored))
+    return float(np.nan_to_num(diff, nan=np.inf).max(initial=0.0))
