@@ -235,6 +235,20 @@ def test_a_diverged_run_is_recorded_not_raised():
     assert np.isfinite(result.curves["epoch_time"][0])
 
 
+def test_a_run_whose_last_step_diverges_is_marked_diverged():
+    from nasbench.train.data import DatasetConfig, load_dataset
+    from nasbench.train.trainer import Recipe, train
+
+    space = tiny_space()
+    data = load_dataset(DatasetConfig(n_train=400, n_valid=300, n_test=300))
+    recipe = Recipe(epochs=1, batch_size=128, lr=1e5, latency_repeats=1)
+    results = [train(space, tuple(space.all_decisions[r]), data, recipe, seed=0) for r in space.representatives()]
+    assert any(r.diverged for r in results)  # this recipe blows some cells up
+    for r in results:  # never a NaN loss next to a finite accuracy, never a NaN loss unflagged
+        finite = np.isfinite(r.curves["valid_loss"][-1])
+        assert finite != r.diverged and np.isfinite(r.curves["valid_accuracy"][-1]) == finite
+
+
 def test_priority_trains_the_listed_classes_first(tmp_path):
     from nasbench.train.build import job_order, prioritise, read_priority_file
 

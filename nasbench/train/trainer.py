@@ -168,8 +168,13 @@ def train(
             break
         curves["train_loss"][epoch] = loss_sum.item() / len(x_train)
         curves["train_accuracy"][epoch] = correct.item() / len(x_train)
-        for name in ("valid", "test"):
-            loss_value, accuracy = evaluate(model, *tensors[name], recipe.eval_batch_size)
+        scores = {name: evaluate(model, *tensors[name], recipe.eval_batch_size) for name in ("valid", "test")}
+        if not all(np.isfinite(loss_value) for loss_value, _ in scores.values()):
+            # the epoch's last step made the weights non-finite: argmax of NaN logits would score class 0
+            curves["train_loss"][epoch] = curves["train_accuracy"][epoch] = np.nan
+            diverged = True
+            break
+        for name, (loss_value, accuracy) in scores.items():
             curves[f"{name}_loss"][epoch] = loss_value
             curves[f"{name}_accuracy"][epoch] = accuracy
 
