@@ -44,7 +44,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nasbench.search.base import Observation, Strategy, positive_int
+from nasbench.search.base import Observation, Strategy, positive_int, ranking_score
 from nasbench.search.multiobjective import (
     ArchTable, FrontTracker, Normaliser, check_constraints, check_objectives, true_front,
 )
@@ -165,10 +165,10 @@ def run_search(
 
     elapsed = 0.0
     rows: list[dict[str, Any]] = []
-    seen: dict[tuple[int, int], Observation] = {}
+    # (class, epoch) -> the answer a duplicate gets, and the (epoch, train_time, seed) a resume of it continues from
+    seen: dict[tuple[int, int], tuple[Observation, tuple[int, float, int]]] = {}
     # (class, Trial.model) -> (epoch, train_time, seed) of the model's last evaluation, for resumes
     paid: dict[tuple[int, int | None], tuple[int, float, int]] = {}
-    remembered: dict[tuple[int, int], tuple[int, float, int]] = {}  # the same for each (class, epoch) in `seen`
     incumbent: dict[str, Any] | None = None
     duplicates = consecutive_duplicates = 0
     infeasible = consecutive_infeasible = 0
@@ -192,10 +192,10 @@ def run_search(
         if skip_duplicates and key in seen:
             duplicates += 1
             consecutive_duplicates += 1
-            answer = seen[key]
+            answer, record = seen[key]
             if objectives:  # the class's accuracy, this architecture's own costs
                 answer = replace(answer, objectives=objective_values(arch.index, answer.valid_accuracy))
-            paid[(class_id, trial.model)] = remembered[key]  # a later resume continues from the remembered model
+            paid[(class_id, trial.model)] = record  # a later resume continues from the remembered model
             strategy.tell(trial, answer)
             if consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
                 stop_reason = "only_duplicates"
@@ -231,7 +231,7 @@ def run_search(
                 )
             break
         elapsed += cost
-        paid[model] = remembered[key] = (epoch, trained_time, seed)
+        paid[model] = (epoch, trained_time, seed)
         valid = float(result.valid_accuracy)
         observation = Observation(
             valid_accuracy=valid,
@@ -241,9 +241,9 @@ def run_search(
             train_time=cost,
             objectives=objective_values(arch.index, valid) if objectives else None,
         )
-        seen[key] = Observation(**{**asdict(observation), "train_time": 0.0, "duplicate": True})
+        seen[key] = (Observation(**{**asdict(observation), "train_time": 0.0, "duplicate": True}), paid[model])
         strategy.tell(trial, observation)
-        score = valid if np.isfinite(valid) else -np.inf
+        score = ranking_score(valid)
         if incumbent is None or epoch > incumbent["epoch"] or (epoch == incumbent["epoch"] and score > incumbent["score"]):
             incumbent = {"epoch": epoch, "score": score, "index": arch.index, "valid": valid}
         incumbent_test = ground_truth(incumbent["index"])

@@ -53,7 +53,7 @@ import numpy as np
 
 from nasbench.space.base import Arch, SpaceError, is_sequence
 from nasbench.space.registry import space_from_config
-from nasbench.table.benchmark import ENTRY_METRICS, EPOCH_METRICS, Benchmark, file_stamp, resolve_table_path
+from nasbench.table.benchmark import ENTRY_METRICS, EPOCH_METRICS, Benchmark, file_stamp
 
 #: version of the saved model folder's layout
 FORMAT_VERSION = 1
@@ -90,6 +90,10 @@ class SurrogateError(ValueError):
     """Bad input for a surrogate, or a saved model that does not fit: the message says what is valid."""
 
 
+class TableReplaced(SurrogateError):
+    """The file a :class:`Benchmark` was read from has been replaced since."""
+
+
 # ---------------------------------------------------------------------- tables
 _CHECKSUMS: "weakref.WeakKeyDictionary[Benchmark, str]" = weakref.WeakKeyDictionary()
 
@@ -104,24 +108,22 @@ def sha256_file(path: str | Path) -> str:
 
 
 def open_table(table: str | Path | Benchmark | None) -> Benchmark:
-    """A :class:`Benchmark` from a path (``None``: the shipped table) or as given.
+    """A :class:`Benchmark` from a path (``None``: the shipped table) or as given, its checksum taken.
 
-    The file's SHA-256 is taken before and after reading it, so a table that
-    is rewritten meanwhile (a running build checkpoints atomically) is read
-    again, and the checksum recorded is that of the bytes read.
+    A table rewritten while it is read and hashed (a running build checkpoints
+    atomically) is read again, so the checksum recorded is that of the bytes read.
     """
     if isinstance(table, Benchmark):
         return table
     if table is not None and not isinstance(table, (str, os.PathLike)):
         raise SurrogateError(f"table must be a path or a Benchmark, got {type(table).__name__}")
-    path = resolve_table_path(table)  # the one to say what is wrong with a missing file
     for _ in range(3):
-        before = sha256_file(path) if path.is_file() else None
-        bench = Benchmark.load(path)
-        digest = sha256_file(path)
-        if digest == before:
-            _CHECKSUMS[bench] = digest
+        bench = Benchmark.load(table)  # the one to say what is wrong with a missing or bad file
+        try:
+            table_checksum(bench)
             return bench
+        except TableReplaced:
+            continue
     raise SurrogateError(f"the table {table} changed three times while being read; try again")
 
 
@@ -135,11 +137,10 @@ def table_checksum(bench: Benchmark) -> str | None:
         return _CHECKSUMS[bench]
     if bench.path is None or bench.file_stamp is None:
         return None
-    if file_stamp(bench.path) != bench.file_stamp:
-        raise SurrogateError(f"{bench.path} was replaced since this Benchmark read it; load it again")
-    _CHECKSUMS[bench] = digest = sha256_file(bench.path)
-    if file_stamp(bench.path) != bench.file_stamp:  # replaced while hashing
-        raise SurrogateError(f"{bench.path} was replaced since this Benchmark read it; load it again")
+    digest = sha256_file(bench.path)
+    if file_stamp(bench.path) != bench.file_stamp:  # replaced before or while hashing: a new file has a new stamp
+        raise TableReplaced(f"{bench.path} was replaced since this Benchmark read it; load it again")
+    _CHECKSUMS[bench] = digest
     return digest
 
 
