@@ -612,3 +612,29 @@ def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
         match=rf"^class \d+ is not trained: the table is partial \({bench.entries_done} of {total} \(class, seed\) entries done\) "
               r"and searches need a complete one; use e\.g\. benchmark=blocks, or finish this table with nasbench-build$",
     )
+
+
+@pytest.mark.parametrize("entry, override, match", [
+    ("search", "strategy=foo", r"^error: In 'search': Could not find 'strategy/foo'; available options in 'strategy': darts, .*, rea, .*spos$"),
+    ("search", "budget.secs=1", r"^error: Could not override 'budget\.secs'; Key 'secs' not in 'BudgetConfig'; valid keys: seconds, max_evals$"),
+    ("search", "budget.seconds=xyz", r"^error: Error merging override budget\.seconds=xyz; Value 'xyz' of type 'str' could not be converted to Float$"),
+    ("search", "seed=[1", r"^error: no viable alternative at input '\[1'; See https://hydra\.cc/\S+ for details$"),
+    ("build", "shard=a", r"^error: Error merging override shard=a; Value 'a' of type 'str' could not be converted to Integer$"),
+    ("compare", "benchmark=nope", r"^error: In 'compare': Could not find 'benchmark/nope'; available options in 'benchmark': blocks, surrogate, table$"),
+    ("surrogate", "model.depth=3", r"^error: Could not override 'model\.depth'; Key 'model' not in 'SurrogateConfig'; valid keys: table, .*xgboost$"),
+])
+def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, capsys):
+    """A bad override exits 2 with one ``error:`` line naming the valid choices, as other bad input does."""
+    import importlib
+    import os
+    import sys
+
+    main = importlib.import_module(f"nasbench.cli.{entry}").main
+    monkeypatch.setattr(sys, "argv", [f"nasbench-{entry}", override])
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.match(match, err), err
+    assert "HYDRA_FULL_ERROR" not in os.environ

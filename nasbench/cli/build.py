@@ -5,12 +5,13 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.cli.common import CONF_DIR, one_line_errors
+from nasbench.cli.common import CONF_DIR, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register
 
 register()
 
 
+@one_line_hydra_errors
 @hydra.main(config_path=CONF_DIR, config_name="build", version_base="1.3")
 @one_line_errors
 def main(cfg: DictConfig) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from importlib.resources import files
 from typing import Any, Callable
@@ -33,5 +34,79 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except USER_ERRORS as err:
             message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
             fail(message.splitlines()[0] if message else type(err).__name__)
+
+    return wrapper
+
+
+def hydra_message(err: BaseException) -> str:
+    """One line from a Hydra/OmegaConf error: what was wrong, and the valid choices it lists.
+
+    Hydra prints a bad override over several lines (the options one per line, the search
+    path, ``full_key``/``object_type``); this keeps the facts and drops the layout.
+    """
+    parts: list[str] = []
+    for error in (err, err.__cause__):
+        if error is None:
+            continue
+        options_of, options = None, []
+        for line in str(error).splitlines():
+            text = line.strip()
+            if line.startswith("\t") and options_of is not None:
+                options.append(text)
+                continue
+            if options_of is not None:
+                parts.append(f"{options_of}: {', '.join(options)}")
+                options_of, options = None, []
+            if not text or text.startswith(("full_key:", "object_type=", "reference_type=", "To append to your config")):
+                continue
+            if text.startswith("Config search path") or text.startswith("Set the environment variable"):
+                break
+            if text.startswith("Available options in"):
+                options_of = "available options in" + text[len("Available options in"):].rstrip(":")
+                continue
+            if text not in parts:
+                parts.append(text.rstrip("."))
+        if options_of is not None:
+            parts.append(f"{options_of}: {', '.join(options)}")
+    keys = valid_keys(err.__cause__)
+    if keys:
+        parts.append("valid keys: " + ", ".join(keys))
+    return "; ".join(parts) or type(err).__name__
+
+
+def valid_keys(err: BaseException | None) -> list[str]:
+    """The fields of the structured config a misspelt key was looked up in (empty if unknown)."""
+    import dataclasses
+
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    object_type = getattr(err, "object_type", None)
+    if isinstance(err, (ConfigKeyError, ConfigAttributeError)) and dataclasses.is_dataclass(object_type):
+        return [field.name for field in dataclasses.fields(object_type)]
+    return []
+
+
+def one_line_hydra_errors(hydra_main: Callable[..., Any]) -> Callable[..., Any]:
+    """Report a bad override or config value given to a ``@hydra.main`` entry point in one line.
+
+    Applied above ``@hydra.main``: Hydra is asked to raise instead of printing its
+    multi-line report, and a Hydra/OmegaConf error becomes ``error: <one line>`` with exit
+    status 2, like every other bad input. ``HYDRA_FULL_ERROR=1`` still shows the full trace.
+    """
+
+    @functools.wraps(hydra_main)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            return hydra_main(*args, **kwargs)
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+        try:
+            return hydra_main(*args, **kwargs)
+        except (HydraException, OmegaConfBaseException) as err:
+            fail(hydra_message(err))
+        finally:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
 
     return wrapper

@@ -15,7 +15,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.cli.common import CONF_DIR, one_line_errors
+from nasbench.cli.common import CONF_DIR, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_compare
 
 register_compare()
@@ -65,6 +65,7 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     return runs
 
 
+@one_line_hydra_errors
 @hydra.main(config_path=CONF_DIR, config_name="compare", version_base="1.3")
 @one_line_errors
 def main(cfg: DictConfig) -> None:

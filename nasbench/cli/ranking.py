@@ -8,7 +8,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.cli.common import CONF_DIR, one_line_errors
+from nasbench.cli.common import CONF_DIR, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_ranking
 
 register_ranking()
@@ -46,6 +46,7 @@ def rank(cfg: dict[str, Any]):
     return write_ranking_report(result, cfg["out"], provenance)
 
 
+@one_line_hydra_errors
 @hydra.main(config_path=CONF_DIR, config_name="ranking", version_base="1.3")
 @one_line_errors
 def main(cfg: DictConfig) -> None:

@@ -11,7 +11,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.cli.common import CONF_DIR, one_line_errors
+from nasbench.cli.common import CONF_DIR, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_search
 
 register_search()
@@ -106,6 +106,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@one_line_hydra_errors
 @hydra.main(config_path=CONF_DIR, config_name="search", version_base="1.3")
 @one_line_errors
 def main(cfg: DictConfig) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.cli.common import CONF_DIR, one_line_errors
+from nasbench.cli.common import CONF_DIR, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_surrogate
 
 register_surrogate()
@@ -40,6 +40,7 @@ def fit_and_report(cfg: dict[str, Any]) -> dict[str, Any]:
     return {"model": str(out), "report": str(report), "quality": model.metadata_["quality"]}
 
 
+@one_line_hydra_errors
 @hydra.main(config_path=CONF_DIR, config_name="surrogate", version_base="1.3")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
