@@ -393,3 +393,22 @@ def test_cli_bad_objectives_and_constraints_fail_cleanly(tiny_table, tmp_path, s
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_cheaper_duplicate_enters_the_front(bench, frame):
+    """skip_duplicates saves the cost, not the front: a class member with fewer params is still found."""
+    sizes = frame.groupby("class_id")["params"]
+    class_id = int((sizes.max() > sizes.min()).idxmax())
+    members = frame[frame["class_id"] == class_id]
+    big, small = int(members["params"].idxmax()), int(members["params"].idxmin())
+    strategy_rng, runner_rng = make_generators(0)
+    strategy = Scripted(bench.space, strategy_rng, bench.num_epochs, [big, small])
+    result = run_search(
+        strategy, bench, Budget(1e9, max_evals=5), runner_rng, skip_duplicates=True,
+        objectives=["valid_accuracy", "params"],
+    )
+    assert result["num_evals"] == 1 and result["num_duplicates_skipped"] > 0
+    assert [m["index"] for m in result["front"]] == [small]
+    assert result["final"]["front_size"] == 1
+    told = dict(strategy.told)
+    assert told[small].duplicate and told[small].objectives[1] == frame.loc[small, "params"]

@@ -20,7 +20,9 @@ budget, the seed each evaluation observes and the bookkeeping.
   over seeds, and ``regret`` is the table's optimum of that minus the incumbent's.
 * **Duplicates.** With ``skip_duplicates`` an architecture whose isomorphism
   class was already evaluated at that epoch is answered from memory: it costs
-  nothing and is not counted as an evaluation.
+  nothing and is not counted as an evaluation. With objectives it still enters
+  the front with its own costs (a class's members can differ in params), as it
+  would if trained again.
 * **Constraints.** ``constraints={"params": 20000, "latency": 5e-4}`` bounds
   costs known without training (analytic params / flops, the table's batch-1
   latency, mean over seeds). An infeasible proposal is skipped before it costs
@@ -195,6 +197,8 @@ def run_search(
             answer, record = seen[key]
             if objectives:  # the class's accuracy, this architecture's own costs
                 answer = replace(answer, objectives=objective_values(arch.index, answer.valid_accuracy))
+                # as if trained again (skip_duplicates only saves the cost): a cheaper member of the class may enter the front
+                front.add(arch.index, answer.objectives, epoch)
             paid[(class_id, trial.model)] = record  # a later resume continues from the remembered model
             strategy.tell(trial, answer)
             if consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
@@ -288,8 +292,13 @@ def run_search(
     }
     if objectives:
         mo["front"] = front.summary(space)
-        if summary is not None:
-            summary.update({k: final[k] for k in ("front_size", "hypervolume", "hypervolume_test", "hv_regret")})
+        if summary is not None:  # the front now, which a duplicate after the last evaluation may have changed
+            summary.update({
+                "front_size": len(front.members),
+                "hypervolume": front.hypervolume,
+                "hypervolume_test": front.hypervolume_test,
+                "hv_regret": optimum_hv - front.hypervolume_test,
+            })
     return {
         "stop_reason": stop_reason,
         "num_evals": len(rows),
