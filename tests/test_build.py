@@ -433,3 +433,18 @@ def test_dataset_sizes_must_add_up_to_a_multiple_of_10():
     with pytest.raises(ValueError, match="multiple of 10"):
         DatasetConfig(n_train=401, n_valid=300, n_test=300)
     DatasetConfig()  # the flagship's 4000/5000/5000
+
+
+def test_merge_refuses_shards_timed_differently_and_keeps_every_build_history(tmp_path):
+    from nasbench.train.timing import TimingConfig
+
+    a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=1)
+    b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=1)
+    c = build_tiny(tmp_path / "c.h5", seeds=(0,), shard=1, num_shards=2, max_entries=1, timing=TimingConfig(steps=3))
+    with pytest.raises(TableError, match=r"timed its classes with .*steps\": 3.*refusing to merge"):
+        merge_shards([a, c], tmp_path / "m.h5")
+    assert not (tmp_path / "m.h5").exists()
+    merged = read_table(merge_shards([a, b], tmp_path / "m.h5"))
+    runs = [json.loads(read_table(p).attrs["build_history"]) for p in (a, b)]
+    history = json.loads(merged.attrs["build_history"])
+    assert all(run in history for run in runs[0] + runs[1]) and len(history) <= len(runs[0] + runs[1])

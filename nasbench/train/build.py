@@ -396,6 +396,17 @@ def _progress(total: int, enabled: bool, name: str):
     return tqdm(total=total, disable=not enabled, desc=f"build {name}", unit="run", smoothing=0.05, dynamic_ncols=True)
 
 
+def check_same_timing(paths: Sequence[str | Path], tables: Sequence[TableData]) -> None:
+    """Refuse inputs whose classes were timed differently: their train_time would mix clocks."""
+    timed = [(p, t.attrs.get("timing")) for p, t in zip(paths, tables) if np.isfinite(t.epoch_seconds).any()]
+    for p, timing in timed[1:]:
+        if timing != timed[0][1]:
+            raise TableError(
+                f"{p} timed its classes with {timing}, {timed[0][0]} with {timed[0][1]}; refusing to merge "
+                "(train_time would mix clocks): rebuild the shards with the same timing, device and threads_per_worker"
+            )
+
+
 def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
     """Join shard files of one build into one table; refuses shards of different builds.
 
@@ -414,6 +425,7 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
     for p, t in zip(paths, tables):
         if t.attrs.get("build_key") != key:
             raise TableError(f"{p} was built with another config than {paths[0]}; refusing to merge")
+    check_same_timing(paths, tables)
     names = [os.path.basename(str(p)) for p in paths]
     seconds = sum(float(t.attrs.get("build_seconds", 0.0)) for t in tables)
     if Path(output).exists():
@@ -429,6 +441,7 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
             seconds += float(existing.attrs.get("build_seconds", 0.0))
         names = list(dict.fromkeys(earlier + names))
         paths, tables = [output, *paths], [existing, *tables]
+    check_same_timing(paths, tables)
     merged = tables[0]
     for p, t in zip(paths[1:], tables[1:]):
         both = merged.entries["done"] & t.entries["done"]
@@ -447,6 +460,8 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         timed = np.isfinite(t.epoch_seconds) & ~np.isfinite(merged.epoch_seconds)
         merged.epoch_seconds[timed] = t.epoch_seconds[timed]
     merged.attrs["build_seconds"] = float(seconds)
+    history = [json.dumps(run, sort_keys=True) for t in tables for run in json.loads(t.attrs.get("build_history", "[]"))]
+    merged.attrs["build_history"] = json.dumps([json.loads(run) for run in dict.fromkeys(history)])
     merged.attrs["shard"] = 0
     merged.attrs["num_shards"] = 1
     merged.attrs["merged_from"] = json.dumps(names)
