@@ -448,3 +448,9 @@ def test_merge_refuses_shards_timed_differently_and_keeps_every_build_history(tm
     runs = [json.loads(read_table(p).attrs["build_history"]) for p in (a, b)]
     history = json.loads(merged.attrs["build_history"])
     assert all(run in history for run in runs[0] + runs[1]) and len(history) <= len(runs[0] + runs[1])
+
+
+def test_machine_record_names_the_training_threads(tiny_table):
+    machine = json.loads(read_table(tiny_table).attrs["machine"])
+    assert machine["torch_threads"] == machine["threads_per_worker"] == 1
+    assert machine["workers"] == 0 and machine["cpu_count"] >= 1

@@ -282,7 +282,9 @@ def run_build(
         "package_version": library_versions()["nasbench"],
         "git_commit": git_commit(),
         "versions": json.dumps(library_versions()),
-        "machine": json.dumps({**machine_description(), "device": device, "threads_per_worker": threads_per_worker}),
+        # torch_threads: what each training process uses (the workers set it), not this process's default
+        "machine": json.dumps({**machine_description(), "torch_threads": threads_per_worker, "cpu_count": os.cpu_count(),
+                               "workers": workers, "device": device, "threads_per_worker": threads_per_worker}),
         "created": now,
         "shard": shard,
         "num_shards": num_shards,
