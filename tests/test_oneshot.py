@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +181,9 @@ def test_search_config_runs_one_shot(tiny_table, strategy):
         (["strategy=darts", "strategy.epochs=0"], "epochs must be an integer >= 1"),
         (["strategy=darts", "constraint.params=1000"], "does not support constraint"),
         (["strategy=gdas", "skip_duplicates=true"], "does not support skip_duplicates"),
+        (["strategy=darts", "strategy.order=true"], "order must be 1"),
+        (["strategy=darts", "strategy.arch_beta1=1.5"], r"arch_beta1 must be in \[0, 1\), got 1\.5"),
+        (["strategy=spos", "strategy.momentum=1.0"], r"momentum must be in \[0, 1\)"),
     ],
 )
 def test_bad_one_shot_options(tiny_table, overrides, match):
@@ -211,6 +215,75 @@ def test_budget_stops_training_between_epochs(bench):
     # checked before each epoch against the previous epoch's measured cost: an epoch slower than the one
     # before (a busy machine) can overrun by the difference, never by a whole extra epoch
     assert result["simulated_time"] <= per_epoch * 6 + result["simulated_time"] / result["num_evals"]
+
+
+class FakeClock:
+    """Every supernet training step costs 1 CPU s, everything else nothing; calibration factor 1."""
+
+    def __init__(self, monkeypatch, cls, batch_size=None, step_cost=lambda n: 1.0):
+        import nasbench.search.oneshot.common as common
+
+        self.now = 0.0
+        monkeypatch.setattr(common, "cost_clock", lambda: self.now)
+        monkeypatch.setattr(common, "calibrate", lambda *a, **k: common.Calibration("ref", 1.0, 1.0, 1))
+        if batch_size is not None:
+            recipe = common.table_recipe
+            monkeypatch.setattr(common, "table_recipe", lambda b: (replace(recipe(b)[0], batch_size=batch_size), recipe(b)[1]))
+        step = cls.step
+        self.steps = 0
+
+        def timed_step(strategy, *args):
+            values = step(strategy, *args)
+            self.now += step_cost(self.steps)
+            self.steps += 1
+            return values
+
+        monkeypatch.setattr(cls, "step", timed_step)
+
+
+@pytest.mark.parametrize("batch_size, steps", [(None, 4), (256, 2)])
+@pytest.mark.parametrize("fraction", [0.99, 0.5, 0.3, 1e-9])
+def test_budget_below_one_epoch_is_refused(bench, monkeypatch, batch_size, steps, fraction):
+    """The first epoch (``steps`` simulated s here) must fit the budget, however few steps an epoch has."""
+    FakeClock(monkeypatch, Darts, batch_size)
+    with pytest.raises(BudgetTooSmall, match="cannot pay for one supernet epoch of darts|ran out before darts derived"):
+        run_one_shot(make_one_shot("darts", bench.space, 0, epochs=1), bench, Budget(steps * fraction))
+
+
+def test_no_row_after_the_budget(bench, monkeypatch):
+    """An epoch slower than the one before may overrun the budget; what it derives then is not recorded."""
+    FakeClock(monkeypatch, Darts, step_cost=lambda n: 1.0 if n < 4 else 2.0)  # 4 steps: epoch 1 costs 4 s, later ones 8 s
+    result = run_one_shot(make_one_shot("darts", bench.space, 0, epochs=5), bench, Budget(10.0))
+    assert result["stop_reason"] == "budget" and result["simulated_time"] == 12.0
+    assert [row["time"] for row in result["trajectory"]] == [4.0]
+
+
+@pytest.mark.parametrize("name", ["darts", "gdas", "spos"])
+def test_divergence_is_an_error_not_a_derived_cell(bench, name):
+    strategy = make_one_shot(name, bench.space, 0, epochs=2, lr=1e12, grad_clip=1e30)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        with pytest.raises(ValueError, match=rf"^{name} diverged in supernet epoch 1 \(non-finite training loss"):
+            run_one_shot(strategy, bench, Budget(1e9), calibration_steps=2)
+        assert not torch.are_deterministic_algorithms_enabled()  # the caller's torch settings are restored
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def test_divergence_after_a_derivation_stops_the_run(bench, monkeypatch):
+    calls = {"n": 0}
+    step = Darts.step
+
+    def step_then_nan(strategy, *args):
+        calls["n"] += 1
+        values = step(strategy, *args)
+        return values * float("nan") if calls["n"] > 5 else values  # 4 steps per epoch: NaN in epoch 2
+
+    monkeypatch.setattr(Darts, "step", step_then_nan)
+    result = run_one_shot(make_one_shot("darts", bench.space, 0, epochs=3), bench, Budget(1e9), calibration_steps=2)
+    assert result["stop_reason"] == "diverged" and result["supernet_diverged_epoch"] == 2
+    assert [row["supernet_epoch"] for row in result["trajectory"]] == [1]
 
 
 # ---------------------------------------------------------------- reports
@@ -256,6 +329,34 @@ def test_ranking_report(tiny_table, tmp_path):
     assert "| 2 |" in readme and "seeds 0, 1" in readme
     with pytest.raises(ValueError, match="distinct supernet seeds"):
         rank({**cfg, "seeds": [0, 0]})
+    for bad in (0, 1, -3):
+        with pytest.raises(ValueError, match=rf"^num_classes must be an integer >= 2, got {bad}$"):
+            rank({**cfg, "num_classes": bad, "out": str(tmp_path / "bad")})
+    assert not (tmp_path / "bad").exists()
+
+
+def test_ranking_report_with_undefined_correlations(tmp_path):
+    """A supernet that scores every class alike has no rank correlation: n/a, not a crash."""
+    import pandas as pd
+
+    from nasbench.report.oneshot import write_ranking_report
+
+    nan = float("nan")
+    summary = pd.DataFrame([
+        {"seed": 0, "epoch": e, "num_classes": 3, "supernet_wall_seconds": 1.0, "supernet_simulated_seconds": 2.0 * e,
+         "scoring_wall_seconds": 0.1, "kendall_tau_valid": nan, "spearman_valid": nan, "kendall_tau_test": nan, "spearman_test": nan}
+        for e in (1, 2)
+    ])
+    scores = pd.DataFrame([
+        {"seed": 0, "epoch": e, "class_id": c, "arch_str": str(c), "supernet_valid_accuracy": 0.1,
+         "table_valid_accuracy": 0.5 + c / 10, "table_test_accuracy": 0.5 + c / 10}
+        for e in (1, 2) for c in range(3)
+    ])
+    out = write_ranking_report({"summary": summary, "scores": scores, "calibration": [], "classes": [0, 1, 2]}, tmp_path / "r",
+                               {"config": {}, "command": "test"})
+    readme = (out / "README.md").read_text()
+    assert "Kendall tau n/a" in readme and "No checkpoint gives a defined Kendall tau" in readme
+    assert {p.name for p in out.iterdir()} == {"README.md", "ranking.csv", "scores.csv", "metadata.json", "ranking.png"}
 
 
 def test_rescore_against_a_table(tiny_table, tmp_path):

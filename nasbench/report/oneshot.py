@@ -13,16 +13,23 @@ from nasbench.report.collect import ReportError, read_results
 from nasbench.report.comparison import _atomic_text, _markdown, _plt
 
 
+def _plus_minus(value: float, spread: float | None = None) -> str:
+    """``0.295 +- 0.025``, or ``n/a`` for an undefined correlation."""
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:.3f}" if spread is None else f"{value:.3f} +- {spread:.3f}"
+
+
 def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance: dict[str, Any]) -> Path:
-    """``ranking.csv``, ``scores.csv``, ``ranking.png``, ``metadata.json`` and ``README.md`` in ``out_dir``."""
+    """``ranking.csv``, ``scores.csv``, ``ranking.png``, ``metadata.json`` and ``README.md`` in ``out_dir``.
+
+    Everything is computed before the first file is written. A correlation is
+    undefined (NaN, shown as n/a) where a supernet scored every class alike.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     summary: pd.DataFrame = result["summary"]
-    _atomic_text(out / "ranking.csv", summary.to_csv(index=False))
-    _atomic_text(out / "scores.csv", result["scores"].to_csv(index=False))
     metadata = {**provenance, "calibration": result["calibration"], "classes": result["classes"],
                 "summary": json.loads(summary.to_json(orient="records"))}
-    _atomic_text(out / "metadata.json", json.dumps(metadata, indent=1, sort_keys=True) + "\n")
 
     columns = ["kendall_tau_valid", "spearman_valid", "kendall_tau_test", "spearman_test", "supernet_simulated_seconds"]
     by_epoch = summary.groupby("epoch")[columns]
@@ -49,17 +56,15 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
     axes[1].set_ylabel("supernet valid accuracy (%)")
     axes[1].set_title(f"supernet seed {seeds[0]} after {int(summary['epoch'].max())} epochs", fontsize=9)
     fig.tight_layout()
-    tmp = out / ".ranking.tmp.png"
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(out / "ranking.png")
 
     supernet = (provenance.get("config") or {}).get("supernet") or {}
     final_epoch = int(mean.index.max())
-    best_epoch = int(mean["kendall_tau_valid"].idxmax())
+    defined = mean["kendall_tau_valid"].dropna()
+    best = (f"- Best checkpoint: {int(defined.idxmax())} epochs, Kendall tau {defined.max():.3f}." if len(defined)
+            else "- No checkpoint gives a defined Kendall tau: the supernets scored every sampled class alike.")
     shown = pd.DataFrame({"epoch": mean.index.astype(int)})
     for column in columns[:4]:
-        shown[column] = [f"{m:.3f} +- {d:.3f}" for m, d in zip(mean[column], std[column])]
+        shown[column] = [_plus_minus(m, d) for m, d in zip(mean[column], std[column])]
     shown["supernet simulated s"] = [f"{v:.0f}" for v in mean["supernet_simulated_seconds"]]
     num_classes = int(summary["num_classes"].iloc[0])
     lines = [
@@ -72,11 +77,11 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
         f"accuracy on the first {supernet.get('eval_samples', 1000)} valid samples) "
         "and rank-correlated with the table's mean final accuracy over seeds.",
         "",
-        f"- After {final_epoch} epochs: Kendall tau {mean.loc[final_epoch, 'kendall_tau_valid']:.3f} +- "
-        f"{std.loc[final_epoch, 'kendall_tau_valid']:.3f}, Spearman {mean.loc[final_epoch, 'spearman_valid']:.3f} "
-        f"against table valid accuracy (mean +- std over supernets; test: {mean.loc[final_epoch, 'kendall_tau_test']:.3f} / "
-        f"{mean.loc[final_epoch, 'spearman_test']:.3f}).",
-        f"- Best checkpoint: {best_epoch} epochs, Kendall tau {mean.loc[best_epoch, 'kendall_tau_valid']:.3f}.",
+        f"- After {final_epoch} epochs: Kendall tau {_plus_minus(mean.loc[final_epoch, 'kendall_tau_valid'], std.loc[final_epoch, 'kendall_tau_valid'])}, "
+        f"Spearman {_plus_minus(mean.loc[final_epoch, 'spearman_valid'])} "
+        f"against table valid accuracy (mean +- std over supernets; test: {_plus_minus(mean.loc[final_epoch, 'kendall_tau_test'])} / "
+        f"{_plus_minus(mean.loc[final_epoch, 'spearman_test'])}).",
+        best,
         "",
         "![ranking](ranking.png)",
         "",
@@ -88,6 +93,14 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
         "`scores.csv`, all settings and the cost calibration in `metadata.json`.",
         "",
     ]
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_text(out / "ranking.csv", summary.to_csv(index=False))
+    _atomic_text(out / "scores.csv", result["scores"].to_csv(index=False))
+    _atomic_text(out / "metadata.json", json.dumps(metadata, indent=1, sort_keys=True) + "\n")
+    tmp = out / ".ranking.tmp.png"
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(out / "ranking.png")
     _atomic_text(out / "README.md", "\n".join(lines))
     return out
 

@@ -30,14 +30,21 @@ def make_one_shot(name: str, space, seed: int, **options: Any) -> OneShotStrateg
 def run_one_shot(strategy: OneShotStrategy, benchmark, budget: Budget, calibration_steps: int = 20) -> dict[str, Any]:
     """Calibrate, search, and return the run in the runner's result format (plus ``label``)."""
     threads = strategy.options.get("threads")
-    previous = torch.get_num_threads()
+    previous = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), torch.random.get_rng_state()
     if threads:
         torch.set_num_threads(int(threads))
     try:
         run = OneShotRun(benchmark, budget, strategy.seed, calibration_steps=calibration_steps)
         reason = strategy.search(run)
     finally:
-        torch.set_num_threads(previous)
+        torch.set_num_threads(previous[0])
+        torch.use_deterministic_algorithms(previous[1])
+        torch.random.set_rng_state(previous[2])
+    if not run.rows and run.diverged_epoch is not None:
+        raise ValueError(
+            f"{strategy.label} diverged in supernet epoch {run.diverged_epoch} (non-finite training loss or architecture "
+            "weights) before deriving any architecture; lower strategy.lr or strategy.grad_clip"
+        )
     if not run.rows:
         raise BudgetTooSmall(
             f"budget.seconds={budget.seconds:g} ran out before {strategy.name} derived any architecture "

@@ -124,15 +124,17 @@ def recalibrate_batchnorm(net: nn.Module, forward, x: torch.Tensor, num_batches:
     """
     norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the recalibration batches
-    net.train()
-    for b in range(num_batches):
-        forward(x[b * batch_size:(b + 1) * batch_size])
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    net.eval()
+    try:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the recalibration batches
+        net.train()
+        for b in range(num_batches):
+            forward(x[b * batch_size:(b + 1) * batch_size])
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        net.eval()
 
 
 @torch.no_grad()
@@ -173,6 +175,8 @@ class OneShotRun:
         self.optimum = float(benchmark.optimum("test_accuracy"))
         self._since_last_row = 0.0
         self._incumbent: dict[str, Any] | None = None
+        self.out_of_budget = False  # an architecture was derived after the budget ran out (not recorded)
+        self.diverged_epoch: int | None = None  # the supernet epoch whose training loss or weights went non-finite
 
     # ------------------------------------------------------------------ clock
     @contextmanager
@@ -192,9 +196,12 @@ class OneShotRun:
         return self.elapsed + simulated_seconds <= self.budget.seconds
 
     def check_first_epoch(self, strategy: str, seconds_so_far: float, fraction_done: float) -> None:
-        """Raise :class:`BudgetTooSmall` if the first epoch, extrapolated, will not fit the budget."""
+        """Raise :class:`BudgetTooSmall` if the first epoch, extrapolated, will not fit the budget.
+
+        Called inside :meth:`charged`, so ``elapsed`` does not hold ``seconds_so_far`` yet.
+        """
         estimate = seconds_so_far / max(fraction_done, 1e-9)
-        if not self.affords(estimate - seconds_so_far):
+        if not self.affords(estimate):
             raise BudgetTooSmall(
                 f"budget.seconds={self.budget.seconds:g} cannot pay for one supernet epoch of {strategy} "
                 f"(about {estimate:.0f} simulated s on this machine); raise budget.seconds"
@@ -218,7 +225,12 @@ class OneShotRun:
 
         ``incumbent=True``: ``arch`` is what the search would return now (DARTS,
         GDAS); otherwise the incumbent is the best supernet score so far (SPOS).
+        An architecture derived after the budget ran out is not recorded (the
+        search had no time left to return it); ``out_of_budget`` says so.
         """
+        if self.elapsed > self.budget.seconds:
+            self.out_of_budget = True
+            return
         valid, test = self.truth(arch)
         if not np.isfinite(test):
             self.truth_missing += 1
@@ -257,6 +269,7 @@ class OneShotRun:
         }
         return {
             "stop_reason": stop_reason,
+            "supernet_diverged_epoch": self.diverged_epoch,
             "num_evals": len(self.rows),
             "num_duplicates_skipped": 0,
             "num_infeasible_skipped": 0,
@@ -333,6 +346,14 @@ def positive_float_option(options: dict[str, Any], *names: str, allow_zero: bool
         positive_float(f"strategy option {name}", options[name], allow_zero)
 
 
+def fraction_option(options: dict[str, Any], *names: str) -> None:
+    """Momentum-like options: a number in [0, 1)."""
+    positive_float_option(options, *names, allow_zero=True)
+    for name in names:
+        if options[name] >= 1:
+            raise ValueError(f"strategy option {name} must be in [0, 1), got {options[name]!r}")
+
+
 class SupernetTraining(OneShotStrategy):
     """Epochs of supernet training with a simulated-time budget; subclasses define :meth:`step`.
 
@@ -349,26 +370,38 @@ class SupernetTraining(OneShotStrategy):
     def check_options(self, options: dict[str, Any]) -> None:
         positive_int_option(options, "epochs", "eval_samples", *(["bn_batches"] if "bn_batches" in options else []))
         positive_float_option(options, "lr", "grad_clip")
-        positive_float_option(options, "lr_min", "momentum", "weight_decay", allow_zero=True)
+        positive_float_option(options, "lr_min", "weight_decay", allow_zero=True)
+        fraction_option(options, "momentum")
         if options["threads"] is not None:
             positive_int_option(options, "threads")
 
-    def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> None:
-        """One training step on the batch ``(x, y)`` (weights, and architecture where there is one)."""
+    def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
+        """One training step on the batch ``(x, y)`` (weights, and architecture where there is one).
+
+        Returns the values that must stay finite (:meth:`watched`): the training
+        stops as diverged when one is not.
+        """
         raise NotImplementedError
+
+    @staticmethod
+    def watched(loss: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
+        """``loss`` and ``tensors`` (architecture parameters), flattened into one tensor to check for NaN/inf."""
+        return torch.cat([loss.detach().reshape(1), *(t.detach().flatten() for t in tensors)])
 
     def end_of_epoch(self, run: OneShotRun, epoch: int) -> None:
         """Derive and record after ``epoch`` (1-based); wrap measured work in ``run.charged()``."""
 
-    def weight_update(self, loss: torch.Tensor) -> None:
+    def weight_update(self, loss: torch.Tensor) -> torch.Tensor:
+        """One SGD step of the supernet's weights on ``loss``; returns it, detached."""
         self.weight_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.net.parameters(), self.options["grad_clip"])
         self.weight_optimizer.step()
+        return loss.detach()
 
     def search(self, run: OneShotRun) -> str:
         o = self.options
-        torch.use_deterministic_algorithms(True)
+        torch.use_deterministic_algorithms(True)  # run_one_shot restores the caller's setting and RNG state
         torch.manual_seed(self.seed)
         self.generator = torch.Generator().manual_seed(self.seed)
         self.setup(run)
@@ -384,6 +417,7 @@ class SupernetTraining(OneShotStrategy):
     def _epochs(self, run: OneShotRun, schedule, train_batches, steps: int, bar) -> str:
         last_epoch_cost = 0.0
         x_train, y_train = run.data["train"]
+        check_at = min(3, steps) - 1  # extrapolate the first epoch's cost from its first (up to) 3 steps
         for epoch in range(1, self.options["epochs"] + 1):
             if not run.evaluations_left:
                 return "max_evals"
@@ -395,11 +429,15 @@ class SupernetTraining(OneShotStrategy):
                 start = cost_clock()
                 for step in range(steps):
                     batch = next(train_batches)
-                    self.step(run, x_train[batch], y_train[batch], epoch)
-                    if epoch == 1 and step == 2:
-                        run.check_first_epoch(self.name, (cost_clock() - start) * run.calibration.factor, 3 / steps)
+                    if not bool(torch.isfinite(self.step(run, x_train[batch], y_train[batch], epoch)).all()):
+                        run.diverged_epoch = epoch
+                        return "diverged"
+                    if epoch == 1 and step == check_at:
+                        run.check_first_epoch(self.name, (cost_clock() - start) * run.calibration.factor, (step + 1) / steps)
                 schedule.step()
             self.end_of_epoch(run, epoch)
+            if run.out_of_budget:
+                return "budget"
             last_epoch_cost = run.elapsed - before
             bar.update()
             bar.set_postfix(simulated_s=f"{run.elapsed:.0f}")

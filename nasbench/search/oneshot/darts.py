@@ -29,7 +29,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasbench.search.oneshot.common import OneShotRun, SupernetTraining, accuracy, argmax_arch, batches, positive_float_option
+from nasbench.search.oneshot.common import (
+    OneShotRun, SupernetTraining, accuracy, argmax_arch, batches, fraction_option, positive_float_option,
+)
 
 
 class Darts(SupernetTraining):
@@ -41,10 +43,11 @@ class Darts(SupernetTraining):
 
     def check_options(self, options: dict[str, Any]) -> None:
         super().check_options(options)
-        if options["order"] not in (1, 2):
+        if isinstance(options["order"], bool) or options["order"] not in (1, 2):
             raise ValueError(f"strategy option order must be 1 (first-order DARTS) or 2 (second-order), got {options['order']!r}")
         positive_float_option(options, "arch_lr")
-        positive_float_option(options, "arch_weight_decay", "arch_beta1", allow_zero=True)
+        positive_float_option(options, "arch_weight_decay", allow_zero=True)
+        fraction_option(options, "arch_beta1")
 
     @property
     def label(self) -> str:
@@ -59,7 +62,7 @@ class Darts(SupernetTraining):
     def loss(self, x: torch.Tensor, y: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
         return nn.functional.cross_entropy(self.net(x, weights=alphas.softmax(-1)), y)
 
-    def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> None:
+    def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
         batch = next(self.valid_batches)
         x_valid, y_valid = run.data["valid"][0][batch], run.data["valid"][1][batch]
         self.arch_optimizer.zero_grad(set_to_none=True)
@@ -68,7 +71,7 @@ class Darts(SupernetTraining):
         else:
             self.alphas.grad = self.unrolled_gradient(x, y, x_valid, y_valid)
         self.arch_optimizer.step()
-        self.weight_update(self.loss(x, y, self.alphas.detach()))
+        return self.watched(self.weight_update(self.loss(x, y, self.alphas.detach())), self.alphas)
 
     def unrolled_gradient(self, x, y, x_valid, y_valid) -> torch.Tensor:
         """d L_valid(w - xi * grad_w L_train(w, a), a) / d a, with xi the current weight lr."""

@@ -3,7 +3,10 @@
 Each step draws ``h = argmax(softmax((alpha + Gumbel noise) / tau))`` per
 decision and runs only those options (the straight-through one-hot keeps
 gradients flowing to ``alpha``): weights step on a train batch, architecture
-step on a valid batch. The temperature ``tau`` falls linearly from ``tau_max``
+step on a valid batch. The options not drawn are left out of the graph, so
+``alpha`` learns about them only through the softmax; NAS-Bench-201's code also
+adds their (zero) one-hot weights to the edge's output, which gives them a
+gradient of their own. The temperature ``tau`` falls linearly from ``tau_max``
 to ``tau_min`` over the epochs. The derived cell is the argmax of ``alpha``.
 
 Defaults: NAS-Bench-201's (tau 10 -> 0.1, DARTS' optimisers), except 50
@@ -22,7 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasbench.search.oneshot.common import OneShotRun, SupernetTraining, argmax_arch, batches, positive_float_option
+from nasbench.search.oneshot.common import (
+    OneShotRun, SupernetTraining, argmax_arch, batches, fraction_option, positive_float_option,
+)
 
 
 class Gdas(SupernetTraining):
@@ -35,7 +40,8 @@ class Gdas(SupernetTraining):
     def check_options(self, options: dict[str, Any]) -> None:
         super().check_options(options)
         positive_float_option(options, "tau_max", "tau_min", "arch_lr")
-        positive_float_option(options, "arch_weight_decay", "arch_beta1", allow_zero=True)
+        positive_float_option(options, "arch_weight_decay", allow_zero=True)
+        fraction_option(options, "arch_beta1")
         if options["tau_min"] > options["tau_max"]:
             raise ValueError(f"strategy option tau_min ({options['tau_min']}) must be <= tau_max ({options['tau_max']})")
 
@@ -59,14 +65,15 @@ class Gdas(SupernetTraining):
         hard = one_hot - probabilities.detach() + probabilities  # straight-through: forward one-hot, backward soft
         return nn.functional.cross_entropy(self.net(x, weights=hard, path=choice.tolist()), y)
 
-    def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> None:
+    def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
         tau = self.tau(epoch)
-        self.weight_update(self.sampled_loss(x, y, tau))
+        weights_loss = self.weight_update(self.sampled_loss(x, y, tau))
         batch = next(self.valid_batches)
         self.arch_optimizer.zero_grad(set_to_none=True)
         loss = self.sampled_loss(run.data["valid"][0][batch], run.data["valid"][1][batch], tau)
         self.alphas.grad = torch.autograd.grad(loss, self.alphas)[0]
         self.arch_optimizer.step()
+        return self.watched(weights_loss, self.alphas)
 
     def end_of_epoch(self, run: OneShotRun, epoch: int) -> None:
         arch = argmax_arch(self.space, self.alphas.detach())

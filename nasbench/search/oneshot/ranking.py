@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nasbench.search.base import positive_int
 from nasbench.search.oneshot.common import OneShotRun, SupernetTraining
 from nasbench.search.oneshot.spos import Spos
 from nasbench.search.runner import Budget
@@ -23,6 +24,7 @@ from nasbench.search.runner import Budget
 
 def sample_trained_classes(benchmark, num_classes: int, seed: int) -> np.ndarray:
     """``num_classes`` distinct trained classes (all if fewer), in a seed-fixed random order."""
+    positive_int("num_classes", num_classes, minimum=2)
     trained = np.flatnonzero(benchmark.done.any(axis=1))
     if len(trained) < 2:
         raise ValueError(f"{benchmark.path}: a ranking needs at least 2 trained classes, the table has {len(trained)}")
@@ -100,6 +102,11 @@ def _train_and_score(benchmark, strategy: Spos, checkpoints, classes, indices, t
                      f"(valid accuracy, {len(classes)} classes)")
 
     strategy.epoch_callback = at_epoch
-    SupernetTraining.search(strategy, run)  # the training phase of SPOS, without its search
+    reason = SupernetTraining.search(strategy, run)  # the training phase of SPOS, without its search
+    if reason == "diverged":
+        raise ValueError(
+            f"supernet seed {strategy.seed} diverged in epoch {run.diverged_epoch} (non-finite training loss); "
+            "lower supernet.lr or supernet.grad_clip"
+        )
     return {"summary": pd.DataFrame(summary), "scores": pd.DataFrame(score_rows), "calibration": run.calibration.to_dict(),
             "classes": classes.tolist()}

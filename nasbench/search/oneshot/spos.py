@@ -45,8 +45,8 @@ class Spos(SupernetTraining):
     def sample_path(self) -> list[int]:
         return [int(torch.randint(k, (), generator=self.generator)) for k in self.space.num_choices]
 
-    def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> None:
-        self.weight_update(nn.functional.cross_entropy(self.net(x, path=self.sample_path()), y))
+    def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
+        return self.watched(self.weight_update(nn.functional.cross_entropy(self.net(x, path=self.sample_path()), y)))
 
     def end_of_epoch(self, run: OneShotRun, epoch: int) -> None:
         if self.epoch_callback is not None:
@@ -75,4 +75,6 @@ class Spos(SupernetTraining):
             last_cost = run.elapsed - before
             proposer.tell(trial, Observation(score, float("nan"), float("nan"), run.benchmark.num_epochs, last_cost))
             run.record(trial.arch, score, incumbent=False, decisions=list(trial.arch.decisions))
+            if run.out_of_budget:
+                return "budget"
         return "candidates"
