@@ -506,3 +506,36 @@ def test_table_report_on_both_spaces(tiny_table, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(tmp_path / "none.h5")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "none.h5" in bad.stderr
+
+
+def test_table_report_leaves_out_classes_whose_every_seed_diverged(tiny_table, tmp_path):
+    import json
+    import shutil
+
+    import h5py
+
+    from nasbench.report.table_look import write_table_report
+
+    copy = tmp_path / "x" / "nb201-mnist1d.h5"  # the flagship's file name, not the flagship
+    copy.parent.mkdir()
+    shutil.copy(tiny_table, copy)
+    with h5py.File(copy, "r+") as f:
+        for name in ("valid_accuracy", "test_accuracy", "valid_loss", "test_loss"):
+            values = f[f"metrics/{name}"][()]
+            values[1, :, -1] = np.nan  # class 1 diverged in its last epoch, every seed
+            f[f"metrics/{name}"][...] = values
+        diverged = f["metrics/diverged"][()]
+        diverged[1, :] = True
+        f["metrics/diverged"][...] = diverged
+    bench = Benchmark.load(copy)
+    out = write_table_report(bench, tmp_path / "look")
+
+    def no_nan(text):
+        raise AssertionError(f"{text} in summary.json")
+
+    summary = json.loads((out / "summary.json").read_text(), parse_constant=no_nan)
+    assert summary["classes_trained"] == bench.num_classes - 1 and summary["classes_all_seeds_diverged"] == 1
+    assert all(summary[k] is not None for k in ("spearman_params_test", "pearson_valid_test", "spearman_valid_test"))
+    assert -1 < summary["spearman_epoch1_final_valid"] <= 1  # 2 epochs: the early epoch is the first, not the last
+    assert "spearman_epoch2_final_valid" not in summary
+    assert f"--table {copy}" in (out / "README.md").read_text()  # a copy named like the flagship is not the flagship

@@ -454,3 +454,30 @@ def test_machine_record_names_the_training_threads(tiny_table):
     machine = json.loads(read_table(tiny_table).attrs["machine"])
     assert machine["torch_threads"] == machine["threads_per_worker"] == 1
     assert machine["workers"] == 0 and machine["cpu_count"] >= 1
+
+
+def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_path):
+    nan_copy = tmp_path / "nan.h5"
+    shutil.copy(tiny_table, nan_copy)
+    with h5py.File(nan_copy, "r+") as f:
+        values = f["metrics/valid_accuracy"][()]
+        values[:, :, -1] = np.nan
+        f["metrics/valid_accuracy"][...] = values
+        f.attrs["versions"] = json.dumps({**json.loads(f.attrs["versions"]), "torch": "0.0.1"})
+    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(nan_copy), "-n", "1", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1, bad.stderr
+
+    def no_constant(text):
+        raise AssertionError(f"{text} in strict JSON")
+
+    report = json.loads(bad.stdout, parse_constant=no_constant)
+    assert report["entries"][0]["table"]["valid_accuracy"] is None and report["entries"][0]["max_abs_diff"] is None
+    assert any(note.startswith("libraries: torch 0.0.1 (table) vs ") for note in report["notes"])
+    foreign = tmp_path / "foreign.h5"
+    shutil.copy(tiny_table, foreign)
+    with h5py.File(foreign, "r+") as f:
+        f.attrs["space_signature"] = "0000deadbeef"
+    refused = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(foreign), "-n", "1"],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "incompatible nasbench" in refused.stderr and len(refused.stderr.splitlines()) == 1

@@ -27,16 +27,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.atol < 0:
         raise ValueError("--atol must be >= 0")
-    from nasbench.train.verify import verify_table
+    from nasbench.table.benchmark import resolve_table_path
+    from nasbench.train.verify import provenance_notes, verify_table
 
-    path = args.table or default_table_path()
+    path = resolve_table_path(args.table)
     entries = verify_table(path, args.num_entries, args.seed, args.device)
     ok = all(e.passed(args.atol) for e in entries)
+    notes = provenance_notes(path)
     if args.json:
-        # strict JSON has no Infinity: a NaN on one side only (an infinite difference) prints as null
-        rows = [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in e.__dict__.items()} for e in entries]
-        print(json.dumps({"table": str(path), "atol": args.atol, "passed": ok, "entries": rows}, indent=2))
+        report = {"table": str(path), "atol": args.atol, "passed": ok, "notes": notes, "entries": [e.__dict__ for e in entries]}
+        print(json.dumps(strict_json(report), indent=2, allow_nan=False))
     else:
+        for note in notes:
+            print(f"note: {note}")
         print(f"{'class':>6} {'seed':>4}  {'valid acc (table)':>17} {'(re-run)':>9} {'max |diff|':>11}  arch")
         for e in entries:
             mark = "ok" if e.passed(args.atol) else "MISMATCH"
@@ -45,10 +48,15 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0 if ok else 1)
 
 
-def default_table_path() -> str:
-    from importlib.resources import files
-
-    return str(files("nasbench.tables") / "nb201-mnist1d.h5")
+def strict_json(value):
+    """``value`` with every NaN/inf float (a diverged or one-sided NaN value) as None: strict JSON has neither."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 if __name__ == "__main__":

@@ -17,11 +17,15 @@ from nasbench.report.comparison import _atomic_text, _plt
 
 
 def class_frame(bench) -> pd.DataFrame:
-    """Per trained class: final and epoch-4 accuracies (mean over seeds), seed std, costs."""
+    """Per trained class with a finite final accuracy: final and epoch-4 accuracies (mean over seeds), seed std, costs.
+
+    ``attrs``: ``early_epoch`` (None for a table of one epoch; the epoch before the last
+    for tables of at most 4) and ``all_seeds_diverged`` (trained classes left out).
+    """
     reps = np.asarray(bench.representatives)
     final = bench.to_dataframe().iloc[reps].reset_index(drop=True)
-    early_epoch = min(4, bench.num_epochs)
-    early = bench.to_dataframe(epoch=early_epoch).iloc[reps].reset_index(drop=True)
+    early_epoch = min(4, bench.num_epochs - 1) or None
+    early = bench.to_dataframe(epoch=early_epoch or bench.num_epochs).iloc[reps].reset_index(drop=True)
     per_seed = np.stack([bench.to_dataframe(seed=s)["valid_accuracy"].to_numpy()[reps] for s in bench.seeds], axis=1)
     frame = final[["arch_str", "class_id", "num_seeds", "valid_accuracy", "test_accuracy", "params", "flops", "latency", "train_time"]].copy()
     frame["valid_accuracy_early"] = early["valid_accuracy"].to_numpy()
@@ -29,17 +33,20 @@ def class_frame(bench) -> pd.DataFrame:
     seed_std = np.full(len(reps), np.nan)
     seed_std[several] = np.nanstd(per_seed[several], axis=1, ddof=1)
     frame["seed_std_valid"] = seed_std
-    frame.attrs["early_epoch"] = early_epoch
-    return frame[frame["num_seeds"] > 0].reset_index(drop=True)
+    trained = frame["num_seeds"] > 0
+    finite = np.isfinite(frame["valid_accuracy"]) & np.isfinite(frame["test_accuracy"])
+    frame = frame[trained & finite].reset_index(drop=True)
+    frame.attrs.update(early_epoch=early_epoch, all_seeds_diverged=int((trained & ~finite).sum()))
+    return frame
 
 
 def regenerate_command(bench, out_dir: str | Path) -> str:
     """The ``nasbench-table-report`` call that writes this report again (defaults left out)."""
-    from nasbench.table.benchmark import DEFAULT_TABLE
-
     words = ["nasbench-table-report"]
+    from nasbench.table.benchmark import default_table_path
+
     path = Path(str(bench.path))
-    if path.name != DEFAULT_TABLE:
+    if path.resolve() != default_table_path().resolve():
         try:
             path = path.resolve().relative_to(Path.cwd().resolve())
         except ValueError:
@@ -64,6 +71,7 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     pct = 100.0
     stats: dict[str, Any] = {
         "classes_trained": int(len(frame)),
+        **({"classes_all_seeds_diverged": frame.attrs["all_seeds_diverged"]} if frame.attrs["all_seeds_diverged"] else {}),
         "classes_total": int(bench.num_classes),
         "entries_done": int(bench.entries_done),
         "entries_total": int(bench.num_classes * len(bench.seeds)),
@@ -73,11 +81,14 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         "test_accuracy_median": float(frame["test_accuracy"].median()),
         "spearman_params_test": float(spearmanr(frame["params"], frame["test_accuracy"]).statistic),
         "spearman_flops_test": float(spearmanr(frame["flops"], frame["test_accuracy"]).statistic),
-        f"spearman_epoch{early_epoch}_final_valid": float(spearmanr(frame["valid_accuracy_early"], frame["valid_accuracy"]).statistic),
-        f"kendall_epoch{early_epoch}_final_valid": float(kendalltau(frame["valid_accuracy_early"], frame["valid_accuracy"]).statistic),
         "pearson_valid_test": float(pearsonr(frame["valid_accuracy"], frame["test_accuracy"]).statistic),
         "spearman_valid_test": float(spearmanr(frame["valid_accuracy"], frame["test_accuracy"]).statistic),
     }
+    if early_epoch is not None:
+        early_valid = frame["valid_accuracy_early"]
+        ok = np.isfinite(early_valid)  # a seed that diverged between the early epoch and the last
+        stats[f"spearman_epoch{early_epoch}_final_valid"] = float(spearmanr(early_valid[ok], frame["valid_accuracy"][ok]).statistic)
+        stats[f"kendall_epoch{early_epoch}_final_valid"] = float(kendalltau(early_valid[ok], frame["valid_accuracy"][ok]).statistic)
     # How flat is the top? The best quarter's spread next to the binomial standard error of one accuracy
     # measured on the valid split: when they are close, rankings among good cells are mostly noise.
     top_quarter = frame[frame["valid_accuracy"] >= frame["valid_accuracy"].quantile(0.75)]
@@ -118,15 +129,17 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         ax.grid(True, alpha=0.3)
         fig.tight_layout(); fig.savefig(out / "seed_noise.png"); plt.close(fig)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=120)
-    axes[0].scatter(pct * frame["valid_accuracy_early"], pct * frame["valid_accuracy"], s=4, alpha=0.4)
-    axes[0].set_xlabel(f"valid accuracy at epoch {early_epoch} (%)")
-    axes[0].set_ylabel(f"valid accuracy at epoch {bench.num_epochs} (%)")
-    axes[0].set_title(f"Spearman {stats[f'spearman_epoch{early_epoch}_final_valid']:.3f}")
-    axes[1].scatter(pct * frame["valid_accuracy"], pct * frame["test_accuracy"], s=4, alpha=0.4)
-    axes[1].set_xlabel("final valid accuracy (%)")
-    axes[1].set_ylabel("final test accuracy (%)")
-    axes[1].set_title(f"Spearman {stats['spearman_valid_test']:.3f}")
+    fig, axes = plt.subplots(1, 2 if early_epoch else 1, figsize=(11 if early_epoch else 5.5, 4), dpi=120, squeeze=False)
+    axes = axes[0]
+    if early_epoch:
+        axes[0].scatter(pct * frame["valid_accuracy_early"], pct * frame["valid_accuracy"], s=4, alpha=0.4)
+        axes[0].set_xlabel(f"valid accuracy at epoch {early_epoch} (%)")
+        axes[0].set_ylabel(f"valid accuracy at epoch {bench.num_epochs} (%)")
+        axes[0].set_title(f"Spearman {stats[f'spearman_epoch{early_epoch}_final_valid']:.3f}")
+    axes[-1].scatter(pct * frame["valid_accuracy"], pct * frame["test_accuracy"], s=4, alpha=0.4)
+    axes[-1].set_xlabel("final valid accuracy (%)")
+    axes[-1].set_ylabel("final test accuracy (%)")
+    axes[-1].set_title(f"Spearman {stats['spearman_valid_test']:.3f}")
     for ax in axes:
         ax.grid(True, alpha=0.3)
     fig.tight_layout(); fig.savefig(out / "early_and_valid_test.png"); plt.close(fig)
@@ -149,7 +162,8 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     stats["all_op_share"] = dict(zip(names, np.round(overall, 4).tolist()))
 
     _atomic_text(out / "classes.csv", frame.to_csv(index=False))
-    _atomic_text(out / "summary.json", json.dumps(stats, indent=1) + "\n")
+    stats = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in stats.items()}  # strict JSON
+    _atomic_text(out / "summary.json", json.dumps(stats, indent=1, allow_nan=False) + "\n")
     meta = bench.metadata
     partial = "" if bench.complete else (
         f"\n**Partial table**: {stats['entries_done']} of {stats['entries_total']} (class, seed) entries are trained; "
@@ -164,7 +178,7 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         partial,
         "| figure | value |",
         "|---|---|",
-        *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {json.dumps(v) if isinstance(v, dict) else v} |" for k, v in stats.items()],
+        *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | n/a |" if v is None else f"| {k} | {json.dumps(v) if isinstance(v, dict) else v} |" for k, v in stats.items()],
         "",
         "`top_quarter_valid_width` is the range of final valid accuracy among the best quarter of classes, "
         "`spearman_valid_test_top_quarter` how well their valid accuracy ranks their test accuracy, and "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nasbench.space.registry import space_from_config
+from nasbench.table.benchmark import _space_of
 from nasbench.table.store import TableError, read_table
 from nasbench.train.data import DatasetConfig, load_dataset
 from nasbench.train.trainer import Recipe, train
@@ -34,7 +34,7 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     import torch
 
     table = read_table(path)
-    space = space_from_config(json.loads(table.attrs["space"]))
+    space = _space_of(table, str(path))  # refuses a table whose space this nasbench rebuilds differently
     recipe = Recipe(**json.loads(table.attrs["recipe"]))
     dataset = DatasetConfig(**json.loads(table.attrs["dataset"]))
     seeds = json.loads(table.attrs["seeds"])
@@ -57,6 +57,9 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     try:
         for c, s in picks:
             index = int(table.representative[c])
+            if str(table.arch["arch_str"][index]) != space.to_string(tuple(space.all_decisions[index])):
+                raise TableError(f"{path}: architecture {index} is stored as {table.arch['arch_str'][index]!r} but this nasbench "
+                                 f"reads it as {space.to_string(tuple(space.all_decisions[index]))!r}; the table was written by an incompatible nasbench")
             result = train(space, tuple(space.all_decisions[index]), data, recipe, int(seeds[s]), device)
             diffs = [_max_abs_diff(result.curves[m], table.epochs[m][c, s]) for m in COMPARED]
             if result.diverged != bool(table.entries["diverged"][c, s]):
@@ -74,6 +77,30 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     finally:
         torch.set_num_threads(threads)
     return out
+
+
+def provenance_notes(path: str | Path) -> list[str]:
+    """Where this re-run differs from how the table was built (code commits, library versions), one line each.
+
+    Differences do not fail a verification; they say why a mismatch may not be an error in the table.
+    """
+    from nasbench.train.build import git_commit, library_versions
+
+    attrs = read_table(path).attrs
+    here = git_commit()
+    built = [run.get("git_commit") for run in json.loads(attrs.get("build_history", "[]") or "[]")] or [attrs.get("git_commit")]
+    built = list(dict.fromkeys(c for c in built if c))
+    notes = []
+    if built and here not in built:
+        shown = built[0] if len(built) == 1 else f"{len(built)} commits ({built[0][:12]} .. {built[-1][:12]})"
+        notes.append(f"code: the table was built at {shown}, this is {here[:12]}")
+    recorded = json.loads(attrs.get("versions", "{}") or "{}")
+    current = library_versions()
+    changed = [f"{name} {version} (table) vs {current.get(name)} (here)" for name, version in recorded.items()
+               if name != "nasbench" and current.get(name) != version]
+    if changed:
+        notes.append("libraries: " + ", ".join(changed))
+    return notes
 
 
 def _max_abs_diff(rerun: np.ndarray, stored: np.ndarray) -> float:
