@@ -412,3 +412,32 @@ def test_a_cheaper_duplicate_enters_the_front(bench, frame):
     assert result["final"]["front_size"] == 1
     told = dict(strategy.told)
     assert told[small].duplicate and told[small].objectives[1] == frame.loc[small, "params"]
+
+
+def test_a_sweep_over_a_strategy_option_is_reported_per_setting(tiny_table, tmp_path):
+    """Two Optuna samplers in one sweep are two entries of the report, named by the option that differs."""
+    pytest.importorskip("optuna")
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from nasbench.cli.common import CONF_DIR
+    from nasbench.cli.search import search, write_json
+    from nasbench.report.collect import run_labels
+    from nasbench.report.pareto import write_pareto_report
+
+    k = 0
+    for sampler in ("tpe", "random"):
+        for seed in (0, 1):
+            with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+                cfg = compose("search", overrides=[f"benchmark.path={tiny_table}", "strategy=optuna", f"strategy.sampler={sampler}",
+                                                   f"seed={seed}", "budget.seconds=1", "objectives=[valid_accuracy,params]"])
+            write_json(tmp_path / "sweep" / str(k) / "result.json", search(OmegaConf.to_container(cfg, resolve=True)))
+            k += 1
+    summary = json.loads((write_pareto_report(tmp_path / "sweep", tmp_path / "rep") / "summary.json").read_text())
+    assert set(summary["final"]) == {"optuna[sampler=random]", "optuna[sampler=tpe]"}
+    same = {"strategy": "rea", "strategy_options": {"population_size": 10}}
+    assert run_labels([same, {**same, "skip_duplicates": True}]) == ["rea", "rea+dedup"]  # shared options: plain labels
+    swept = [{**same, "strategy_options": {"population_size": n}, "skip_duplicates": True} for n in (10, 20)]
+    assert run_labels(swept) == ["rea[population_size=10]+dedup", "rea[population_size=20]+dedup"]
+    refused = cli("nasbench.cli.report", str(tmp_path / "sweep"), "--pareto", "--drift")
+    assert refused.returncode == 2 and refused.stderr.strip() == "error: --pareto and --drift are different reports; give one of them"

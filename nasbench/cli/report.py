@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     truth = None
     if args.truth and args.pareto:
         raise ValueError("--truth re-scores single-objective runs; it does not apply to --pareto reports")
+    if args.pareto and args.drift:
+        raise ValueError("--pareto and --drift are different reports; give one of them")
     if args.fidelity and (args.pareto or args.drift):
         raise ValueError("--fidelity compares single-objective sweeps; it does not combine with --pareto or --drift")
     if args.truth:

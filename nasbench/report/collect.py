@@ -29,6 +29,24 @@ def run_label(result: dict) -> str:
     return f"{label}+dedup" if result.get("skip_duplicates") else label
 
 
+def run_labels(results: list[dict]) -> list[str]:
+    """Labels of runs reported together: :func:`run_label`, plus the strategy options that differ among
+    runs of one label (a sweep over ``strategy.sampler`` or ``strategy.population_size``), e.g.
+    ``optuna[sampler=nsga2]``. Runs that share their options keep the plain label."""
+    base = [run_label(data) for data in results]
+    labels = []
+    for label, data in zip(base, results):
+        peers = [other.get("strategy_options") or {} for b, other in zip(base, results) if b == label]
+        keys = sorted({key for options in peers for key in options})
+        differing = [key for key in keys if len({json.dumps(options.get(key), sort_keys=True) for options in peers}) > 1]
+        if differing:
+            options = data.get("strategy_options") or {}
+            name, plus, dedup = label.partition("+")
+            label = f"{name}[{','.join(f'{key}={options.get(key)}' for key in differing)}]{plus}{dedup}"
+        labels.append(label)
+    return labels
+
+
 def rescore(data: dict, truth) -> dict:
     """``data`` (a result) with every ground-truth number looked up again in the benchmark ``truth``.
 
@@ -149,8 +167,7 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
             )
     budget = check_one_budget(results, directory)
     run_rows, traj_rows = [], []
-    for path, data in results:
-        label = run_label(data)
+    for (path, data), label in zip(results, run_labels([data for _, data in results])):
         final = data.get("final") or {}
         run_rows.append(
             {

@@ -111,11 +111,11 @@ def op_drift(directory: str | Path, truth=None) -> pd.DataFrame:
     Reads the ``result.json`` files below ``directory`` whose trajectory rows
     carry ``supernet_epoch`` (DARTS, GDAS). Columns: label, seed, epoch, op, share.
     """
-    from nasbench.report.collect import run_label
+    from nasbench.report.collect import run_labels
 
     results, _ = read_results(directory, truth=truth)
     rows = []
-    for _, data in results:
+    for (_, data), label in zip(results, run_labels([data for _, data in results])):
         trajectory = [r for r in data["trajectory"] if "supernet_epoch" in r and "decisions" in r]
         if not trajectory:
             continue
@@ -123,7 +123,7 @@ def op_drift(directory: str | Path, truth=None) -> pd.DataFrame:
         for r in trajectory:
             counts = np.bincount(r["decisions"], minlength=len(names))
             for op, count in zip(names, counts):
-                rows.append({"label": run_label(data), "seed": int(data["seed"]), "epoch": int(r["supernet_epoch"]),
+                rows.append({"label": label, "seed": int(data["seed"]), "epoch": int(r["supernet_epoch"]),
                              "op": op, "share": count / len(r["decisions"]), "test_accuracy": r["test_accuracy"]})
     if not rows:
         raise ReportError(f"{directory} holds no runs of gradient one-shot strategies (darts, gdas)")

@@ -28,7 +28,7 @@ from nasbench.report.collect import (
     mean_se_over_runs,
     read_results,
     regret_on_grid,
-    run_label,
+    run_labels,
 )
 from nasbench.report.comparison import (
     _atomic_text, _markdown, _plt, average_ranks, critical_difference, failed_markdown, findings, paired_final,
@@ -90,8 +90,8 @@ def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> Par
     check_one_budget(results, directory)
     optimum = float(first["optimum_hypervolume"])
     run_rows, traj_rows, fronts = [], [], {}
-    for path, data in results:
-        label, seed = run_label(data), int(data["seed"])
+    for (path, data), label in zip(results, run_labels([data for _, data in results])):
+        seed = int(data["seed"])
         final = data.get("final") or {}
         run_rows.append(
             {
