@@ -539,3 +539,21 @@ def test_table_report_leaves_out_classes_whose_every_seed_diverged(tiny_table, t
     assert -1 < summary["spearman_epoch1_final_valid"] <= 1  # 2 epochs: the early epoch is the first, not the last
     assert "spearman_epoch2_final_valid" not in summary
     assert f"--table {copy}" in (out / "README.md").read_text()  # a copy named like the flagship is not the flagship
+
+
+def test_table_report_counts_classes_trained_ahead_of_the_uniform_order(tmp_path):
+    import json
+
+    from conftest import build_tiny, tiny_space
+    from nasbench.report.table_look import write_table_report
+    from nasbench.table.store import build_class_order
+
+    space = tiny_space()
+    late = int(build_class_order(space.num_classes)[-1])  # the class the build would train last
+    arch = space[int(space.representatives()[late])].arch_str
+    table = build_tiny(tmp_path / "partial.h5", seeds=(0,), max_entries=4, priority=[arch])
+    bench = Benchmark.load(table)
+    assert bench.done[late, 0] and bench.entries_done == 4
+    out = write_table_report(bench, tmp_path / "look")
+    assert json.loads((out / "summary.json").read_text())["classes_trained_ahead_of_order"] == 1
+    assert "not part of that sample: 1 classes trained ahead of the order" in (out / "README.md").read_text()

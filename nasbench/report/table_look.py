@@ -40,6 +40,16 @@ def class_frame(bench) -> pd.DataFrame:
     return frame
 
 
+def classes_ahead_of_order(bench) -> int:
+    """Trained classes outside the longest fully trained prefix of the build's class order."""
+    from nasbench.table.store import build_class_order
+
+    trained = np.asarray(bench.done).any(axis=1)
+    in_order = trained[build_class_order(bench.num_classes)]
+    prefix = len(in_order) if in_order.all() else int(np.argmin(in_order))
+    return int(trained.sum() - prefix)
+
+
 def regenerate_command(bench, out_dir: str | Path) -> str:
     """The ``nasbench-table-report`` call that writes this report again (defaults left out)."""
     words = ["nasbench-table-report"]
@@ -162,13 +172,18 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     stats["all_op_share"] = dict(zip(names, np.round(overall, 4).tolist()))
 
     _atomic_text(out / "classes.csv", frame.to_csv(index=False))
+    if not bench.complete:
+        stats["classes_trained_ahead_of_order"] = classes_ahead_of_order(bench)
     stats = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in stats.items()}  # strict JSON
     _atomic_text(out / "summary.json", json.dumps(stats, indent=1, allow_nan=False) + "\n")
     meta = bench.metadata
+    ahead = classes_ahead_of_order(bench)
     partial = "" if bench.complete else (
         f"\n**Partial table**: {stats['entries_done']} of {stats['entries_total']} (class, seed) entries are trained; "
         "the numbers below cover the classes trained so far (a uniform sample: the build trains classes in a "
-        "fixed random order).\n"
+        "fixed random order"
+        + (f"; not part of that sample: {ahead} classes trained ahead of the order on request (`priority_file`)" if ahead else "")
+        + ").\n"
     )
     lines = [
         "# A first look at the table",

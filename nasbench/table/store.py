@@ -105,6 +105,15 @@ class TableData:
         return cls(arch, space.representatives().astype(np.int64), epochs, entries, dict(attrs))
 
 
+def build_class_order(num_classes: int) -> np.ndarray:
+    """The fixed shuffled order in which ``nasbench-build`` trains classes (each seed in turn).
+
+    A partial table holds a prefix of it (a uniform sample of the classes), plus any
+    classes a build was asked to train first (``priority_file``).
+    """
+    return np.random.default_rng(0).permutation(num_classes)
+
+
 def write_table(path: str | Path, table: TableData) -> None:
     """Write atomically (temporary file in the same folder, then rename)."""
     import h5py

@@ -31,7 +31,7 @@ import numpy as np
 
 from nasbench.space.base import SearchSpace
 from nasbench.space.registry import space_from_config
-from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, read_table, write_table
+from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, build_class_order, read_table, write_table
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.timing import TimingConfig, time_epoch
 from nasbench.train.trainer import Recipe, RunResult, machine_description, train
@@ -86,7 +86,7 @@ def job_order(
     ``max_classes`` keeps the first classes of that order: a uniform subsample
     whose entries are the same as the full build's (so they merge into it).
     """
-    classes = np.random.default_rng(0).permutation(num_classes)[:max_classes]
+    classes = build_class_order(num_classes)[:max_classes]
     jobs = [(int(c), s) for s in range(num_seeds) for c in classes]
     return jobs[shard::num_shards]
 
