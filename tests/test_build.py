@@ -481,3 +481,71 @@ def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_pa
     refused = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(foreign), "-n", "1"],
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "incompatible nasbench" in refused.stderr and len(refused.stderr.splitlines()) == 1
+
+
+# ---------------------------------------------------------------- costs pass
+def inflate_costs(table_path: Path, factor: float = 10.0) -> None:
+    """Costs as a build spread over busy sessions may leave them: inflated, and no record of a costs pass."""
+    with h5py.File(table_path, "r+") as f:
+        for name in ("cost/epoch_seconds", "latency/batch1", "latency/batch256"):
+            f[name][...] = f[name][()] * factor
+        if "costs_pass" in f.attrs:
+            del f.attrs["costs_pass"]
+
+
+def test_a_finished_build_measures_costs_in_one_sitting(tiny_table):
+    table = read_table(tiny_table)
+    last = json.loads(table.attrs["costs_pass"])
+    assert last["entries"] == int(table.entries["done"].sum()) == table.entries["done"].size
+    assert last["classes"] == table.entries["done"].shape[0] and last["started"] <= last["finished"]
+    assert np.isfinite(table.epoch_seconds).all() and np.isfinite(table.entries["latency_b1"]).all()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_costs_pass_replaces_costs_measured_during_the_build(tiny_table, tmp_path, workers):
+    copy = tmp_path / "t.h5"
+    shutil.copy(tiny_table, copy)
+    inflate_costs(copy)
+    inflated = read_table(copy)
+    build_tiny(copy, costs_pass="off", workers=workers)  # nothing to train, no pass: costs kept
+    assert np.array_equal(read_table(copy).epoch_seconds, inflated.epoch_seconds)
+    build_tiny(copy, workers=workers)  # auto: every entry trained and no pass covers them
+    after = read_table(copy)
+    assert same_metrics(after, inflated)  # only costs change
+    assert (after.epoch_seconds < inflated.epoch_seconds / 3).all()
+    assert (after.entries["latency_b1"] < inflated.entries["latency_b1"] / 3).all()
+    assert json.loads(after.attrs["costs_pass"])["workers"] == workers
+
+
+def test_an_interrupted_costs_pass_keeps_the_earlier_costs(tiny_table, tmp_path, monkeypatch):
+    import nasbench.train.build as build
+
+    copy = tmp_path / "t.h5"
+    shutil.copy(tiny_table, copy)
+    inflate_costs(copy)
+    before = read_table(copy)
+    calls = {"n": 0}
+    measure = build._cost_job
+
+    def interrupted(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return measure(*args)
+
+    monkeypatch.setattr(build, "_cost_job", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_tiny(copy)
+    after = read_table(copy)
+    assert np.array_equal(after.epoch_seconds, before.epoch_seconds) and "costs_pass" not in after.attrs
+    assert np.array_equal(after.entries["latency_b1"], before.entries["latency_b1"], equal_nan=True)
+
+
+def test_costs_pass_waits_for_the_last_entry_unless_asked(tmp_path):
+    partial = build_tiny(tmp_path / "p.h5", seeds=(0,), max_entries=3)
+    assert "costs_pass" not in read_table(partial).attrs
+    build_tiny(partial, seeds=(0,), max_entries=0, costs_pass="now")
+    table = read_table(partial)
+    assert json.loads(table.attrs["costs_pass"])["entries"] == 3
+    with pytest.raises(ValueError, match="costs_pass must be auto, now or off, got 'sometimes'"):
+        build_tiny(partial, seeds=(0,), costs_pass="sometimes")

@@ -43,6 +43,7 @@ def main(cfg: DictConfig) -> None:
         max_classes=cfg.max_classes,
         priority=read_priority_file(cfg.priority_file) if cfg.priority_file else (),
         timing=TimingConfig(**OmegaConf.to_container(cfg.timing, resolve=True)),
+        costs_pass=cfg.costs_pass,
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         progress=cfg.progress,
     )

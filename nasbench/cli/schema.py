@@ -29,6 +29,7 @@ class BuildConfig:
     max_classes: Optional[int] = None
     priority_file: Optional[str] = None
     timing: TimingConfig = field(default_factory=TimingConfig)
+    costs_pass: str = "auto"
     progress: bool = True
 
 

@@ -28,7 +28,8 @@ dataset and seeds -- what makes two tables comparable), ``space``, ``recipe``,
 ``dataset``, ``dataset_fingerprint``, ``seeds``, ``config`` (resolved YAML),
 ``package_version``, ``git_commit``, ``versions`` (JSON), ``machine`` (JSON),
 ``created``, ``updated``, ``complete``, ``shard``, ``num_shards``,
-``validity`` (JSON), ``timing`` (JSON: how ``cost/epoch_seconds`` was measured).
+``validity`` (JSON), ``timing`` (JSON: how ``cost/epoch_seconds`` was measured),
+``costs_pass`` (JSON: when every cost was last re-measured in one sitting).
 
 Writes go to a temporary file in the same folder, then ``os.replace``: a reader
 or a killed writer never sees half a file.

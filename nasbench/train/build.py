@@ -20,7 +20,7 @@ import os
 import signal
 import subprocess
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict
 from datetime import datetime, timezone
 from multiprocessing import get_context
@@ -34,7 +34,7 @@ from nasbench.space.registry import space_from_config
 from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, build_class_order, read_table, write_table
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.timing import TimingConfig, time_epoch
-from nasbench.train.trainer import Recipe, RunResult, machine_description, train
+from nasbench.train.trainer import Recipe, RunResult, machine_description, measure_latencies, train
 
 #: the seed position of a timing job ``(class, TIMING)``
 TIMING = -1
@@ -178,6 +178,20 @@ def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int, device: str, t
     return train(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
 
 
+def _cost_job(decisions: tuple[int, ...], recipe: dict, seeds: list[int], device: str, timing: dict) -> tuple[float, list]:
+    """The costs pass for one class: its epoch time and, per trained seed, its latencies (a fresh model of that seed)."""
+    import torch
+
+    space, data, recipe_ = _WORKER["space"], _WORKER["data"], Recipe(**recipe)
+    epoch_seconds = time_epoch(space, decisions, data, recipe_, TimingConfig(**timing), device)
+    sample = torch.as_tensor(data.split("test")[0], device=device)
+    latencies = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        latencies.append(measure_latencies(space.build_model(decisions).to(device), sample, recipe_))
+    return epoch_seconds, latencies
+
+
 def with_timing(train_jobs: list[tuple[int, int]], timed_here: Sequence[int], table: TableData) -> list[tuple[int, int]]:
     """``train_jobs`` with a timing job before the first job of each untimed class of ``timed_here``.
 
@@ -246,11 +260,20 @@ def run_build(
     max_classes: int | None = None,
     priority: Sequence[Any] = (),
     timing: TimingConfig = TimingConfig(),
+    costs_pass: str = "auto",
     config_yaml: str = "",
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Train the missing entries of this shard into ``output`` (or its shard file); returns the path."""
+    """Train the missing entries of this shard into ``output`` (or its shard file); returns the path.
+
+    ``costs_pass``: when to re-measure every trained class's epoch time and every
+    entry's latency in one sitting (:func:`measure_costs`): ``auto`` once the shard's
+    last entry is trained (and again if entries were added since), ``now`` after this
+    run's training whatever is trained, ``off`` never.
+    """
+    if costs_pass not in ("auto", "now", "off"):
+        raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
     if not 0 <= shard < num_shards:
         raise ValueError(f"shard must be in 0..num_shards-1 = 0..{num_shards - 1}, got {shard}")
     if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, (int, np.integer)) and s >= 0 for s in seeds):
@@ -373,6 +396,20 @@ def run_build(
                 if time.monotonic() - last > checkpoint_seconds:
                     checkpoint()
                     last = time.monotonic()
+        trained = [c for c in timed_here if table.entries["done"][c].any()]
+        shard_done = all(table.entries["done"][j] for j in everything)
+        if costs_pass == "now" or (costs_pass == "auto" and shard_done and not costs_current(table)):
+            if pool is None and workers > 0:
+                pool = ProcessPoolExecutor(
+                    workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                    initargs=(space.config(), asdict(dataset), threads_per_worker),
+                )
+            elif workers == 0:
+                _load_worker(space.config(), asdict(dataset), threads_per_worker)
+            bar.close()
+            log(f"{path}: costs pass: re-measuring the epoch time of {len(trained)} classes and the latency of their "
+                f"{int(table.entries['done'][trained].sum())} entries in one sitting")
+            measure_costs(table, space, recipe, seeds, trained, pool, workers, device, timing, progress, path.name)
     finally:
         for future, job in pending.items():
             if future.done() and not future.cancelled() and future.exception() is None:
@@ -388,14 +425,67 @@ def run_build(
     return path
 
 
+def costs_current(table: TableData) -> bool:
+    """Whether the table's last costs pass covered every entry it now holds."""
+    last = json.loads(table.attrs.get("costs_pass", "null") or "null")
+    return bool(last) and last.get("entries") == int(table.entries["done"].sum())
+
+
+def measure_costs(
+    table: TableData, space: SearchSpace, recipe: Recipe, seeds: Sequence[int], classes: Sequence[int],
+    pool: ProcessPoolExecutor | None, workers: int, device: str, timing: TimingConfig, progress: bool, name: str,
+) -> None:
+    """Re-measure the epoch time of ``classes`` and the latency of their trained entries, in one sitting.
+
+    Costs measured during a build that spans sessions mix machines and loads (on the
+    flagship the classes timed in one session cost twice what the same classes cost
+    in another). This pass measures them all under one condition. Nothing is
+    changed until every class is measured: an interrupted pass leaves the earlier
+    costs, and the next run starts it again.
+    """
+    reps = space.representatives()
+    jobs = {}
+    for c in classes:
+        positions = [int(s) for s in np.flatnonzero(table.entries["done"][c])]
+        args = (tuple(int(d) for d in space.all_decisions[reps[c]]), asdict(recipe), [int(seeds[s]) for s in positions],
+                device, asdict(timing))
+        jobs[c] = (positions, args)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    bar = _progress(len(jobs), progress, name, "costs pass", "class")
+    results = {}
+    try:
+        if pool is None:
+            for c, (_, args) in jobs.items():
+                results[c] = _cost_job(*args)
+                bar.update(1)
+        else:
+            futures = {pool.submit(_cost_job, *args): c for c, (_, args) in jobs.items()}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+    finally:
+        bar.close()
+    for c, (positions, _) in jobs.items():
+        epoch_seconds, latencies = results[c]
+        table.epoch_seconds[c] = epoch_seconds
+        for s, (b1, b256) in zip(positions, latencies):
+            table.entries["latency_b1"][c, s] = b1
+            table.entries["latency_b256"][c, s] = b256
+    table.attrs["costs_pass"] = json.dumps({
+        "started": started, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "classes": len(jobs), "entries": int(table.entries["done"].sum()), "git_commit": git_commit(),
+        "machine": machine_description().get("cpu", ""), "workers": workers,
+    })
+
+
 def _seed(seeds: Sequence[int], job: tuple[int, int]) -> int:
     return TIMING if job[1] == TIMING else int(seeds[job[1]])
 
 
-def _progress(total: int, enabled: bool, name: str):
+def _progress(total: int, enabled: bool, name: str, what: str = "build", unit: str = "run"):
     from tqdm import tqdm
 
-    return tqdm(total=total, disable=not enabled, desc=f"build {name}", unit="run", smoothing=0.05, dynamic_ncols=True)
+    return tqdm(total=total, disable=not enabled, desc=f"{what} {name}", unit=unit, smoothing=0.05, dynamic_ncols=True)
 
 
 def check_same_timing(paths: Sequence[str | Path], tables: Sequence[TableData]) -> None:
@@ -462,6 +552,10 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         timed = np.isfinite(t.epoch_seconds) & ~np.isfinite(merged.epoch_seconds)
         merged.epoch_seconds[timed] = t.epoch_seconds[timed]
     merged.attrs["build_seconds"] = float(seconds)
+    passes = [json.loads(t.attrs.get("costs_pass", "null") or "null") for t in tables]
+    merged.attrs.pop("costs_pass", None)
+    if all(passes):  # each input measured its own classes in one sitting
+        merged.attrs["costs_pass"] = json.dumps({"merged": passes, "entries": int(merged.entries["done"].sum())})
     history = [json.dumps(run, sort_keys=True) for t in tables for run in json.loads(t.attrs.get("build_history", "[]"))]
     merged.attrs["build_history"] = json.dumps([json.loads(run) for run in dict.fromkeys(history)])
     merged.attrs["shard"] = 0

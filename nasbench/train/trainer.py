@@ -178,10 +178,14 @@ def train(
             curves[f"{name}_loss"][epoch] = loss_value
             curves[f"{name}_accuracy"][epoch] = accuracy
 
-    sample = tensors["test"][0]
-    return RunResult(
-        curves=curves,
-        diverged=diverged,
-        latency_b1=measure_latency(model, sample, 1, recipe.latency_repeats),
-        latency_b256=measure_latency(model, sample, 256, max(recipe.latency_repeats // 4, 1) if recipe.latency_repeats else 0),
+    latency_b1, latency_b256 = measure_latencies(model, tensors["test"][0], recipe)
+    return RunResult(curves=curves, diverged=diverged, latency_b1=latency_b1, latency_b256=latency_b256)
+
+
+def measure_latencies(model: nn.Module, sample: torch.Tensor, recipe: Recipe) -> tuple[float, float]:
+    """Median forward seconds at batch 1 (``recipe.latency_repeats`` passes) and 256 (a quarter as many)."""
+    repeats = recipe.latency_repeats
+    return (
+        measure_latency(model, sample, 1, repeats),
+        measure_latency(model, sample, 256, max(repeats // 4, 1) if repeats else 0),
     )
