@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -415,3 +416,76 @@ def test_report_lists_failed_runs_readably(tiny_table, tmp_path):
     assert listed[0] == f"- `{sweep / '2'} (no result.json; overrides: strategy=nsga2 seed=0 budget.seconds=1)`"
     assert listed[1] == (f"- `{sweep / '3'} (no result.json; overrides: strategy=nsga2 seed=0 budget.seconds=1; "
                          "last line of search.log: error: strategy nsga2 is multi-objective)`")
+
+
+# ---------------------------------------------------------------- nasbench-compare
+def compare(monkeypatch, capsys, *overrides):
+    """``nasbench-compare`` in this process: (exit code, stdout, stderr)."""
+    import nasbench.cli.compare as compare_cli
+
+    monkeypatch.setattr(sys, "argv", ["nasbench-compare", *overrides, "progress=false"])
+    code = 0
+    try:
+        compare_cli.main()
+    except SystemExit as exit_info:
+        code = exit_info.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import h5py
+
+    table = tmp_path / "t.h5"
+    shutil.copy(tiny_table, table)
+    args = [f"benchmark.path={table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",
+            "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
+    assert compare(monkeypatch, capsys, *args)[0] == 0
+    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert code == 0 and "kept 4 finished runs" in out
+    stale = tmp_path / "runs" / "rea" / "seed001" / "result.json"
+    data = json.loads(stale.read_text())
+    stale.write_text(json.dumps({**data, "git_commit": "0" * 40}))  # made by other code
+    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert code == 0 and "kept 3 finished runs" in out and json.loads(stale.read_text())["git_commit"] != "0" * 40
+    with h5py.File(table, "r+") as f:
+        f.attrs["git_commit"] = "1" * 40  # the same path now holds another table
+    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert code == 0 and "kept" not in out
+    assert all(json.loads(p.read_text())["benchmark"]["resolved"]["table_git_commit"] == "1" * 40
+               for p in (tmp_path / "runs").rglob("result.json"))
+
+
+def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatch, capsys):
+    import nasbench.cli.search as search_module
+
+    real = search_module.search
+
+    def crash_one(cfg):
+        if cfg["strategy"]["name"] == "rea" and cfg["seed"] == 1:
+            raise RuntimeError("out of memory\nand a second line")
+        return real(cfg)
+
+    monkeypatch.setattr(search_module, "search", crash_one)
+    code, _, err = compare(
+        monkeypatch, capsys, f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=3", "skip_duplicates=[false]",
+        "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}",
+    )
+    assert code == 0 and "error: run rea/seed001: out of memory" in err
+    readme = (tmp_path / "rep" / "README.md").read_text()
+    assert "Failed or missing runs" in readme and "seed001 (failed: RuntimeError: out of memory)" in readme
+
+
+@pytest.mark.parametrize("override, message", [
+    ("strategies=[random,random]", r"strategies lists random twice; name each strategy once"),
+    ("strategies=[random,nsga2]", r"strategy nsga2 is multi-objective"),
+    ("skip_duplicates=[]", r"skip_duplicates must list false, true or both, each once, got \[\]"),
+    ("constraint.params=1", r"smallest achievable params"),
+])
+def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, monkeypatch, capsys, override, message):
+    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", override, "seeds=2", "budget.seconds=1",
+                           f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert code == 2 and re.search(message, err), err
+    assert not (tmp_path / "runs").exists()

@@ -500,6 +500,10 @@ def test_fidelity_report_refuses_sweeps_that_cannot_be_compared(table4, tmp_path
     _sweep(tmp_path / "b", {"kind": "table", "path": str(table4)}, seeds=2, strategies=("rea", "reinforce"))
     _sweep(tmp_path / "c", {"kind": "table", "path": str(table4)}, seeds=2, seconds=2.0, strategies=("random", "rea"))
     cli = [sys.executable, "-m", "nasbench.cli.report", str(tmp_path / "a"), "--out", str(tmp_path / "rep"), "--fidelity"]
-    for other, message in (("b", "share 1 strategy (rea)"), ("c", "different budgets (1 s, 2 s)")):
+    from nasbench.space import BlockSpace
+
+    blocks = build_tiny(tmp_path / "blocks.h5", seeds=(0,), space=BlockSpace(positions=2, blocks=["skip", "res3"], reduce_after=[1], channels=[4, 8]))
+    _sweep(tmp_path / "d", {"kind": "table", "path": str(blocks)}, seeds=2, strategies=("random", "rea"))
+    for other, message in (("b", "share 1 strategy (rea)"), ("c", "different budgets (1 s, 2 s)"), ("d", "runs on different search spaces")):
         result = subprocess.run([*cli, str(tmp_path / other)], capture_output=True, text=True, timeout=120)
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr

@@ -3,12 +3,16 @@
 Runs the same function as ``nasbench-search`` for every (strategy, seed,
 duplicate setting), in this process, writing one ``result.json`` per run in
 ``runs_dir``, then writes the report like ``nasbench-report``. Runs already
-finished with the same config are kept, so an interrupted comparison resumes.
+finished with the same config, on the same benchmark (same table contents as
+far as :func:`~nasbench.cli.search.describe` tells) and by the same code commit
+are kept, so an interrupted comparison resumes; other runs are run again. A run
+that fails is reported (one line) and listed in the report; the others go on.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,12 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
         raise ValueError(f"seeds must be >= 1, got {cfg['seeds']}")
     if not cfg["strategies"]:
         raise ValueError("strategies must name at least one strategy")
+    twice = sorted({name for name in cfg["strategies"] if cfg["strategies"].count(name) > 1})
+    if twice:
+        raise ValueError(f"strategies lists {', '.join(twice)} twice; name each strategy once")
+    settings = cfg["skip_duplicates"]
+    if not settings or len(set(settings)) != len(settings):
+        raise ValueError(f"skip_duplicates must list false, true or both, each once, got {settings}")
     from nasbench.search.multiobjective import check_constraints, check_objectives
 
     # only set when used, so that the recorded config of an unconstrained run is what it always was
@@ -65,31 +75,52 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     return runs
 
 
+def finished(path: Path, run: dict[str, Any], identity: dict[str, Any]) -> bool:
+    """Whether ``path`` holds a result of ``run`` made on the same benchmark by the same code."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False  # missing or unreadable: run it again
+    return (
+        isinstance(data, dict) and data.get("config") == run and data.get("git_commit") == identity["git_commit"]
+        and (data.get("benchmark") or {}).get("resolved") == identity["benchmark"]
+    )
+
+
 @one_line_hydra_errors
 @hydra.main(config_path=CONF_DIR, config_name="compare", version_base="1.3")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
     from tqdm import tqdm
 
-    from nasbench.cli.search import search, write_json
+    from nasbench.cli.search import check_search, describe, load_benchmark, search, write_json
+    from nasbench.train.build import git_commit
     from nasbench.report.comparison import write_report
     from nasbench.report.pareto import write_pareto_report
 
     plain = OmegaConf.to_container(cfg, resolve=True)
     runs = planned_runs(plain)
-    kept = 0
-    for folder, run in tqdm(runs, desc="comparison", unit="run", disable=not plain["progress"]):
-        path = folder / "result.json"
-        if path.exists():
-            try:
-                if json.loads(path.read_text()).get("config") == run:
-                    kept += 1
-                    continue
-            except ValueError:
-                pass  # unreadable: run it again
-        write_json(path, search(run))
-    if kept:
-        print(f"kept {kept} finished runs from {plain['runs_dir']}")
+    benchmark = load_benchmark(plain["benchmark"])
+    for _, run in {(run["strategy"]["name"], run["skip_duplicates"]): (f, run) for f, run in runs}.values():
+        check_search(run, benchmark)  # a bad strategy option or constraint stops the comparison before any run
+    identity = {"benchmark": describe(benchmark), "git_commit": git_commit()}
+    todo = [(folder, run) for folder, run in runs if not finished(folder / "result.json", run, identity)]
+    if len(todo) < len(runs):
+        print(f"kept {len(runs) - len(todo)} finished runs from {plain['runs_dir']} (same config, benchmark and code)")
+    failures = []
+    for folder, run in tqdm(todo, desc="comparison", unit="run", disable=not plain["progress"]):
+        (folder / "result.json").unlink(missing_ok=True)  # a stale result must not stand in for this run
+        (folder / "error.txt").unlink(missing_ok=True)
+        try:
+            write_json(folder / "result.json", search(run))
+        except Exception as err:  # noqa: BLE001 - one run's failure is reported and listed, the rest go on
+            message = (str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)).splitlines()[0] if str(err) else type(err).__name__
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "error.txt").write_text(f"{type(err).__name__}: {message}\n")
+            failures.append(f"{folder.parent.name}/{folder.name}: {message}")
+            tqdm.write(f"error: run {failures[-1]}", file=sys.stderr)
+    if failures and len(failures) == len(runs):
+        raise ValueError(f"every run failed; the first: {failures[0]}")
     writer = write_pareto_report if plain.get("objectives") else write_report
     out = writer(plain["runs_dir"], plain["out"], plain["title"], only=[folder / "result.json" for folder, _ in runs])
     print(f"report written to {out}/README.md")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
@@ -44,8 +45,8 @@ def describe(benchmark) -> dict[str, Any]:
     }
 
 
-def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], benchmark, budget) -> dict[str, Any]:
-    """Run a one-shot strategy; the options a supernet cannot honour are one-line errors."""
+def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
+    """The run options a supernet cannot honour are one-line errors."""
     unsupported = [
         text for text, on in (
             ("constraint.*", any(v is not None for v in (cfg.get("constraint") or {}).values())),
@@ -55,6 +56,30 @@ def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], ben
     ]
     if unsupported:
         raise ValueError(f"strategy {name} trains a supernet and does not support {', '.join(unsupported)}; drop them for this strategy")
+
+
+def check_search(cfg: dict[str, Any], benchmark) -> None:
+    """Everything :func:`search` checks about ``cfg`` before it runs, without running it."""
+    from nasbench.search import ONE_SHOT_NAMES, make_strategy
+    from nasbench.search.multiobjective import ArchTable, check_constraints
+
+    options = dict(cfg["strategy"])
+    name = options.pop("name", None)
+    constraints = check_constraints(cfg.get("constraint"))
+    if constraints:
+        ArchTable.from_benchmark(benchmark).feasible(constraints)  # a bound nothing meets is an error now
+    if name in ONE_SHOT_NAMES:
+        from nasbench.search.oneshot import make_one_shot
+
+        check_one_shot_options(name, cfg)
+        make_one_shot(name, benchmark.space, cfg["seed"], **options)
+    else:
+        make_strategy(name, benchmark.space, np.random.default_rng(0), benchmark.num_epochs, objectives=cfg.get("objectives"), **options)
+
+
+def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], benchmark, budget) -> dict[str, Any]:
+    """Run a one-shot strategy; the options a supernet cannot honour are one-line errors."""
+    check_one_shot_options(name, cfg)
     from nasbench.search.oneshot import make_one_shot, run_one_shot
 
     return run_one_shot(make_one_shot(name, benchmark.space, cfg["seed"], **options), benchmark, budget)

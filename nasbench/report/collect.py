@@ -90,7 +90,7 @@ def read_results(directory: str | Path, only: list[Path] | None = None, truth=No
     results, failed = [], []
     candidates = sorted(directory.rglob("result.json")) if only is None else [p for p in only if p.exists()]
     if only is not None:
-        failed += [f"{p.parent} (no result.json)" for p in only if not p.exists()]
+        failed += [missing_run(p.parent) for p in only if not p.exists()]
     for path in candidates:
         try:
             data = json.loads(path.read_text())
@@ -110,6 +110,14 @@ def read_results(directory: str | Path, only: list[Path] | None = None, truth=No
     if not results:
         raise ReportError(f"{directory} holds no result.json files: is it a nasbench-search output folder?")
     return results, failed
+
+
+def missing_run(folder: Path) -> str:
+    """How a planned run without a result is listed: the error it recorded (``error.txt``), if any."""
+    try:
+        return f"{folder} (failed: {(folder / 'error.txt').read_text().strip()})"
+    except OSError:
+        return f"{folder} (no result.json)"
 
 
 def failed_job(folder: Path) -> str:
@@ -187,6 +195,8 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
                 "constraints": constraint_text(data),
                 "table_complete": data.get("truth_complete", ((data.get("benchmark") or {}).get("resolved") or {}).get("complete", True)),
                 "table_entries": data.get("truth_entries", ((data.get("benchmark") or {}).get("resolved") or {}).get("entries_done")),
+                "space_signature": ((data.get("benchmark") or {}).get("resolved") or {}).get("space_signature"),
+                "dataset_fingerprint": ((data.get("benchmark") or {}).get("resolved") or {}).get("dataset_fingerprint"),
                 "path": str(path.parent),
             }
         )

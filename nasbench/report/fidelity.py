@@ -115,6 +115,13 @@ def write_fidelity_report(
             f"{table_dir} and {surrogate_dir} share {plural(len(labels), 'strategy', 'strategies')} ({', '.join(labels) or 'none'}); "
             "run the same sweep on both benchmarks"
         )
+    for column, what in (("space_signature", "search spaces"), ("dataset_fingerprint", "datasets")):
+        values = {str(v) for c in (on_table, on_surrogate) for v in c.runs[column].dropna()}
+        if len(values) > 1:
+            raise ReportError(
+                f"{table_dir} and {surrogate_dir} hold runs on different {what} ({', '.join(sorted(v[:12] for v in values))}); "
+                "compare a sweep on a table with the same sweep on a surrogate fitted to it"
+            )
     budgets = {float(b) for c in (on_table, on_surrogate) for b in c.runs["budget_seconds"].dropna()}
     if len(budgets) > 1:
         raise ReportError(f"the two sweeps used different budgets ({', '.join(f'{b:g} s' for b in sorted(budgets))}); use one budget")
