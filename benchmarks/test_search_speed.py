@@ -3,6 +3,11 @@
 On each shipped table (``benchmark=table``, the flagship, and ``benchmark=blocks``)
 that has every class trained for at least one seed (strategies may propose any
 architecture); a table not yet that far is skipped.
+
+Baselines measured in the same run: random search is in each strategy's group
+(its time is the runner's own cost: lookups and bookkeeping), and the comparison
+sits next to the start-up of its command (interpreter, imports, Hydra config) on
+the same table.
 Run with ``python -m pytest benchmarks/test_search_speed.py --benchmark-only``.
 """
 
@@ -43,6 +48,8 @@ def default_cfg(config_name: str, overrides: list[str]) -> dict:
 def test_one_run_at_the_default_budget(benchmark, name, group):
     from nasbench.cli.search import search
 
+    benchmark.group = f"one run at the default budget ({group}); baseline: random"
+
     multi = STRATEGIES[name].objective_mode == "multi"  # these search a front: give them two objectives
     cfg = default_cfg("search", [f"strategy={name}", f"benchmark={group}", *(["objectives=[valid_accuracy,params]"] if multi else [])])
     cfg.pop("hydra", None)
@@ -55,6 +62,8 @@ def test_whole_default_comparison(benchmark, tmp_path, group):
     import subprocess
     import sys
 
+    benchmark.group = f"default comparison ({group})"
+
     def run():
         subprocess.run(
             [sys.executable, "-m", "nasbench.cli.compare", f"benchmark={group}", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'report'}", "progress=false"],
@@ -62,3 +71,14 @@ def test_whole_default_comparison(benchmark, tmp_path, group):
         )
 
     benchmark.pedantic(run, rounds=1, iterations=1)
+
+
+@pytest.mark.parametrize("group", GROUP_PARAMS)
+def test_compare_startup_baseline(benchmark, group):
+    """The comparison command's fixed cost: start, import, compose its config (``--cfg job`` prints it and exits)."""
+    import subprocess
+    import sys
+
+    benchmark.group = f"default comparison ({group})"
+    command = [sys.executable, "-m", "nasbench.cli.compare", f"benchmark={group}", "--cfg", "job"]
+    benchmark.pedantic(subprocess.run, args=(command,), kwargs={"check": True, "capture_output": True}, rounds=3, iterations=1)
