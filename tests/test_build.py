@@ -549,3 +549,18 @@ def test_costs_pass_waits_for_the_last_entry_unless_asked(tmp_path):
     assert json.loads(table.attrs["costs_pass"])["entries"] == 3
     with pytest.raises(ValueError, match="costs_pass must be auto, now or off, got 'sometimes'"):
         build_tiny(partial, seeds=(0,), costs_pass="sometimes")
+
+
+def test_costs_pass_runs_once_the_first_seed_is_complete_and_again_at_the_end(tmp_path):
+    path = tmp_path / "t.h5"
+    classes = tiny_space().num_classes
+    build_tiny(path, max_entries=classes - 1)  # seed 0 of all but one class
+    assert "costs_pass" not in read_table(path).attrs
+    build_tiny(path, max_entries=1)  # seed 0 complete: a single-seed table with costs of one sitting
+    first = json.loads(read_table(path).attrs["costs_pass"])
+    assert first["classes"] == classes and first["entries"] == classes
+    build_tiny(path, max_entries=2)  # two entries of seed 1: not measured again
+    assert json.loads(read_table(path).attrs["costs_pass"]) == first
+    build_tiny(path)  # the last entries: measured again
+    last = json.loads(read_table(path).attrs["costs_pass"])
+    assert last["entries"] == 2 * classes

@@ -268,9 +268,10 @@ def run_build(
     """Train the missing entries of this shard into ``output`` (or its shard file); returns the path.
 
     ``costs_pass``: when to re-measure every trained class's epoch time and every
-    entry's latency in one sitting (:func:`measure_costs`): ``auto`` once the shard's
-    last entry is trained (and again if entries were added since), ``now`` after this
-    run's training whatever is trained, ``off`` never.
+    entry's latency in one sitting (:func:`measure_costs`): ``auto`` once every class
+    of the shard has a trained seed and again once every entry is trained
+    (:func:`costs_pass_due`), ``now`` after this run's training whatever is trained,
+    ``off`` never.
     """
     if costs_pass not in ("auto", "now", "off"):
         raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
@@ -397,8 +398,7 @@ def run_build(
                     checkpoint()
                     last = time.monotonic()
         trained = [c for c in timed_here if table.entries["done"][c].any()]
-        shard_done = all(table.entries["done"][j] for j in everything)
-        if costs_pass == "now" or (costs_pass == "auto" and shard_done and not costs_current(table)):
+        if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, timed_here, everything)):
             if pool is None and workers > 0:
                 pool = ProcessPoolExecutor(
                     workers, mp_context=get_context("spawn"), initializer=_init_worker,
@@ -425,10 +425,14 @@ def run_build(
     return path
 
 
-def costs_current(table: TableData) -> bool:
-    """Whether the table's last costs pass covered every entry it now holds."""
-    last = json.loads(table.attrs.get("costs_pass", "null") or "null")
-    return bool(last) and last.get("entries") == int(table.entries["done"].sum())
+def costs_pass_due(table: TableData, classes: Sequence[int], entries: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``costs_pass=auto`` measures now: when every class of the shard is trained at least once (a
+    complete single-seed table) and again when every entry is, unless the last pass already covered them."""
+    last = json.loads(table.attrs.get("costs_pass", "null") or "null") or {}
+    if all(table.entries["done"][j] for j in entries):
+        return last.get("entries") != int(table.entries["done"].sum())
+    covered = int(table.entries["done"][list(classes)].any(axis=1).sum())
+    return covered == len(classes) and last.get("classes", 0) < covered
 
 
 def measure_costs(
