@@ -564,3 +564,10 @@ def test_costs_pass_runs_once_the_first_seed_is_complete_and_again_at_the_end(tm
     build_tiny(path)  # the last entries: measured again
     last = json.loads(read_table(path).attrs["costs_pass"])
     assert last["entries"] == 2 * classes
+
+
+def test_verify_notes_what_differs_from_the_build(tiny_table):
+    from nasbench.train.verify import provenance_notes
+
+    assert not any(note.startswith("device") for note in provenance_notes(tiny_table))
+    assert "device: the table was trained on cpu, this re-run uses cuda" in provenance_notes(tiny_table, "cuda")

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     path = resolve_table_path(args.table)
     entries = verify_table(path, args.num_entries, args.seed, args.device)
     ok = all(e.passed(args.atol) for e in entries)
-    notes = provenance_notes(path)
+    notes = provenance_notes(path, args.device)
     if args.json:
         report = {"table": str(path), "atol": args.atol, "passed": ok, "notes": notes, "entries": [e.__dict__ for e in entries]}
         print(json.dumps(strict_json(report), indent=2, allow_nan=False))

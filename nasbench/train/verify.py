@@ -50,9 +50,10 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     if num_entries < 1:
         raise ValueError(f"number of entries must be >= 1, got {num_entries}")
     picks = done[np.random.default_rng(rng_seed).choice(len(done), size=min(num_entries, len(done)), replace=False)]
-    # The table was built with one thread per worker; so is the re-run, for identical float order.
+    # The re-run uses the build's threads per training process, for the same float order.
+    machine = json.loads(table.attrs.get("machine", "{}") or "{}")
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(machine.get("threads_per_worker", 1)))
     out = []
     try:
         for c, s in picks:
@@ -79,7 +80,7 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     return out
 
 
-def provenance_notes(path: str | Path) -> list[str]:
+def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
     """Where this re-run differs from how the table was built (code commits, library versions), one line each.
 
     Differences do not fail a verification; they say why a mismatch may not be an error in the table.
@@ -94,6 +95,9 @@ def provenance_notes(path: str | Path) -> list[str]:
     if built and here not in built:
         shown = built[0] if len(built) == 1 else f"{len(built)} commits ({built[0][:12]} .. {built[-1][:12]})"
         notes.append(f"code: the table was built at {shown}, this is {here[:12]}")
+    built_on = json.loads(attrs.get("machine", "{}") or "{}").get("device", "cpu")
+    if device != built_on:
+        notes.append(f"device: the table was trained on {built_on}, this re-run uses {device}")
     recorded = json.loads(attrs.get("versions", "{}") or "{}")
     current = library_versions()
     changed = [f"{name} {version} (table) vs {current.get(name)} (here)" for name, version in recorded.items()
