@@ -40,6 +40,17 @@ def class_frame(bench) -> pd.DataFrame:
     return frame
 
 
+def built_by(meta: dict) -> str:
+    """The code that built a table: one git commit, or how many (a build resumed across code versions)."""
+    history = meta.get("build_history") or []
+    if isinstance(history, str):
+        history = json.loads(history)
+    commits = list(dict.fromkeys(run.get("git_commit") for run in history if run.get("git_commit"))) or [meta.get("git_commit")]
+    if len(commits) == 1:
+        return f"git commit `{commits[0]}`"
+    return f"built over {len(commits)} git commits (`{str(commits[0])[:12]}` .. `{str(commits[-1])[:12]}`; see its `build_history`)"
+
+
 def classes_ahead_of_order(bench) -> int:
     """Trained classes outside the longest fully trained prefix of the build's class order."""
     from nasbench.table.store import build_class_order
@@ -79,6 +90,12 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         raise ValueError(f"the table has {len(frame)} trained classes; need at least 3 for a report")
     early_epoch = frame.attrs["early_epoch"]
     pct = 100.0
+    early: dict[str, float] = {}
+    if early_epoch is not None:
+        early_valid = frame["valid_accuracy_early"]
+        ok = np.isfinite(early_valid)  # a seed that diverged between the early epoch and the last
+        early[f"spearman_epoch{early_epoch}_final_valid"] = float(spearmanr(early_valid[ok], frame["valid_accuracy"][ok]).statistic)
+        early[f"kendall_epoch{early_epoch}_final_valid"] = float(kendalltau(early_valid[ok], frame["valid_accuracy"][ok]).statistic)
     stats: dict[str, Any] = {
         "classes_trained": int(len(frame)),
         **({"classes_all_seeds_diverged": frame.attrs["all_seeds_diverged"]} if frame.attrs["all_seeds_diverged"] else {}),
@@ -91,14 +108,10 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         "test_accuracy_median": float(frame["test_accuracy"].median()),
         "spearman_params_test": float(spearmanr(frame["params"], frame["test_accuracy"]).statistic),
         "spearman_flops_test": float(spearmanr(frame["flops"], frame["test_accuracy"]).statistic),
+        **early,
         "pearson_valid_test": float(pearsonr(frame["valid_accuracy"], frame["test_accuracy"]).statistic),
         "spearman_valid_test": float(spearmanr(frame["valid_accuracy"], frame["test_accuracy"]).statistic),
     }
-    if early_epoch is not None:
-        early_valid = frame["valid_accuracy_early"]
-        ok = np.isfinite(early_valid)  # a seed that diverged between the early epoch and the last
-        stats[f"spearman_epoch{early_epoch}_final_valid"] = float(spearmanr(early_valid[ok], frame["valid_accuracy"][ok]).statistic)
-        stats[f"kendall_epoch{early_epoch}_final_valid"] = float(kendalltau(early_valid[ok], frame["valid_accuracy"][ok]).statistic)
     # How flat is the top? The best quarter's spread next to the binomial standard error of one accuracy
     # measured on the valid split: when they are close, rankings among good cells are mostly noise.
     top_quarter = frame[frame["valid_accuracy"] >= frame["valid_accuracy"].quantile(0.75)]
@@ -188,7 +201,7 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     lines = [
         "# A first look at the table",
         "",
-        f"Table: `{Path(str(bench.path)).name}`, git commit `{meta.get('git_commit')}`, seeds {list(bench.seeds)}, "
+        f"Table: `{Path(str(bench.path)).name}`, {built_by(meta)}, seeds {list(bench.seeds)}, "
         f"{bench.num_epochs} epochs. Regenerate with `{regenerate_command(bench, out_dir)}`.",
         partial,
         "| figure | value |",
