@@ -199,12 +199,15 @@ def write_fidelity_report(
         "",
         "## Rank agreement of the strategies",
         "",
-        f"Final mean regret, table vs surrogate, over {agreement['n']} strategies: "
+        f"Final mean regret, table vs surrogate, over {agreement['n']} strategies"
+        + (" (a strategy with and without skipping duplicates counts as two)" if any("+dedup" in label for label in labels) else "")
+        + ": "
         f"**Kendall tau {agreement['kendall_tau']:.3f}**, Spearman {agreement['spearman']:.3f}. "
         f"On the table the strategies' final mean regrets span {100 * np.ptp(frame['regret_table']):.3f} points, "
         f"against a mean standard error of {100 * frame['se_table'].mean():.3f} points: where the span is not "
         "well above the standard error, the table itself does not separate the strategies and no surrogate "
-        "can be expected to reproduce their order. The tau over time below shows where they do separate.",
+        "can be expected to reproduce their order. The tau over time below shows at which budgets the two "
+        "benchmarks order the strategies alike.",
         "",
         "![Kendall tau over time](tau.png)",
         "",
