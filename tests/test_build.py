@@ -204,8 +204,9 @@ def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path):
 
 
 def test_multirun_shards_then_merge(tiny_table, tmp_path):
+    """The README's sharded build: joblib's launcher, each shard with its own worker processes."""
     out = tmp_path / "m.h5"
-    result = run_cli("-m", *TINY_CLI, f"output={out}", "shard=0,1", "num_shards=2", "workers=0", f"hydra.sweep.dir={tmp_path / 'sweep'}", "launcher=basic")
+    result = run_cli("-m", *TINY_CLI, f"output={out}", "shard=0,1", "num_shards=2", "workers=1", f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert result.returncode == 0, result.stderr
     shards = [shard_path(out, i, 2) for i in range(2)]
     merged = subprocess.run([sys.executable, "-m", "nasbench.cli.merge", str(out), *map(str, shards)], capture_output=True, text=True, timeout=120)

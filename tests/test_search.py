@@ -489,3 +489,17 @@ def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, mo
                            f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}")
     assert code == 2 and re.search(message, err), err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path):
+    sweep = tmp_path / "sweep"
+    result = search_cli("-m", "strategy=rea", "budget.seconds=0.001,1", "seed=0", f"benchmark.path={tiny_table}",
+                        f"hydra.sweep.dir={sweep}", "launcher=basic")
+    assert result.returncode == 0, result.stderr
+    assert "error: job 0 (strategy=rea budget.seconds=0.001 seed=0" in result.stderr and "Traceback" not in result.stderr
+    assert (sweep / "0" / "error.txt").read_text().startswith("budget.seconds=0.001 ran out before the first evaluation")
+    assert (sweep / "1" / "result.json").exists()
+    report = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(sweep), "--out", str(tmp_path / "rep")],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert "failed: budget.seconds=0.001 ran out" in (tmp_path / "rep" / "README.md").read_text()

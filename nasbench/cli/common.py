@@ -32,10 +32,15 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             fail("interrupted; finished work is saved, run the same command again to resume", 130)
         except USER_ERRORS as err:
-            message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-            fail(message.splitlines()[0] if message else type(err).__name__)
+            fail(error_message(err))
 
     return wrapper
+
+
+def error_message(err: BaseException) -> str:
+    """The first line of an exception's message (a KeyError's key unquoted), or its type's name."""
+    message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return message.splitlines()[0] if message.strip() else type(err).__name__
 
 
 def hydra_message(err: BaseException) -> str:

@@ -93,6 +93,7 @@ def finished(path: Path, run: dict[str, Any], identity: dict[str, Any]) -> bool:
 def main(cfg: DictConfig) -> None:
     from tqdm import tqdm
 
+    from nasbench.cli.common import error_message
     from nasbench.cli.search import check_search, describe, load_benchmark, search, write_json
     from nasbench.train.build import git_commit
     from nasbench.report.comparison import write_report
@@ -114,7 +115,7 @@ def main(cfg: DictConfig) -> None:
         try:
             write_json(folder / "result.json", search(run))
         except Exception as err:  # noqa: BLE001 - one run's failure is reported and listed, the rest go on
-            message = (str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)).splitlines()[0] if str(err) else type(err).__name__
+            message = error_message(err)
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "error.txt").write_text(f"{type(err).__name__}: {message}\n")
             failures.append(f"{folder.parent.name}/{folder.name}: {message}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,10 @@ def check_search(cfg: dict[str, Any], benchmark) -> None:
         check_one_shot_options(name, cfg)
         make_one_shot(name, benchmark.space, cfg["seed"], **options)
     else:
+        from nasbench.search.runner import check_searchable
+
         make_strategy(name, benchmark.space, np.random.default_rng(0), benchmark.num_epochs, objectives=cfg.get("objectives"), **options)
+        check_searchable(benchmark)
 
 
 def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], benchmark, budget) -> dict[str, Any]:
@@ -135,9 +139,23 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 @hydra.main(config_path=CONF_DIR, config_name="search", version_base="1.3")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
+    from hydra.types import RunMode
+
+    from nasbench.cli.common import USER_ERRORS, error_message
+
     plain = OmegaConf.to_container(cfg, resolve=True)
-    result = search(plain)
-    out = Path(HydraConfig.get().runtime.output_dir) / cfg.output
+    hydra_cfg = HydraConfig.get()
+    try:
+        result = search(plain)
+    except USER_ERRORS as err:
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            raise
+        # one job of a sweep: say why it failed, leave it to the report's list of failed runs, and let the others run
+        message = error_message(err)
+        (Path(hydra_cfg.runtime.output_dir) / "error.txt").write_text(message + "\n")
+        print(f"error: job {hydra_cfg.job.num} ({' '.join(hydra_cfg.overrides.task)}): {message}", file=sys.stderr)
+        return
+    out = Path(hydra_cfg.runtime.output_dir) / cfg.output
     write_json(out, result)
     final = result["final"] or {}
     front = f", front of {final.get('front_size', 0)}, hypervolume regret {final.get('hv_regret', float('nan')):.4f}" if result.get("objectives") else ""

@@ -131,6 +131,10 @@ def failed_job(folder: Path) -> str:
         listed = None
     what = " ".join(map(str, listed)) if isinstance(listed, list) else ""
     text = f"{folder} (no result.json; overrides: {what or 'unknown'}"
+    try:  # nasbench-search records why a multirun job failed
+        return text + f"; failed: {(folder / 'error.txt').read_text().strip()})"
+    except OSError:
+        pass
     for log in sorted(folder.glob("*.log")):  # Hydra's job log; stderr is not kept, so it is often empty
         try:
             lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]

@@ -102,6 +102,17 @@ def make_generators(seed: int) -> tuple[np.random.Generator, np.random.Generator
     return strategy_rng, runner_rng
 
 
+def check_searchable(benchmark: Any) -> None:
+    """Refuse a partial table at once: a search may propose any architecture, trained or not."""
+    untrained = int((~np.asarray(benchmark.done).any(axis=1)).sum())
+    if untrained:
+        raise MissingEntryError(
+            f"the table is partial: {untrained} of {len(benchmark.done)} classes have no trained seed "
+            f"({benchmark.entries_done} of {benchmark.done.size} (class, seed) entries done) and a search may propose "
+            "any of them; use e.g. benchmark=blocks, or finish this table with nasbench-build"
+        )
+
+
 def run_search(
     strategy: Strategy,
     benchmark: Any,
@@ -121,6 +132,7 @@ def run_search(
         raise ValueError(
             "budget.seconds=inf never ends a search without budget.max_evals; give a finite budget.seconds or set budget.max_evals"
         )
+    check_searchable(benchmark)
     space = benchmark.space
     last_epoch = benchmark.num_epochs
     seeds = np.asarray(benchmark.seeds)
@@ -211,13 +223,7 @@ def run_search(
         if resumed is not None:
             seed = resumed[2]
         else:
-            available = seeds[done[class_id]]
-            if len(available) == 0:
-                raise MissingEntryError(
-                    f"class {class_id} is not trained: the table is partial ({benchmark.entries_done} of {done.size} "
-                    "(class, seed) entries done) and searches need a complete one; use e.g. benchmark=blocks, "
-                    "or finish this table with nasbench-build"
-                )
+            available = seeds[done[class_id]]  # every class has one (check_searchable)
             seed = int(available[rng.integers(len(available))])
         result = benchmark.query(arch.index, epoch=epoch, seed=seed)
         trained_time = float(result.train_time)

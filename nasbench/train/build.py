@@ -375,10 +375,7 @@ def run_build(
                     checkpoint()
                     last = time.monotonic()
         else:
-            pool = ProcessPoolExecutor(
-                workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                initargs=(space.config(), asdict(dataset), threads_per_worker),
-            )
+            pool = _worker_pool(workers, space, dataset, threads_per_worker)
             queue = iter(jobs)
             while True:
                 while len(pending) < 2 * workers:
@@ -400,10 +397,7 @@ def run_build(
         trained = [c for c in timed_here if table.entries["done"][c].any()]
         if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, timed_here, everything)):
             if pool is None and workers > 0:
-                pool = ProcessPoolExecutor(
-                    workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                    initargs=(space.config(), asdict(dataset), threads_per_worker),
-                )
+                pool = _worker_pool(workers, space, dataset, threads_per_worker)
             elif workers == 0:
                 _load_worker(space.config(), asdict(dataset), threads_per_worker)
             bar.close()
@@ -480,6 +474,20 @@ def measure_costs(
         "classes": len(jobs), "entries": int(table.entries["done"].sum()), "git_commit": git_commit(),
         "machine": machine_description().get("cpu", ""), "workers": workers,
     })
+
+
+def _worker_pool(workers: int, space: SearchSpace, dataset: DatasetConfig, threads: int) -> ProcessPoolExecutor:
+    """``workers`` spawned processes, each set up by :func:`_init_worker`."""
+    import multiprocessing
+
+    # Under joblib's launcher this process is a loky worker whose default start method is "loky"; spawned
+    # children inherit that name and cannot resolve it, so name a standard method here.
+    if multiprocessing.get_start_method(allow_none=True) not in multiprocessing.get_all_start_methods():
+        multiprocessing.set_start_method("spawn", force=True)
+    return ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_init_worker,
+        initargs=(space.config(), asdict(dataset), threads),
+    )
 
 
 def _seed(seeds: Sequence[int], job: tuple[int, int]) -> int:
