@@ -85,10 +85,16 @@ def valid_keys(err: BaseException | None) -> list[str]:
 
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
+    if not isinstance(err, (ConfigKeyError, ConfigAttributeError)):
+        return []
     object_type = getattr(err, "object_type", None)
-    if isinstance(err, (ConfigKeyError, ConfigAttributeError)) and dataclasses.is_dataclass(object_type):
+    if dataclasses.is_dataclass(object_type):
         return [field.name for field in dataclasses.fields(object_type)]
-    return []
+    parent = getattr(err, "parent_node", None)  # a plain config group (a strategy's options)
+    try:
+        return [str(key) for key in parent.keys()] if parent is not None else []
+    except Exception:  # noqa: BLE001 - only a hint; the error itself is reported either way
+        return []
 
 
 def one_line_hydra_errors(hydra_main: Callable[..., Any]) -> Callable[..., Any]:
