@@ -145,6 +145,11 @@ def main(cfg: DictConfig) -> None:
 
     plain = OmegaConf.to_container(cfg, resolve=True)
     hydra_cfg = HydraConfig.get()
+    out = Path(hydra_cfg.runtime.output_dir) / cfg.output
+    failure = out.with_name("error.txt")
+    if hydra_cfg.mode == RunMode.MULTIRUN:  # a reused sweep folder: no earlier attempt may stand in for this job
+        for earlier in (out, failure):
+            earlier.unlink(missing_ok=True)
     try:
         result = search(plain)
     except USER_ERRORS as err:
@@ -152,10 +157,9 @@ def main(cfg: DictConfig) -> None:
             raise
         # one job of a sweep: say why it failed, leave it to the report's list of failed runs, and let the others run
         message = error_message(err)
-        (Path(hydra_cfg.runtime.output_dir) / "error.txt").write_text(message + "\n")
+        failure.write_text(message + "\n")
         print(f"error: job {hydra_cfg.job.num} ({' '.join(hydra_cfg.overrides.task)}): {message}", file=sys.stderr)
         return
-    out = Path(hydra_cfg.runtime.output_dir) / cfg.output
     write_json(out, result)
     final = result["final"] or {}
     front = f", front of {final.get('front_size', 0)}, hypervolume regret {final.get('hv_regret', float('nan')):.4f}" if result.get("objectives") else ""
