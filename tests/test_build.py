@@ -572,3 +572,25 @@ def test_verify_notes_what_differs_from_the_build(tiny_table):
 
     assert not any(note.startswith("device") for note in provenance_notes(tiny_table))
     assert "device: the table was trained on cpu, this re-run uses cuda" in provenance_notes(tiny_table, "cuda")
+
+
+def test_signals_wait_for_the_end_of_a_deferred_block():
+    from nasbench.train.build import signals_deferred
+
+    state = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            state.append("swapped")  # reached: the interrupt waits for the block's end
+    assert state == ["swapped"]
+
+
+def test_merged_shards_carry_no_costs_pass(tmp_path):
+    a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, costs_pass="now")
+    b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, costs_pass="now")
+    assert "costs_pass" in read_table(a).attrs and "costs_pass" in read_table(b).attrs
+    merged = merge_shards([a, b], tmp_path / "m.h5")
+    assert "costs_pass" not in read_table(merged).attrs  # each shard measured in its own sitting
+    build_tiny(merged, seeds=(0,))  # auto: the merged table's costs, measured in one sitting
+    assert json.loads(read_table(merged).attrs["costs_pass"])["classes"] == tiny_space().num_classes

@@ -438,6 +438,10 @@ def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monk
 
     import h5py
 
+    import nasbench.train.build as build
+
+    commit = {"now": "a" * 40}  # the code's identity, whatever state this checkout is in
+    monkeypatch.setattr(build, "git_commit", lambda: commit["now"])
     table = tmp_path / "t.h5"
     shutil.copy(tiny_table, table)
     args = [f"benchmark.path={table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",
@@ -456,6 +460,9 @@ def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monk
     assert code == 0 and "kept" not in out
     assert all(json.loads(p.read_text())["benchmark"]["resolved"]["table_git_commit"] == "1" * 40
                for p in (tmp_path / "runs").rglob("result.json"))
+    commit["now"] = "a" * 40 + "-dirty"  # uncommitted changes: nothing can be vouched for
+    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert code == 0 and "so every run runs again" in out and "kept" not in out
 
 
 def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatch, capsys):

@@ -105,7 +105,11 @@ def main(cfg: DictConfig) -> None:
     for _, run in {(run["strategy"]["name"], run["skip_duplicates"]): (f, run) for f, run in runs}.values():
         check_search(run, benchmark)  # a bad strategy option or constraint stops the comparison before any run
     identity = {"benchmark": describe(benchmark), "git_commit": git_commit()}
-    todo = [(folder, run) for folder, run in runs if not finished(folder / "result.json", run, identity)]
+    if identity["git_commit"] == "unknown" or identity["git_commit"].endswith("-dirty"):
+        print(f"code {identity['git_commit']}: uncommitted changes may differ from those of the earlier runs, so every run runs again")
+        todo = list(runs)
+    else:
+        todo = [(folder, run) for folder, run in runs if not finished(folder / "result.json", run, identity)]
     if len(todo) < len(runs):
         print(f"kept {len(runs) - len(todo)} finished runs from {plain['runs_dir']} (same config, benchmark and code)")
     failures = []

@@ -157,6 +157,7 @@ def main(cfg: DictConfig) -> None:
             raise
         # one job of a sweep: say why it failed, leave it to the report's list of failed runs, and let the others run
         message = error_message(err)
+        failure.parent.mkdir(parents=True, exist_ok=True)
         failure.write_text(message + "\n")
         print(f"error: job {hydra_cfg.job.num} ({' '.join(hydra_cfg.overrides.task)}): {message}", file=sys.stderr)
         return

@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -394,7 +395,7 @@ def run_build(
                 if time.monotonic() - last > checkpoint_seconds:
                     checkpoint()
                     last = time.monotonic()
-        trained = [c for c in timed_here if table.entries["done"][c].any()]
+        trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
         if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, timed_here, everything)):
             if pool is None and workers > 0:
                 pool = _worker_pool(workers, space, dataset, threads_per_worker)
@@ -463,17 +464,39 @@ def measure_costs(
                 bar.update(1)
     finally:
         bar.close()
+    epoch = table.epoch_seconds.copy()
+    b1s, b256s = table.entries["latency_b1"].copy(), table.entries["latency_b256"].copy()
     for c, (positions, _) in jobs.items():
-        epoch_seconds, latencies = results[c]
-        table.epoch_seconds[c] = epoch_seconds
+        epoch[c], latencies = results[c]
         for s, (b1, b256) in zip(positions, latencies):
-            table.entries["latency_b1"][c, s] = b1
-            table.entries["latency_b256"][c, s] = b256
-    table.attrs["costs_pass"] = json.dumps({
+            b1s[c, s], b256s[c, s] = b1, b256
+    record = json.dumps({
         "started": started, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "classes": len(jobs), "entries": int(table.entries["done"].sum()), "git_commit": git_commit(),
         "machine": machine_description().get("cpu", ""), "workers": workers,
     })
+    with signals_deferred():  # all of the pass or none of it: a Ctrl-C/SIGTERM lands after the swap
+        table.epoch_seconds = epoch
+        table.entries["latency_b1"], table.entries["latency_b256"] = b1s, b256s
+        table.attrs["costs_pass"] = record
+
+
+@contextmanager
+def signals_deferred():
+    """Hold SIGINT and SIGTERM until the block ends, then raise ``KeyboardInterrupt`` if one came."""
+    received = []
+    try:
+        previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: signals cannot arrive here anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _worker_pool(workers: int, space: SearchSpace, dataset: DatasetConfig, threads: int) -> ProcessPoolExecutor:
@@ -564,10 +587,9 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         timed = np.isfinite(t.epoch_seconds) & ~np.isfinite(merged.epoch_seconds)
         merged.epoch_seconds[timed] = t.epoch_seconds[timed]
     merged.attrs["build_seconds"] = float(seconds)
-    passes = [json.loads(t.attrs.get("costs_pass", "null") or "null") for t in tables]
+    # Each input measured its costs in its own sitting: the merged table's costs are not of one, so the next
+    # nasbench-build on it (costs_pass=auto or now) measures them again.
     merged.attrs.pop("costs_pass", None)
-    if all(passes):  # each input measured its own classes in one sitting
-        merged.attrs["costs_pass"] = json.dumps({"merged": passes, "entries": int(merged.entries["done"].sum())})
     history = [json.dumps(run, sort_keys=True) for t in tables for run in json.loads(t.attrs.get("build_history", "[]"))]
     merged.attrs["build_history"] = json.dumps([json.loads(run) for run in dict.fromkeys(history)])
     merged.attrs["shard"] = 0
