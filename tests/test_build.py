@@ -594,3 +594,8 @@ def test_merged_shards_carry_no_costs_pass(tmp_path):
     assert "costs_pass" not in read_table(merged).attrs  # each shard measured in its own sitting
     build_tiny(merged, seeds=(0,))  # auto: the merged table's costs, measured in one sitting
     assert json.loads(read_table(merged).attrs["costs_pass"])["classes"] == tiny_space().num_classes
+
+
+def test_a_subsample_build_gets_its_costs_pass(tmp_path):
+    table = read_table(build_tiny(tmp_path / "sub.h5", seeds=(0,), max_classes=4))
+    assert int(table.entries["done"].sum()) == 4 and json.loads(table.attrs["costs_pass"])["entries"] == 4

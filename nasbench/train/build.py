@@ -396,7 +396,7 @@ def run_build(
                     checkpoint()
                     last = time.monotonic()
         trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
-        if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, timed_here, everything)):
+        if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, [c for c, s in mine if s == 0], mine)):
             if pool is None and workers > 0:
                 pool = _worker_pool(workers, space, dataset, threads_per_worker)
             elif workers == 0:
