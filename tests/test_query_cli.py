@@ -70,6 +70,14 @@ def test_json_output_matches_the_benchmark(tiny_table):
     assert table["path"] == str(tiny_table) and table["complete"] and table["seeds"] == [0, 1]
     assert table["result"] == bench.query(20, epoch=1, seed=1).to_dict()
     assert table["missing"] is None
+    assert table["costs"].startswith("measured in one sitting (") and f"over {bench.entries_done} entries" in table["costs"]
+
+
+def test_costs_provenance_says_when_costs_may_mix_sessions():
+    from nasbench.cli.query import costs_provenance
+
+    assert costs_provenance({"build_history": [{}, {}, {}]}).startswith("measured along a build of 3 (re)starts, not yet in one sitting")
+    assert costs_provenance({"build_history": [{}]}) == "measured during the build, in one run"
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,7 @@ def table_info(bench, arch, epoch, seed) -> dict[str, Any]:
         "entries_done": bench.entries_done,
         "entries_total": int(bench.done.size),
         "complete": bench.complete,
+        "costs": costs_provenance(bench.metadata),
         "seeds": list(bench.seeds),
         "num_epochs": bench.num_epochs,
         "result": None,
@@ -117,6 +118,17 @@ def table_info(bench, arch, epoch, seed) -> dict[str, Any]:
     else:
         out["result"] = {k: _plain(v) for k, v in result.to_dict().items()}
     return out
+
+
+def costs_provenance(meta: dict[str, Any]) -> str:
+    """Where ``train_time`` and latency come from: one sitting (a costs pass or a one-session build) or several."""
+    record = meta.get("costs_pass")
+    if isinstance(record, dict) and record.get("finished"):
+        return f"measured in one sitting ({record['finished'][:10]}, costs pass over {record.get('entries')} entries)"
+    sessions = len(meta.get("build_history") or [])
+    if sessions > 1:
+        return f"measured along a build of {sessions} (re)starts, not yet in one sitting: they may mix machines and loads"
+    return "measured during the build, in one run"
 
 
 def _format_value(value: Any) -> str:
@@ -155,6 +167,7 @@ def print_text(info: dict[str, Any], table: dict[str, Any] | None, note: str | N
         return
     state = "complete" if table["complete"] else "partial"
     print(f"table  {table['path']} ({state}: {table['entries_done']} of {table['entries_total']} entries done)")
+    print(f"  costs {table['costs']}")
     result = table["result"]
     if result is None:
         print(f"  {table['missing']}")
