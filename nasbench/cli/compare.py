@@ -19,7 +19,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.cli.common import CONF_DIR, one_line_errors, one_line_hydra_errors
+from nasbench.cli.common import CONF_DIR, error_message, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_compare
 
 register_compare()
@@ -93,7 +93,6 @@ def finished(path: Path, run: dict[str, Any], identity: dict[str, Any]) -> bool:
 def main(cfg: DictConfig) -> None:
     from tqdm import tqdm
 
-    from nasbench.cli.common import error_message
     from nasbench.cli.search import check_search, describe, load_benchmark, search, write_json
     from nasbench.train.build import git_commit
     from nasbench.report.comparison import write_report

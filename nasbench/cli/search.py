@@ -13,7 +13,7 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.cli.common import CONF_DIR, one_line_errors, one_line_hydra_errors
+from nasbench.cli.common import CONF_DIR, USER_ERRORS, error_message, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_search
 
 register_search()
@@ -140,8 +140,6 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 @one_line_errors
 def main(cfg: DictConfig) -> None:
     from hydra.types import RunMode
-
-    from nasbench.cli.common import USER_ERRORS, error_message
 
     plain = OmegaConf.to_container(cfg, resolve=True)
     hydra_cfg = HydraConfig.get()

@@ -112,12 +112,18 @@ def read_results(directory: str | Path, only: list[Path] | None = None, truth=No
     return results, failed
 
 
-def missing_run(folder: Path) -> str:
-    """How a planned run without a result is listed: the error it recorded (``error.txt``), if any."""
+def recorded_failure(folder: Path) -> str | None:
+    """Why a run failed, as ``nasbench-search``/``nasbench-compare`` recorded it (``error.txt``), if they did."""
     try:
-        return f"{folder} (failed: {(folder / 'error.txt').read_text().strip()})"
+        return (folder / "error.txt").read_text().strip()
     except OSError:
-        return f"{folder} (no result.json)"
+        return None
+
+
+def missing_run(folder: Path) -> str:
+    """How a planned run without a result is listed: the error it recorded, if any."""
+    error = recorded_failure(folder)
+    return f"{folder} (no result.json)" if error is None else f"{folder} (failed: {error})"
 
 
 def failed_job(folder: Path) -> str:
@@ -131,10 +137,9 @@ def failed_job(folder: Path) -> str:
         listed = None
     what = " ".join(map(str, listed)) if isinstance(listed, list) else ""
     text = f"{folder} (no result.json; overrides: {what or 'unknown'}"
-    try:  # nasbench-search records why a multirun job failed
-        return text + f"; failed: {(folder / 'error.txt').read_text().strip()})"
-    except OSError:
-        pass
+    error = recorded_failure(folder)
+    if error is not None:
+        return text + f"; failed: {error})"
     for log in sorted(folder.glob("*.log")):  # Hydra's job log; stderr is not kept, so it is often empty
         try:
             lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
@@ -181,6 +186,7 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
     run_rows, traj_rows = [], []
     for (path, data), label in zip(results, run_labels([data for _, data in results])):
         final = data.get("final") or {}
+        resolved = (data.get("benchmark") or {}).get("resolved") or {}
         run_rows.append(
             {
                 "label": label,
@@ -197,10 +203,10 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
                 "incumbent": final.get("incumbent_arch_str", ""),
                 "optimum_test": data.get("optimum_test_accuracy", np.nan),
                 "constraints": constraint_text(data),
-                "table_complete": data.get("truth_complete", ((data.get("benchmark") or {}).get("resolved") or {}).get("complete", True)),
-                "table_entries": data.get("truth_entries", ((data.get("benchmark") or {}).get("resolved") or {}).get("entries_done")),
-                "space_signature": ((data.get("benchmark") or {}).get("resolved") or {}).get("space_signature"),
-                "dataset_fingerprint": ((data.get("benchmark") or {}).get("resolved") or {}).get("dataset_fingerprint"),
+                "table_complete": data.get("truth_complete", resolved.get("complete", True)),
+                "table_entries": data.get("truth_entries", resolved.get("entries_done")),
+                "space_signature": resolved.get("space_signature"),
+                "dataset_fingerprint": resolved.get("dataset_fingerprint"),
                 "path": str(path.parent),
             }
         )

@@ -292,7 +292,7 @@ def write_report(
     plot_final(runs, list(table.index), optimum, out / "final_test.png", "best feasible" if constrained else "optimum")
     cd = critical_difference(wide_test, out / "critical_difference.png")
 
-    _atomic_text(out / "runs.csv", runs.drop(columns=["path", "table_complete", "table_entries", "space_signature", "dataset_fingerprint"], errors="ignore").to_csv(index=False))
+    _atomic_text(out / "runs.csv", runs.drop(columns=["path", "table_complete", "table_entries", "space_signature", "dataset_fingerprint"]).to_csv(index=False))
     _atomic_text(out / "incumbent_trajectory.csv", incumbent_changes(collection.trajectory).to_csv(index=False))
     _atomic_text(out / "final.csv", table.to_csv())
     _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))

@@ -298,7 +298,7 @@ def write_pareto_report(
     trajectory = collection.trajectory
     changed = trajectory.groupby(["label", "seed"])["hypervolume_test"].transform(lambda s: s.ne(s.shift()))
     last = ~trajectory.duplicated(["label", "seed"], keep="last")
-    _atomic_text(out / "runs.csv", runs.drop(columns=["path", "space_signature", "dataset_fingerprint"], errors="ignore").to_csv(index=False))
+    _atomic_text(out / "runs.csv", runs.drop(columns=["path"]).to_csv(index=False))
     _atomic_text(out / "hypervolume_trajectory.csv", trajectory[changed | last].to_csv(index=False))
     _atomic_text(out / "final.csv", table.to_csv())
     _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))

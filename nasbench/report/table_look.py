@@ -42,10 +42,9 @@ def class_frame(bench) -> pd.DataFrame:
 
 def built_by(meta: dict) -> str:
     """The code that built a table: one git commit, or how many (a build resumed across code versions)."""
-    history = meta.get("build_history") or []
-    if isinstance(history, str):
-        history = json.loads(history)
-    commits = list(dict.fromkeys(run.get("git_commit") for run in history if run.get("git_commit"))) or [meta.get("git_commit")]
+    from nasbench.table.store import build_commits
+
+    commits = build_commits(meta.get("build_history"), meta.get("git_commit"))
     if len(commits) == 1:
         return f"git commit `{commits[0]}`"
     return f"built over {len(commits)} git commits (`{str(commits[0])[:12]}` .. `{str(commits[-1])[:12]}`; see its `build_history`)"
@@ -63,9 +62,9 @@ def classes_ahead_of_order(bench) -> int:
 
 def regenerate_command(bench, out_dir: str | Path) -> str:
     """The ``nasbench-table-report`` call that writes this report again (defaults left out)."""
-    words = ["nasbench-table-report"]
     from nasbench.table.benchmark import default_table_path
 
+    words = ["nasbench-table-report"]
     path = Path(str(bench.path))
     if path.resolve() != default_table_path().resolve():
         try:
@@ -190,7 +189,7 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     stats = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in stats.items()}  # strict JSON
     _atomic_text(out / "summary.json", json.dumps(stats, indent=1, allow_nan=False) + "\n")
     meta = bench.metadata
-    ahead = classes_ahead_of_order(bench)
+    ahead = stats.get("classes_trained_ahead_of_order", 0)
     partial = "" if bench.complete else (
         f"\n**Partial table**: {stats['entries_done']} of {stats['entries_total']} (class, seed) entries are trained; "
         "the numbers below cover the classes trained so far (a uniform sample: the build trains classes in a "

@@ -212,6 +212,12 @@ def _check_shapes(path: Path, table: TableData) -> None:
         raise TableError(f"{path}: inconsistent table: {'; '.join(problems)}")
 
 
+def build_commits(build_history: list[dict] | None, git_commit: str | None = None) -> list[str]:
+    """The git commits a (resumed) build ran at, in order, once each; ``[git_commit]`` without a history."""
+    commits = [run.get("git_commit") for run in build_history or []] or [git_commit]
+    return list(dict.fromkeys(c for c in commits if c))
+
+
 def attr_json(table: TableData, key: str, default: Any = None) -> Any:
     value = table.attrs.get(key)
     return default if value is None else json.loads(value)

@@ -32,7 +32,7 @@ import numpy as np
 
 from nasbench.space.base import SearchSpace
 from nasbench.space.registry import space_from_config
-from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, build_class_order, read_table, write_table
+from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, attr_json, build_class_order, read_table, write_table
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.timing import TimingConfig, time_epoch
 from nasbench.train.trainer import Recipe, RunResult, machine_description, measure_latencies, train
@@ -395,12 +395,11 @@ def run_build(
                 if time.monotonic() - last > checkpoint_seconds:
                     checkpoint()
                     last = time.monotonic()
-        trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
         if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, [c for c, s in mine if s == 0], mine)):
             if pool is None and workers > 0:
                 pool = _worker_pool(workers, space, dataset, threads_per_worker)
-            elif workers == 0:
-                _load_worker(space.config(), asdict(dataset), threads_per_worker)
+            # (with workers=0 this process was set up as the worker before training)
+            trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
             bar.close()
             log(f"{path}: costs pass: re-measuring the epoch time of {len(trained)} classes and the latency of their "
                 f"{int(table.entries['done'][trained].sum())} entries in one sitting")
@@ -423,7 +422,7 @@ def run_build(
 def costs_pass_due(table: TableData, classes: Sequence[int], entries: Sequence[tuple[int, int]]) -> bool:
     """Whether ``costs_pass=auto`` measures now: when every class of the shard is trained at least once (a
     complete single-seed table) and again when every entry is, unless the last pass already covered them."""
-    last = json.loads(table.attrs.get("costs_pass", "null") or "null") or {}
+    last = attr_json(table, "costs_pass", {})
     if all(table.entries["done"][j] for j in entries):
         return last.get("entries") != int(table.entries["done"].sum())
     covered = int(table.entries["done"][list(classes)].any(axis=1).sum())
@@ -552,7 +551,6 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
     for p, t in zip(paths, tables):
         if t.attrs.get("build_key") != key:
             raise TableError(f"{p} was built with another config than {paths[0]}; refusing to merge")
-    check_same_timing(paths, tables)
     names = [os.path.basename(str(p)) for p in paths]
     seconds = sum(float(t.attrs.get("build_seconds", 0.0)) for t in tables)
     if Path(output).exists():

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench.table.benchmark import _space_of
-from nasbench.table.store import TableError, read_table
+from nasbench.table.store import TableError, attr_json, build_commits, read_table
 from nasbench.train.data import DatasetConfig, load_dataset
 from nasbench.train.trainer import Recipe, train
 
@@ -51,16 +51,16 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
         raise ValueError(f"number of entries must be >= 1, got {num_entries}")
     picks = done[np.random.default_rng(rng_seed).choice(len(done), size=min(num_entries, len(done)), replace=False)]
     # The re-run uses the build's threads per training process, for the same float order.
-    machine = json.loads(table.attrs.get("machine", "{}") or "{}")
     threads = torch.get_num_threads()
-    torch.set_num_threads(int(machine.get("threads_per_worker", 1)))
+    torch.set_num_threads(int(attr_json(table, "machine", {}).get("threads_per_worker", 1)))
     out = []
     try:
         for c, s in picks:
             index = int(table.representative[c])
-            if str(table.arch["arch_str"][index]) != space.to_string(tuple(space.all_decisions[index])):
+            expected = space.to_string(tuple(space.all_decisions[index]))
+            if str(table.arch["arch_str"][index]) != expected:
                 raise TableError(f"{path}: architecture {index} is stored as {table.arch['arch_str'][index]!r} but this nasbench "
-                                 f"reads it as {space.to_string(tuple(space.all_decisions[index]))!r}; the table was written by an incompatible nasbench")
+                                 f"reads it as {expected!r}; the table was written by an incompatible nasbench")
             result = train(space, tuple(space.all_decisions[index]), data, recipe, int(seeds[s]), device)
             diffs = [_max_abs_diff(result.curves[m], table.epochs[m][c, s]) for m in COMPARED]
             if result.diverged != bool(table.entries["diverged"][c, s]):
@@ -87,18 +87,17 @@ def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
     """
     from nasbench.train.build import git_commit, library_versions
 
-    attrs = read_table(path).attrs
+    table = read_table(path)
     here = git_commit()
-    built = [run.get("git_commit") for run in json.loads(attrs.get("build_history", "[]") or "[]")] or [attrs.get("git_commit")]
-    built = list(dict.fromkeys(c for c in built if c))
+    built = build_commits(attr_json(table, "build_history", []), table.attrs.get("git_commit"))
     notes = []
     if built and here not in built:
         shown = built[0] if len(built) == 1 else f"{len(built)} commits ({built[0][:12]} .. {built[-1][:12]})"
         notes.append(f"code: the table was built at {shown}, this is {here[:12]}")
-    built_on = json.loads(attrs.get("machine", "{}") or "{}").get("device", "cpu")
+    built_on = attr_json(table, "machine", {}).get("device", "cpu")
     if device != built_on:
         notes.append(f"device: the table was trained on {built_on}, this re-run uses {device}")
-    recorded = json.loads(attrs.get("versions", "{}") or "{}")
+    recorded = attr_json(table, "versions", {})
     current = library_versions()
     changed = [f"{name} {version} (table) vs {current.get(name)} (here)" for name, version in recorded.items()
                if name != "nasbench" and current.get(name) != version]
