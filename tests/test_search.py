@@ -498,12 +498,41 @@ def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, mo
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch, capsys):
+    """A bug in one job (not bad input) is recorded with its trace; the sweep goes on and exits 1."""
+    import nasbench.cli.search as search_module
+
+    real = search_module.search
+
+    def crash_seed_0(cfg):
+        if cfg["seed"] == 0:
+            raise RuntimeError("out of memory\nand a second line")
+        return real(cfg)
+
+    monkeypatch.setattr(search_module, "search", crash_seed_0)
+    sweep = tmp_path / "sweep"
+    monkeypatch.setattr(sys, "argv", ["nasbench-search", "-m", "strategy=random", "seed=0,1", "budget.seconds=1",
+                                      f"benchmark.path={tiny_table}", f"hydra.sweep.dir={sweep}", "launcher=basic"])
+    with pytest.raises(SystemExit) as exit_info:
+        search_module.main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "error: job 0 (strategy=random seed=0" in err and "RuntimeError: out of memory" in err
+    recorded = (sweep / "0" / "error.txt").read_text()
+    assert recorded.startswith("RuntimeError: out of memory\n") and "Traceback" in recorded
+    assert (sweep / "1" / "result.json").exists() and not (sweep / "1" / "error.txt").exists()
+    from nasbench.report.collect import missing_run
+
+    assert missing_run(sweep / "0") == f"{sweep / '0'} (failed: RuntimeError: out of memory)"
+
+
 def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path):
     sweep = tmp_path / "sweep"
     result = search_cli("-m", "strategy=rea", "budget.seconds=0.001,1", "seed=0", f"benchmark.path={tiny_table}",
                         f"hydra.sweep.dir={sweep}", "launcher=basic")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "error: job 0 (strategy=rea budget.seconds=0.001 seed=0" in result.stderr and "Traceback" not in result.stderr
+    assert "error: 1 job(s) of the sweep failed (0;" in result.stderr
     assert (sweep / "0" / "error.txt").read_text().startswith("budget.seconds=0.001 ran out before the first evaluation")
     assert (sweep / "1" / "result.json").exists()
     report = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(sweep), "--out", str(tmp_path / "rep")],

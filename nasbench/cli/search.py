@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 import hydra
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from nasbench.cli.common import CONF_DIR, USER_ERRORS, error_message, one_line_errors, one_line_hydra_errors
@@ -135,6 +138,25 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+class FailedJobsCallback(Callback):
+    """Ends a sweep with exit status 1, naming the failed jobs, when any job of it recorded an ``error.txt``."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir)
+        failed = sorted(
+            (path.parent for path in sweep.rglob("error.txt") if path.stat().st_mtime >= self.started - 1),
+            key=lambda folder: str(folder),
+        )
+        if failed:
+            names = ", ".join(str(folder.relative_to(sweep)) for folder in failed)
+            print(f"error: {len(failed)} job(s) of the sweep failed ({names}; each folder's error.txt says why); "
+                  f"the others' results are in {sweep}", file=sys.stderr)
+            sys.exit(1)
+
+
 @one_line_hydra_errors
 @hydra.main(config_path=CONF_DIR, config_name="search", version_base="1.3")
 @one_line_errors
@@ -150,13 +172,14 @@ def main(cfg: DictConfig) -> None:
             earlier.unlink(missing_ok=True)
     try:
         result = search(plain)
-    except USER_ERRORS as err:
+    except Exception as err:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             raise
         # one job of a sweep: say why it failed, leave it to the report's list of failed runs, and let the others run
-        message = error_message(err)
+        message = error_message(err) if isinstance(err, USER_ERRORS) else f"{type(err).__name__}: {error_message(err)}"
+        details = "" if isinstance(err, USER_ERRORS) else "\n" + traceback.format_exc()  # a bug, not bad input: keep the trace
         failure.parent.mkdir(parents=True, exist_ok=True)
-        failure.write_text(message + "\n")
+        failure.write_text(message + "\n" + details)
         print(f"error: job {hydra_cfg.job.num} ({' '.join(hydra_cfg.overrides.task)}): {message}", file=sys.stderr)
         return
     write_json(out, result)

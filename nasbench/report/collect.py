@@ -113,11 +113,12 @@ def read_results(directory: str | Path, only: list[Path] | None = None, truth=No
 
 
 def recorded_failure(folder: Path) -> str | None:
-    """Why a run failed, as ``nasbench-search``/``nasbench-compare`` recorded it (``error.txt``), if they did."""
+    """Why a run failed, as ``nasbench-search``/``nasbench-compare`` recorded it (``error.txt``'s first line), if they did."""
     try:
-        return (folder / "error.txt").read_text().strip()
+        text = (folder / "error.txt").read_text().strip()
     except OSError:
         return None
+    return text.splitlines()[0] if text else "no reason recorded"
 
 
 def missing_run(folder: Path) -> str:
