@@ -22,7 +22,8 @@ import pytest
 from nasbench.space import CellSpace
 from nasbench.train.build import job_order, run_build
 from nasbench.train.data import DatasetConfig, load_dataset
-from nasbench.train.trainer import Recipe, train
+from nasbench.train.recipe import Recipe
+from nasbench.train.trainer import train
 
 SAMPLE = 8  # classes of the flagship build's own order (its first jobs)
 RESULTS: dict[str, float] = {}

@@ -18,7 +18,7 @@ def tiny_space() -> CellSpace:
 def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, space: CellSpace | None = None, **kwargs) -> Path:
     from nasbench.train.build import run_build
     from nasbench.train.data import DatasetConfig
-    from nasbench.train.trainer import Recipe
+    from nasbench.train.recipe import Recipe
 
     return run_build(
         space=tiny_space() if space is None else space,

@@ -475,6 +475,24 @@ assert "torch" not in sys.modules, "torch was imported"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def test_searching_a_table_and_reporting_do_not_import_torch(tiny_table, tmp_path):
+    """nasbench-search and nasbench-report on a table run without torch (its import alone costs seconds)."""
+    code = f"""
+import sys
+from nasbench.cli import report, search
+sys.argv = ["nasbench-search", "-m", "strategy=random,rea", "budget.seconds=1", "benchmark.path={tiny_table}",
+            "hydra.sweep.dir={tmp_path / 'sweep'}", "launcher=basic"]
+try:
+    search.main()
+except SystemExit as stop:
+    assert not stop.code, stop.code
+report.main(["{tmp_path / 'sweep'}", "--out", "{tmp_path / 'report'}"])
+assert "torch" not in sys.modules, "torch was imported"
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    assert (tmp_path / "report" / "README.md").exists()
+
+
 # ---------------------------------------------------------------- the table's first look (nasbench-table-report)
 def test_table_report_on_both_spaces(tiny_table, tmp_path):
     import json

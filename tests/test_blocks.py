@@ -300,7 +300,7 @@ def test_bad_config():
 def tiny_block_table(tmp_path_factory, tiny) -> Path:
     from nasbench.train.build import run_build
     from nasbench.train.data import DatasetConfig
-    from nasbench.train.trainer import Recipe
+    from nasbench.train.recipe import Recipe
 
     return run_build(
         space=tiny,

@@ -225,7 +225,8 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
 
 def test_a_diverged_run_is_recorded_not_raised():
     from nasbench.train.data import DatasetConfig, load_dataset
-    from nasbench.train.trainer import Recipe, train
+    from nasbench.train.recipe import Recipe
+    from nasbench.train.trainer import train
 
     space = tiny_space()
     data = load_dataset(DatasetConfig(n_train=400, n_valid=300, n_test=300))
@@ -238,7 +239,8 @@ def test_a_diverged_run_is_recorded_not_raised():
 
 def test_a_run_whose_last_step_diverges_is_marked_diverged():
     from nasbench.train.data import DatasetConfig, load_dataset
-    from nasbench.train.trainer import Recipe, train
+    from nasbench.train.recipe import Recipe
+    from nasbench.train.trainer import train
 
     space = tiny_space()
     data = load_dataset(DatasetConfig(n_train=400, n_valid=300, n_test=300))
@@ -293,7 +295,7 @@ def test_resuming_a_table_built_before_the_timing_pass_times_its_classes_first(t
 
 
 def test_a_resume_with_other_timing_settings_is_refused(tiny_table, tmp_path):
-    from nasbench.train.timing import TimingConfig
+    from nasbench.train.recipe import TimingConfig
 
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)
@@ -437,7 +439,7 @@ def test_dataset_sizes_must_add_up_to_a_multiple_of_10():
 
 
 def test_merge_refuses_shards_timed_differently_and_keeps_every_build_history(tmp_path):
-    from nasbench.train.timing import TimingConfig
+    from nasbench.train.recipe import TimingConfig
 
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=1)
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=1)

@@ -433,15 +433,32 @@ def compare(monkeypatch, capsys, *overrides):
     return code, out, err
 
 
+def test_reports_record_how_they_were_made(tiny_table, tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from nasbench.provenance import git_commit, library_versions
+
+    args = [f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",
+            "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
+    assert compare(monkeypatch, capsys, *args)[0] == 0
+    made = json.loads((tmp_path / "rep" / "summary.json").read_text())["provenance"]
+    assert made["command"] == shlex.join(["nasbench-compare", *args, "progress=false"])  # quoted as a shell needs it
+    assert made["git_commit"] == git_commit() and made["run_git_commits"] == [git_commit()]
+    assert made["versions"] == library_versions() and made["run_versions"] == [library_versions()]
+    [benchmark] = made["benchmarks"]
+    assert benchmark["path"] == "tiny.h5" and benchmark["complete"] and benchmark["dataset_fingerprint"]
+    assert f"Made by `nasbench-compare benchmark.path={tiny_table}" in (tmp_path / "rep" / "README.md").read_text()
+
+
 def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monkeypatch, capsys):
     import shutil
 
     import h5py
 
-    import nasbench.train.build as build
+    import nasbench.provenance as provenance
 
     commit = {"now": "a" * 40}  # the code's identity, whatever state this checkout is in
-    monkeypatch.setattr(build, "git_commit", lambda: commit["now"])
+    monkeypatch.setattr(provenance, "git_commit", lambda: commit["now"])
     table = tmp_path / "t.h5"
     shutil.copy(tiny_table, table)
     args = [f"benchmark.path={table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",

@@ -15,7 +15,7 @@ from nasbench.space import BlockSpace, CellSpace, space_from_config
 from nasbench.table import Benchmark, default_table_path
 from nasbench.table.store import EPOCH_FIELDS, read_table
 from nasbench.train.data import DatasetConfig
-from nasbench.train.trainer import Recipe
+from nasbench.train.recipe import Recipe
 
 #: shipped file -> (its space's config group, the space, (classes, seeds, epochs))
 SHIPPED = {

@@ -15,7 +15,8 @@ from conftest import build_tiny, tiny_space
 from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
 from nasbench.space import CellSpace
 from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
-from nasbench.surrogate.model import seed_targets, sha256_file
+from nasbench.provenance import sha256_file
+from nasbench.surrogate.model import seed_targets
 from nasbench.surrogate.quality import evaluate, regression_metrics, sparse_kendall_tau
 from nasbench.table import Benchmark
 from nasbench.table.store import read_table, write_table

@@ -20,8 +20,7 @@ def main(cfg: DictConfig) -> None:
     from nasbench.space import space_from_config
     from nasbench.train.build import read_priority_file, run_build
     from nasbench.train.data import DatasetConfig
-    from nasbench.train.timing import TimingConfig
-    from nasbench.train.trainer import Recipe
+    from nasbench.train.recipe import Recipe, TimingConfig
 
     # Ctrl-C and a scheduler's SIGTERM both checkpoint and stop (even where the
     # shell started us with SIGINT ignored, as background jobs are).

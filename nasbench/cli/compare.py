@@ -93,8 +93,8 @@ def finished(path: Path, run: dict[str, Any], identity: dict[str, Any]) -> bool:
 def main(cfg: DictConfig) -> None:
     from tqdm import tqdm
 
-    from nasbench.cli.search import check_search, describe, load_benchmark, search, write_json
-    from nasbench.train.build import git_commit
+    from nasbench.cli.search import check_search, load_benchmark, search, write_json
+    from nasbench.provenance import describe_benchmark, git_commit
     from nasbench.report.comparison import write_report
     from nasbench.report.pareto import write_pareto_report
 
@@ -103,7 +103,7 @@ def main(cfg: DictConfig) -> None:
     benchmark = load_benchmark(plain["benchmark"])
     for _, run in {(run["strategy"]["name"], run["skip_duplicates"]): (f, run) for f, run in runs}.values():
         check_search(run, benchmark)  # a bad strategy option or constraint stops the comparison before any run
-    identity = {"benchmark": describe(benchmark), "git_commit": git_commit()}
+    identity = {"benchmark": describe_benchmark(benchmark), "git_commit": git_commit()}
     if identity["git_commit"] == "unknown" or identity["git_commit"].endswith("-dirty"):
         print(f"code {identity['git_commit']}: uncommitted changes may differ from those of the earlier runs, so every run runs again")
         todo = list(runs)

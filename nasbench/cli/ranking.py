@@ -16,10 +16,10 @@ register_ranking()
 
 def rank(cfg: dict[str, Any]):
     """Run the analysis ``cfg`` (a resolved ``conf/ranking.yaml``) describes; returns the report folder."""
-    from nasbench.cli.search import describe, load_benchmark
+    from nasbench.cli.search import load_benchmark
     from nasbench.report.oneshot import write_ranking_report
     from nasbench.search.oneshot.ranking import ranking_analysis
-    from nasbench.train.build import git_commit, library_versions
+    from nasbench.provenance import command_line, describe_benchmark, git_commit, library_versions
 
     import pandas as pd
 
@@ -40,8 +40,8 @@ def rank(cfg: dict[str, Any]):
     }
     provenance = {
         "config": cfg, "seeds": seeds, "git_commit": commit, "versions": library_versions(),
-        "command": "nasbench-ranking", "table": os.path.basename(str(benchmark.path)),
-        **describe(benchmark),
+        "command": command_line(), "table": os.path.basename(str(benchmark.path)),
+        **describe_benchmark(benchmark),
     }
     return write_ranking_report(result, cfg["out"], provenance)
 

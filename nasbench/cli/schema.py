@@ -8,8 +8,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 
 from nasbench.train.data import DatasetConfig
-from nasbench.train.timing import TimingConfig
-from nasbench.train.trainer import Recipe
+from nasbench.train.recipe import Recipe, TimingConfig
 
 
 @dataclass

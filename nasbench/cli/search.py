@@ -36,19 +36,6 @@ def load_benchmark(cfg: dict[str, Any]):
     raise ValueError(f"unknown benchmark kind {kind!r}; valid: table, surrogate")
 
 
-def describe(benchmark) -> dict[str, Any]:
-    """What identifies the benchmark a run used (recorded in every result.json)."""
-    meta = benchmark.metadata
-    return {
-        "path": None if benchmark.path is None else os.path.basename(str(benchmark.path)),
-        "space_signature": benchmark.space.signature,
-        "entries_done": int(benchmark.entries_done),
-        "complete": bool(benchmark.complete),
-        "table_git_commit": meta.get("git_commit"),
-        "dataset_fingerprint": meta.get("dataset_fingerprint"),
-    }
-
-
 def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
     """The run options a supernet cannot honour are one-line errors."""
     unsupported = [
@@ -96,7 +83,7 @@ def search(cfg: dict[str, Any]) -> dict[str, Any]:
     """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result."""
     from nasbench.search import ONE_SHOT_NAMES, Budget, make_generators, make_strategy, run_search
     from nasbench.search.base import positive_float
-    from nasbench.train.build import library_versions, git_commit
+    from nasbench.provenance import describe_benchmark, git_commit, library_versions
 
     commit = git_commit()  # of the code this process imported, before the run
     options = dict(cfg["strategy"])
@@ -122,7 +109,7 @@ def search(cfg: dict[str, Any]) -> dict[str, Any]:
         "seed": cfg["seed"],
         "skip_duplicates": bool(cfg["skip_duplicates"]),
         "budget": cfg["budget"],
-        "benchmark": {**cfg["benchmark"], "resolved": describe(benchmark)},
+        "benchmark": {**cfg["benchmark"], "resolved": describe_benchmark(benchmark)},
         "config": cfg,
         "versions": library_versions(),
         "git_commit": commit,

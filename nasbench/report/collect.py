@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nasbench.provenance import describe_benchmark, runs_provenance
+
 
 class ReportError(ValueError):
     """A directory that holds no results, or results that cannot be compared."""
@@ -21,6 +23,7 @@ class Collection:
     failed: list[str] = field(default_factory=list)  # run folders without a readable result
     budget: dict = field(default_factory=dict)  # the budget every run shared: seconds, max_evals
     benchmark_kinds: list[str] = field(default_factory=list)  # the kinds of benchmark the runs used (table, surrogate)
+    provenance: dict = field(default_factory=dict)  # the runs' code commits, library versions, benchmarks (and any re-scoring)
 
 
 def run_label(result: dict) -> str:
@@ -239,7 +242,10 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
         raise ReportError(f"runs under {directory} used benchmarks with different optima ({', '.join(f'{o:.4f}' for o in optima)}); report one benchmark at a time")
     trajectory = pd.DataFrame(traj_rows, columns=["label", "seed", "time", "n_evals", "incumbent_valid", "incumbent_test", "regret"])
     kinds = sorted({str((data.get("benchmark") or {}).get("kind", "unknown")) for _, data in results})
-    return Collection(runs=runs, trajectory=trajectory, failed=failed, budget=budget, benchmark_kinds=kinds)
+    provenance = runs_provenance([data for _, data in results])
+    if truth is not None:
+        provenance["rescored_against"] = describe_benchmark(truth)
+    return Collection(runs=runs, trajectory=trajectory, failed=failed, budget=budget, benchmark_kinds=kinds, provenance=provenance)
 
 
 def mean_se_over_runs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

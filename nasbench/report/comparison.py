@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.provenance import provenance_line, report_provenance
 from nasbench.report.collect import Collection, ReportError, collect, mean_se_over_runs, regret_on_grid
 
 BASELINE = "random"
@@ -304,6 +305,7 @@ def write_report(
         "friedman_nemenyi": cd,
         "failed_runs": collection.failed,
         "findings": findings(table, tests),
+        "provenance": report_provenance(**collection.provenance),
     }
     _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
 
@@ -354,7 +356,8 @@ def write_report(
         *statistics_markdown(tests, cd, tested="regret", ranked="test accuracy"),
         *failed_markdown(collection),
     ]
-    lines += ["", "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `incumbent_trajectory.csv` (every change of incumbent); all numbers in `summary.json`.", ""]
+    lines += ["", "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `incumbent_trajectory.csv` (every change of incumbent); all numbers in `summary.json`.",
+              "", provenance_line(summary["provenance"]), ""]
     _atomic_text(out / "README.md", "\n".join(lines))
     return out
 

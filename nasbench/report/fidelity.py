@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nasbench.provenance import describe_benchmark, provenance_line, report_provenance
 from nasbench.report.collect import ReportError, collect, mean_se_over_runs, regret_on_grid
 from nasbench.report.comparison import _atomic_text, _markdown, _plt, plural
 
@@ -182,6 +183,11 @@ def write_fidelity_report(
         "optimum_surrogate": float(on_surrogate.runs["optimum_test"].dropna().iloc[0]),
         "final": json.loads(frame.to_json(orient="index")),
         "failed_runs": on_table.failed + on_surrogate.failed,
+        "provenance": report_provenance(
+            run_git_commits=sorted({*on_table.provenance["run_git_commits"], *on_surrogate.provenance["run_git_commits"]}),
+            table_runs=on_table.provenance, surrogate_runs=on_surrogate.provenance,
+            **({"rescored_against": describe_benchmark(truth)} if truth is not None else {}),
+        ),
     }
     _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
 
@@ -225,7 +231,7 @@ def write_fidelity_report(
     failed = summary["failed_runs"]
     if failed:
         lines += ["## Failed or missing runs", "", *[f"- `{f}`" for f in failed], ""]
-    lines += ["Tables: `fidelity.csv`, `tau_over_time.csv`; all numbers in `summary.json`.", ""]
+    lines += ["Tables: `fidelity.csv`, `tau_over_time.csv`; all numbers in `summary.json`.", "", provenance_line(summary["provenance"]), ""]
     _atomic_text(out / "README.md", "\n".join(lines))
     return out
 

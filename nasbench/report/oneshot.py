@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.provenance import describe_benchmark, provenance_line, report_provenance, runs_provenance
 from nasbench.report.collect import ReportError, read_results
 from nasbench.report.comparison import _atomic_text, _markdown, _plt
 
@@ -111,9 +112,14 @@ def op_drift(directory: str | Path, truth=None) -> pd.DataFrame:
     Reads the ``result.json`` files below ``directory`` whose trajectory rows
     carry ``supernet_epoch`` (DARTS, GDAS). Columns: label, seed, epoch, op, share.
     """
+    results, _ = read_results(directory, truth=truth)
+    return drift_frame(results, directory)
+
+
+def drift_frame(results: list[tuple[Path, dict]], directory: str | Path) -> pd.DataFrame:
+    """:func:`op_drift` of results already read."""
     from nasbench.report.collect import run_labels
 
-    results, _ = read_results(directory, truth=truth)
     rows = []
     for (_, data), label in zip(results, run_labels([data for _, data in results])):
         trajectory = [r for r in data["trajectory"] if "supernet_epoch" in r and "decisions" in r]
@@ -132,7 +138,11 @@ def op_drift(directory: str | Path, truth=None) -> pd.DataFrame:
 
 def write_drift_report(directory: str | Path, out_dir: str | Path, truth=None) -> Path:
     """Figure and table of the op shares of derived cells over supernet epochs (mean over seeds)."""
-    frame = op_drift(directory, truth)
+    results, _ = read_results(directory, truth=truth)
+    frame = drift_frame(results, directory)
+    provenance = runs_provenance([data for _, data in results])
+    if truth is not None:
+        provenance["rescored_against"] = describe_benchmark(truth)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     mean = frame.groupby(["label", "epoch", "op"], sort=True)["share"].mean().unstack("op")
@@ -183,7 +193,10 @@ def write_drift_report(directory: str | Path, out_dir: str | Path, truth=None) -
             + f". Table test accuracy of the derived cells: {truth(first)} -> {truth(last)}."
         )
     table = (100 * mean).round(1).reset_index()
+    summary = {"source": str(directory), "mean_share": json.loads(mean.reset_index().to_json(orient="records")),
+               "provenance": report_provenance(**provenance)}
+    _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
     lines += ["", _markdown(table[table["epoch"].isin(sorted(set(np.linspace(table['epoch'].min(), table['epoch'].max(), 6).astype(int)) | {table['epoch'].max()}))], ".1f"), "",
-              "Per run, epoch and op: `op_drift.csv`.", ""]
+              "Per run, epoch and op: `op_drift.csv`; mean shares in `summary.json`.", "", provenance_line(summary["provenance"]), ""]
     _atomic_text(out / "README.md", "\n".join(lines))
     return out

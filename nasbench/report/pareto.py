@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.provenance import provenance_line, report_provenance, runs_provenance
 from nasbench.report.collect import (
     Collection,
     ReportError,
@@ -56,6 +57,7 @@ class ParetoCollection:
     true_front: list[dict[str, Any]]
     constraints: str
     failed: list[str] = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)  # the runs' code commits, library versions and benchmarks
 
 
 def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> ParetoCollection:
@@ -142,6 +144,7 @@ def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> Par
         true_front=list(first.get("true_front", [])),
         constraints=constraint_text(first),
         failed=failed,
+        provenance=runs_provenance([data for _, data in results]),
     )
 
 
@@ -317,6 +320,7 @@ def write_pareto_report(
         "friedman_nemenyi": cd,
         "failed_runs": collection.failed,
         "findings": findings(table, tests, BASELINE, "hv_regret_mean", "mean final hypervolume regret", 1.0, ""),
+        "provenance": report_provenance(**collection.provenance),
     }
     _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
 
@@ -373,6 +377,8 @@ def write_pareto_report(
         "",
         "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `true_front.csv`, `median_fronts.csv`, "
         "`hypervolume_trajectory.csv` (every change of a run's hypervolume); all numbers in `summary.json`.",
+        "",
+        provenance_line(summary["provenance"]),
         "",
     ]
     _atomic_text(out / "README.md", "\n".join(lines))

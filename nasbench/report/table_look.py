@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.provenance import describe_benchmark, provenance_line, report_provenance, sha256_file
 from nasbench.report.comparison import _atomic_text, _plt
 
 
@@ -187,7 +188,8 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     if not bench.complete:
         stats["classes_trained_ahead_of_order"] = classes_ahead_of_order(bench)
     stats = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in stats.items()}  # strict JSON
-    _atomic_text(out / "summary.json", json.dumps(stats, indent=1, allow_nan=False) + "\n")
+    provenance = report_provenance(table={**describe_benchmark(bench), "sha256": sha256_file(bench.path)})
+    _atomic_text(out / "summary.json", json.dumps({**stats, "provenance": provenance}, indent=1, allow_nan=False) + "\n")
     meta = bench.metadata
     ahead = stats.get("classes_trained_ahead_of_order", 0)
     partial = "" if bench.complete else (
@@ -221,6 +223,8 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         "![early vs final and valid vs test](early_and_valid_test.png)",
         "",
         "![ops among the top 5%](top_ops.png)",
+        "",
+        provenance_line(provenance),
         "",
     ]
     _atomic_text(out / "README.md", "\n".join(lines))

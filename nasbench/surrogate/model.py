@@ -38,7 +38,6 @@ Conventions:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -51,6 +50,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from nasbench.provenance import library_versions, sha256_file
 from nasbench.space.base import Arch, SpaceError, is_sequence
 from nasbench.space.registry import space_from_config
 from nasbench.table.benchmark import ENTRY_METRICS, EPOCH_METRICS, Benchmark, file_stamp
@@ -96,15 +96,6 @@ class TableReplaced(SurrogateError):
 
 # ---------------------------------------------------------------------- tables
 _CHECKSUMS: "weakref.WeakKeyDictionary[Benchmark, str]" = weakref.WeakKeyDictionary()
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def open_table(table: str | Path | Benchmark | None) -> Benchmark:
@@ -213,18 +204,6 @@ def time_profile(bench: Benchmark, classes: np.ndarray) -> np.ndarray:
     profile = np.median(stacked[:, ok], axis=1)
     profile[-1] = 1.0
     return profile
-
-
-def library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("nasbench", "xgboost", "numpy", "scipy", "h5py"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 # ---------------------------------------------------------------------- the model
@@ -765,5 +744,5 @@ def _plain(value: Any) -> Any:
 
 __all__ = [
     "Surrogate", "SurrogateError", "open_table", "split_classes", "table_checksum", "trained_classes",
-    "seed_targets", "sha256_file", "REQUIRED_TARGETS", "TARGETS", "DEFAULT_PARAMS", "DEFAULT_CURVE_EPOCHS",
+    "seed_targets", "REQUIRED_TARGETS", "TARGETS", "DEFAULT_PARAMS", "DEFAULT_CURVE_EPOCHS",
 ]

@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from nasbench.provenance import provenance_line, report_provenance
 from nasbench.report.comparison import _atomic_text, _markdown, _plt
 from nasbench.surrogate.model import Surrogate, SurrogateError, seed_targets, trained_classes
 from nasbench.table.benchmark import Benchmark
@@ -352,6 +353,7 @@ def write_report(
         "seed_agreement": ceiling,
         "split_agreement": splits,
         "fractions": json.loads(study.to_json(orient="records")) if len(study) else [],
+        "provenance": report_provenance(surrogate_config=model.metadata_.get("config"), table=source),
     }
     _atomic_text(out / "summary.json", json.dumps(_finite(summary), indent=1, sort_keys=True) + "\n")
 
@@ -423,7 +425,8 @@ def write_report(
             "![metrics vs training fraction](fractions.png)",
             "",
         ]
-    lines += ["Files: `metrics.csv`, `seed_agreement.csv`, `noise.csv`, `fractions.csv`, `summary.json` (everything).", ""]
+    lines += ["Files: `metrics.csv`, `seed_agreement.csv`, `noise.csv`, `fractions.csv`, `summary.json` (everything).", "",
+              provenance_line(summary["provenance"]), ""]
     _atomic_text(out / "README.md", "\n".join(lines))
     return out
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
@@ -30,12 +29,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from nasbench.provenance import git_commit, library_versions
 from nasbench.space.base import SearchSpace
 from nasbench.space.registry import space_from_config
 from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, attr_json, build_class_order, read_table, write_table
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
-from nasbench.train.timing import TimingConfig, time_epoch
-from nasbench.train.trainer import Recipe, RunResult, machine_description, measure_latencies, train
+from nasbench.train.recipe import Recipe, TimingConfig
+from nasbench.train.timing import time_epoch
+from nasbench.train.trainer import RunResult, machine_description, measure_latencies, train
 
 #: the seed position of a timing job ``(class, TIMING)``
 TIMING = -1
@@ -50,33 +51,6 @@ def build_key(space: SearchSpace, recipe: Recipe, dataset: DatasetConfig, finger
         "dataset_fingerprint": fingerprint,
         "seeds": [int(s) for s in seeds],
     }
-
-
-def git_commit() -> str:
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
-            cwd=here.parent, capture_output=True, text=True, timeout=5,
-        ).stdout.strip()
-        return out + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("nasbench", "torch", "numpy", "h5py", "mnist1d", "hydra-core"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def job_order(

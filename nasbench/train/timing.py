@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,20 +22,7 @@ from torch import nn
 
 from nasbench.space.base import SearchSpace
 from nasbench.train.data import Splits
-from nasbench.train.trainer import Recipe
-
-
-@dataclass
-class TimingConfig:
-    """How a class's epoch is timed; stored in the table's ``timing`` attribute."""
-
-    steps: int = 10
-    repeats: int = 5
-    warmup: int = 2
-
-    def __post_init__(self):
-        if self.steps < 1 or self.repeats < 1 or self.warmup < 0:
-            raise ValueError("timing.steps and timing.repeats must be >= 1, timing.warmup >= 0")
+from nasbench.train.recipe import Recipe, TimingConfig
 
 
 def time_epoch(

@@ -17,31 +17,10 @@ from torch import nn
 
 from nasbench.space.base import SearchSpace
 from nasbench.train.data import Splits
+from nasbench.train.recipe import Recipe
 
 SPLITS = ("train", "valid", "test")
 EPOCH_METRICS = tuple(f"{s}_{m}" for s in SPLITS for m in ("loss", "accuracy")) + ("epoch_time",)
-
-
-@dataclass
-class Recipe:
-    """Training recipe; defaults are the flagship table's."""
-
-    epochs: int = 12
-    batch_size: int = 64
-    lr: float = 0.1
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    eval_batch_size: int = 500
-    latency_repeats: int = 20
-
-    def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("train.epochs, train.batch_size and train.eval_batch_size must be >= 1")
-        if not self.lr > 0 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
-            raise ValueError("train.lr must be > 0, train.weight_decay >= 0 and train.momentum in [0, 1)")
-        if self.latency_repeats < 0:
-            raise ValueError("train.latency_repeats must be >= 0 (0 skips latency)")
 
 
 @dataclass

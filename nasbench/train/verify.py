@@ -11,7 +11,8 @@ import numpy as np
 from nasbench.table.benchmark import _space_of
 from nasbench.table.store import TableError, attr_json, build_commits, read_table
 from nasbench.train.data import DatasetConfig, load_dataset
-from nasbench.train.trainer import Recipe, train
+from nasbench.train.recipe import Recipe
+from nasbench.train.trainer import train
 
 COMPARED = ("train_accuracy", "valid_accuracy", "test_accuracy", "train_loss", "valid_loss", "test_loss")
 
@@ -85,7 +86,7 @@ def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
 
     Differences do not fail a verification; they say why a mismatch may not be an error in the table.
     """
-    from nasbench.train.build import git_commit, library_versions
+    from nasbench.provenance import git_commit, library_versions
 
     table = read_table(path)
     here = git_commit()

@@ -39,7 +39,7 @@ from nasbench.search.runner import Budget, BudgetTooSmall
 from nasbench.space.base import Arch
 from nasbench.table.store import TableError
 from nasbench.train.data import DatasetConfig, load_dataset
-from nasbench.train.trainer import Recipe
+from nasbench.train.recipe import Recipe
 
 #: the clock that one-shot cost is measured on (one-shot training runs on the CPU)
 cost_clock = time.process_time

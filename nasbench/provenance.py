@@ -1,0 +1,125 @@
+"""What produced an artefact: the code commit, library versions, the command and the benchmark.
+
+Tables, surrogates and reports record these in their own metadata. Imports no torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+_PACKAGE = Path(__file__).resolve().parent
+LIBRARIES = ("nasbench", "torch", "numpy", "scipy", "pandas", "h5py", "xgboost", "optuna", "hydra-core", "mnist1d")
+
+
+def git_commit() -> str:
+    """The commit of the nasbench code this process runs, ``-dirty`` when its files differ from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=_PACKAGE, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+            cwd=_PACKAGE, capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries a nasbench number can depend on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def command_line() -> str:
+    """The nasbench command this process runs, as a user would type it (``python API`` when it is not one)."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is None:
+        return "python API"
+    if script.name.startswith("nasbench-"):
+        name = script.name
+    elif script.suffix == ".py" and script.resolve().parent == _PACKAGE / "cli":
+        name = "nasbench-" + script.stem.replace("_", "-")  # python -m nasbench.cli.<module>
+    else:
+        return "python API"
+    return shlex.join([name, *sys.argv[1:]])
+
+
+def describe_benchmark(benchmark) -> dict[str, Any]:
+    """What identifies a benchmark (a table or a surrogate): recorded in every result.json and report."""
+    meta = benchmark.metadata
+    return {
+        "path": None if benchmark.path is None else os.path.basename(str(benchmark.path)),
+        "space_signature": benchmark.space.signature,
+        "entries_done": int(benchmark.entries_done),
+        "complete": bool(benchmark.complete),
+        "table_git_commit": meta.get("git_commit"),
+        "dataset_fingerprint": meta.get("dataset_fingerprint"),
+    }
+
+
+def report_provenance(**sources: Any) -> dict[str, Any]:
+    """How a report was made: the command, the code commit and library versions, plus what it read (``sources``)."""
+    return {"command": command_line(), "git_commit": git_commit(), "versions": library_versions(), **sources}
+
+
+def distinct(values: list[Any]) -> list[Any]:
+    """The distinct values of a list of JSON-like values, in first-seen order."""
+    import json
+
+    seen, out = set(), []
+    for value in values:
+        key = json.dumps(value, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
+
+
+def runs_provenance(results: list[dict]) -> dict[str, Any]:
+    """What the runs of a report were made with: their code commits, library versions and benchmarks."""
+    return {
+        "run_git_commits": sorted({str(data.get("git_commit", "unknown")) for data in results}),
+        "run_versions": distinct([data.get("versions") for data in results if data.get("versions")]),
+        "benchmarks": distinct([(data.get("benchmark") or {}).get("resolved") for data in results
+                                if (data.get("benchmark") or {}).get("resolved")]),
+    }
+
+
+def provenance_line(provenance: dict[str, Any]) -> str:
+    """One Markdown line for a report's README: command, code commit, and where the rest is recorded."""
+    commits = provenance.get("run_git_commits")
+    runs = ""
+    if commits:
+        shown = f"`{short(commits[0])}`" if len(commits) == 1 else f"{len(commits)} commits (`{short(commits[0])}` .. `{short(commits[-1])}`)"
+        runs = f"; the runs at {shown}"
+    return (f"Made by `{provenance['command']}` at git commit `{short(provenance['git_commit'])}`{runs}; "
+            "library versions and the benchmark's identity are in `summary.json` (`provenance`).")
+
+
+def short(commit: str) -> str:
+    """A commit as a report shows it: 12 hex digits, keeping the ``-dirty`` mark."""
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
