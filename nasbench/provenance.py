@@ -65,7 +65,15 @@ def command_line() -> str:
         name = "nasbench-" + script.stem.replace("_", "-")  # python -m nasbench.cli.<module>
     else:
         return "python API"
-    return shlex.join([name, *sys.argv[1:]])
+    return " ".join([name, *map(shell_quote, sys.argv[1:])])
+
+
+def shell_quote(arg: str) -> str:
+    """``arg`` as a shell reads it back; a Hydra value quoted in single quotes goes in double quotes, readably."""
+    quoted = shlex.quote(arg)
+    if quoted == arg or "'" not in arg or any(c in arg for c in '"$`\\!'):
+        return quoted
+    return f'"{arg}"'
 
 
 def describe_benchmark(benchmark) -> dict[str, Any]:

@@ -450,6 +450,18 @@ def test_reports_record_how_they_were_made(tiny_table, tmp_path, monkeypatch, ca
     assert f"Made by `nasbench-compare benchmark.path={tiny_table}" in (tmp_path / "rep" / "README.md").read_text()
 
 
+def test_report_rows_do_not_depend_on_the_order_runs_are_listed(tiny_table, tmp_path, monkeypatch, capsys):
+    from nasbench.report.collect import collect
+
+    args = [f"benchmark.path={tiny_table}", "strategies=[rea,random]", "seeds=2", "skip_duplicates=[false]",
+            "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
+    assert compare(monkeypatch, capsys, *args)[0] == 0
+    listed = sorted((tmp_path / "runs").rglob("result.json"))
+    forward, backward = collect(tmp_path / "runs", only=listed), collect(tmp_path / "runs", only=listed[::-1])
+    assert forward.trajectory["label"].iloc[0] == "random" and forward.trajectory["label"].iloc[-1] == "rea"
+    assert forward.trajectory.equals(backward.trajectory) and forward.runs.equals(backward.runs)
+
+
 def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monkeypatch, capsys):
     import shutil
 

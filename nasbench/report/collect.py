@@ -241,6 +241,7 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
     if len(optima) > 1 and np.ptp(optima) > 1e-9:
         raise ReportError(f"runs under {directory} used benchmarks with different optima ({', '.join(f'{o:.4f}' for o in optima)}); report one benchmark at a time")
     trajectory = pd.DataFrame(traj_rows, columns=["label", "seed", "time", "n_evals", "incumbent_valid", "incumbent_test", "regret"])
+    trajectory = trajectory.sort_values(["label", "seed"], kind="stable").reset_index(drop=True)  # rows in the same order however runs were listed
     kinds = sorted({str((data.get("benchmark") or {}).get("kind", "unknown")) for _, data in results})
     provenance = runs_provenance([data for _, data in results])
     if truth is not None:

@@ -136,7 +136,7 @@ def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> Par
     columns = ["label", "seed", "time", "n_evals", "front_size", "hypervolume", "hypervolume_test", "hv_regret"]
     return ParetoCollection(
         runs=runs,
-        trajectory=pd.DataFrame(traj_rows, columns=columns),
+        trajectory=pd.DataFrame(traj_rows, columns=columns).sort_values(["label", "seed"], kind="stable").reset_index(drop=True),
         fronts=fronts,
         objectives=list(first["objectives"]),
         reference=dict(first["hypervolume_reference"]),
