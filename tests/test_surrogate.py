@@ -175,6 +175,23 @@ def test_shipped_surrogates_load_by_bare_name_and_a_missing_one_lists_them(tmp_p
         SurrogateBenchmark.load(3)
 
 
+def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_block_budget(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from nasbench.surrogate.benchmark import shipped_surrogates
+
+    if "blocks-mnist1d" not in shipped_surrogates():
+        pytest.skip("the block surrogate is not shipped in this checkout")
+    result = subprocess.run([sys.executable, "-m", "nasbench.cli.search", "benchmark=blocks_surrogate", "strategy=random",
+                             f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["budget"]["seconds"] == 150 and data["benchmark"]["kind"] == "surrogate"
+    assert data["benchmark"]["resolved"]["path"] == "blocks-mnist1d" and data["num_evals"] > 0
+
+
 def test_noise_needs_a_table_with_two_seeds():
     from nasbench.train.build import example_table
 
@@ -205,6 +222,9 @@ def test_save_load_round_trip_gives_identical_predictions(model, saved, table4):
     assert meta["space"]["config"] == model.space_.config()
     assert set(meta["split"]) == {"train", "valid", "test"}
     assert {"xgboost", "numpy", "nasbench"} <= set(meta["versions"])
+    from nasbench.provenance import git_commit
+
+    assert meta["git_commit"] == git_commit() and meta["command"] == "python API"  # fitted here, not by nasbench-surrogate
     assert meta["training"]["ensemble_size"] == 3 and meta["training"]["params"]["n_estimators"] == 60
 
 

@@ -50,7 +50,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from nasbench.provenance import library_versions, sha256_file
+from nasbench.provenance import command_line, git_commit, library_versions, sha256_file
 from nasbench.space.base import Arch, SpaceError, is_sequence
 from nasbench.space.registry import space_from_config
 from nasbench.table.benchmark import ENTRY_METRICS, EPOCH_METRICS, Benchmark, file_stamp
@@ -405,6 +405,8 @@ class Surrogate:
             "noise": noise_info,
             "time_profile": self.time_profile_.tolist(),
             "versions": library_versions(),
+            "git_commit": git_commit(),
+            "command": command_line(),
             "quality": {},
         }
         return self
