@@ -28,7 +28,11 @@ blocks() {
     nasbench-report outputs/comparison-runs --fidelity outputs/comparison-blocks-surrogate-runs \
         --truth blocks-mnist1d.h5 --out reports/fidelity-blocks \
         --title "Trajectory fidelity on the block space: table vs surrogate"
-    # the table-based strategies of the one-shot comparison rerun in seconds; the one-shot runs are kept
+    # the one-shot comparison: the table-based strategies rerun in seconds next to the kept one-shot runs
+    nasbench-compare benchmark=blocks "strategies=[random,rea,reinforce]" seeds=5 runs_dir=reports/oneshot-blocks/runs \
+        out=outputs/oneshot-blocks-table-only
+    nasbench-report reports/oneshot-blocks/runs --out reports/oneshot-blocks \
+        --title "One-shot and table-based strategies on the block table"
     nasbench-report reports/oneshot-blocks/runs --drift --out reports/oneshot-blocks/drift
 }
 
