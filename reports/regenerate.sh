@@ -5,6 +5,8 @@
 #   reports/regenerate.sh blocks     # the block-space reports from tables/blocks-mnist1d.h5 (minutes)
 #   reports/regenerate.sh oneshot    # re-score the committed one-shot runs against the current flagship table
 #   reports/regenerate.sh table      # the first look at the flagship table
+#   reports/regenerate.sh flagship   # every flagship report (needs every class's first seed: searches refuse
+#                                    # a table with untrained classes); the one-shot runs are kept
 #
 # (A title with commas, colons or parentheses is quoted twice: once for the shell, once for Hydra.)
 # Searches on a table are simulated (seconds); the one-shot runs trained supernets for real
@@ -14,7 +16,8 @@ cd "$(dirname "$0")/.."
 
 blocks() {
     nasbench-table-report --table tables/blocks-mnist1d.h5 --out reports/table-blocks
-    nasbench-compare benchmark=blocks out=reports/comparison-blocks title="Strategy comparison on the block table"
+    nasbench-compare benchmark=blocks runs_dir=outputs/comparison-blocks-runs out=reports/comparison-blocks \
+        title="Strategy comparison on the block table"
     nasbench-compare benchmark=blocks constraint.params=7986 runs_dir=outputs/comparison-blocks-constrained-runs \
         out=reports/comparison-blocks-params-median \
         title="'Strategy comparison on the block table, params at most the median (7,986)'"
@@ -22,10 +25,10 @@ blocks() {
         "objectives=[valid_accuracy,params]" seeds=10 runs_dir=outputs/pareto-blocks-runs out=reports/pareto-blocks \
         title="'Multi-objective comparison on the block table: valid accuracy vs params'"
     nasbench-surrogate table=tables/blocks-mnist1d.h5 out=surrogate/blocks-mnist1d report=reports/surrogate-blocks
-    nasbench-compare benchmark=surrogate benchmark.path=surrogate/blocks-mnist1d benchmark.noise=true budget.seconds=150 \
+    nasbench-compare benchmark=blocks_surrogate benchmark.noise=true \
         runs_dir=outputs/comparison-blocks-surrogate-runs out=reports/comparison-blocks-surrogate \
         title="'Strategy comparison on the block-table surrogate, seed noise on'"
-    nasbench-report outputs/comparison-runs --fidelity outputs/comparison-blocks-surrogate-runs \
+    nasbench-report outputs/comparison-blocks-runs --fidelity outputs/comparison-blocks-surrogate-runs \
         --truth blocks-mnist1d.h5 --out reports/fidelity-blocks \
         --title "Trajectory fidelity on the block space: table vs surrogate"
     # the one-shot comparison: the table-based strategies rerun in seconds next to the kept one-shot runs
@@ -47,9 +50,27 @@ table() {
     nasbench-table-report
 }
 
+flagship() {
+    table
+    nasbench-compare                                   # the main job -> reports/comparison
+    nasbench-compare constraint.params=12626 runs_dir=outputs/comparison-params-median-runs \
+        out=reports/comparison-params-median title="'Strategy comparison, params at most the median (12,626)'"
+    nasbench-compare "strategies=[mo_random,nsga2,rea_scalarised,optuna]" "objectives=[valid_accuracy,params]" seeds=10 \
+        runs_dir=outputs/pareto-runs out=reports/pareto title="'Multi-objective comparison: valid accuracy vs params'"
+    nasbench-surrogate                                 # -> surrogate/ and reports/surrogate
+    nasbench-compare benchmark=surrogate runs_dir=outputs/surrogate-runs out=reports/comparison-surrogate \
+        title="Strategy comparison on the surrogate"
+    nasbench-report outputs/comparison-runs --fidelity outputs/surrogate-runs --truth shipped --out reports/fidelity \
+        --title "Trajectory fidelity: table vs surrogate"
+    nasbench-compare "strategies=[random,rea,reinforce]" seeds=5 runs_dir=reports/oneshot/runs \
+        out=outputs/oneshot-table-only
+    oneshot
+}
+
 case "${1:-}" in
     blocks) blocks ;;
     oneshot) oneshot ;;
     table) table ;;
-    *) echo "usage: reports/regenerate.sh blocks|oneshot|table" >&2; exit 2 ;;
+    flagship) flagship ;;
+    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|flagship" >&2; exit 2 ;;
 esac
