@@ -494,15 +494,30 @@ def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monk
     assert code == 0 and "so every run runs again" in out and "kept" not in out
 
 
+def test_compare_loads_the_benchmark_once_and_its_runs_match_single_runs(tiny_table, tmp_path, monkeypatch, capsys):
+    import nasbench.cli.search as search_module
+
+    loads = []
+    real_load = search_module.load_benchmark
+    monkeypatch.setattr(search_module, "load_benchmark", lambda cfg: loads.append(cfg) or real_load(cfg))
+    args = [f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",
+            "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
+    assert compare(monkeypatch, capsys, *args)[0] == 0
+    assert len(loads) == 1  # not once per run (a surrogate takes seconds to load)
+    shared = json.loads((tmp_path / "runs" / "rea" / "seed001" / "result.json").read_text())
+    alone = search_module.search(shared["config"])  # the same run with its own freshly loaded benchmark
+    assert alone["trajectory"] == shared["trajectory"] and alone["final"] == shared["final"]
+
+
 def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatch, capsys):
     import nasbench.cli.search as search_module
 
     real = search_module.search
 
-    def crash_one(cfg):
+    def crash_one(cfg, *args):
         if cfg["strategy"]["name"] == "rea" and cfg["seed"] == 1:
             raise RuntimeError("out of memory\nand a second line")
-        return real(cfg)
+        return real(cfg, *args)
 
     monkeypatch.setattr(search_module, "search", crash_one)
     code, _, err = compare(

@@ -116,7 +116,7 @@ def main(cfg: DictConfig) -> None:
         (folder / "result.json").unlink(missing_ok=True)  # a stale result must not stand in for this run
         (folder / "error.txt").unlink(missing_ok=True)
         try:
-            write_json(folder / "result.json", search(run))
+            write_json(folder / "result.json", search(run, benchmark, identity["git_commit"]))
         except Exception as err:  # noqa: BLE001 - one run's failure is reported and listed, the rest go on
             message = error_message(err)
             folder.mkdir(parents=True, exist_ok=True)

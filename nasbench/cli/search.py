@@ -79,19 +79,23 @@ def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], ben
     return run_one_shot(make_one_shot(name, benchmark.space, cfg["seed"], **options), benchmark, budget)
 
 
-def search(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result."""
+def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> dict[str, Any]:
+    """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result.
+
+    ``benchmark``: the benchmark ``cfg["benchmark"]`` names, already loaded (benchmarks hold no
+    state a run changes, so runs may share one); ``commit``: the code's :func:`git_commit`, if known.
+    """
     from nasbench.search import ONE_SHOT_NAMES, Budget, make_generators, make_strategy, run_search
     from nasbench.search.base import positive_float
     from nasbench.provenance import describe_benchmark, git_commit, library_versions
 
-    commit = git_commit()  # of the code this process imported, before the run
+    commit = commit or git_commit()  # of the code this process imported, before the run
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
     # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
     positive_float("budget.seconds", cfg["budget"]["seconds"])
     budget = Budget(**cfg["budget"])
-    benchmark = load_benchmark(cfg["benchmark"])
+    benchmark = benchmark if benchmark is not None else load_benchmark(cfg["benchmark"])
     constraint = cfg.get("constraint") or {}
     objectives = cfg.get("objectives")
     if name in ONE_SHOT_NAMES:
