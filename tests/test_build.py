@@ -588,6 +588,28 @@ def test_signals_wait_for_the_end_of_a_deferred_block():
     assert state == ["swapped"]
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_one_run_across_the_first_seed_pauses_for_its_costs_pass(tmp_path, monkeypatch, workers):
+    """A single run that completes the first seed and goes on measures costs at the seed boundary, then at the end."""
+    import nasbench.train.build as build
+
+    path = tmp_path / "t.h5"
+    classes = tiny_space().num_classes
+    build_tiny(path, max_entries=classes - 3, workers=workers)  # seed 0 of all but three classes
+    passes = []
+    real = build.measure_costs
+
+    def measure(table, *args, **kwargs):
+        passes.append((int(table.entries["done"][:, 0].sum()), int(table.entries["done"][:, 1].sum())))
+        return real(table, *args, **kwargs)
+
+    monkeypatch.setattr(build, "measure_costs", measure)
+    build_tiny(path, workers=workers)  # the rest, both seeds, in one run
+    assert passes == [(classes, 0), (classes, classes)]  # seed 0 complete and no seed-1 entry yet; then everything
+    record = json.loads(read_table(path).attrs["costs_pass"])
+    assert record["entries"] == 2 * classes
+
+
 def test_merged_shards_carry_no_costs_pass(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, costs_pass="now")
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, costs_pass="now")

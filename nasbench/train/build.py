@@ -244,7 +244,8 @@ def run_build(
 
     ``costs_pass``: when to re-measure every trained class's epoch time and every
     entry's latency in one sitting (:func:`measure_costs`): ``auto`` once every class
-    of the shard has a trained seed and again once every entry is trained
+    of the shard has a trained seed (before the run's first job of a later seed, after
+    the first seed's jobs have finished) and again once every entry is trained
     (:func:`costs_pass_due`), ``now`` after this run's training whatever is trained,
     ``off`` never.
     """
@@ -337,12 +338,38 @@ def run_build(
     last = time.monotonic()
     pool = None
     pending: dict[Any, tuple[int, int]] = {}
+    shard_classes = [c for c, s in mine if s == 0]
+
+    def costs_pass_now() -> None:
+        """Re-measure the costs of every trained class (see :func:`measure_costs`), then checkpoint."""
+        nonlocal pool
+        if pool is None and workers > 0:
+            pool = _worker_pool(workers, space, dataset, threads_per_worker)
+        # (with workers=0 this process was set up as the worker before training)
+        trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
+        log(f"{path}: costs pass: re-measuring the epoch time of {len(trained)} classes and the latency of their "
+            f"{int(table.entries['done'][trained].sum())} entries in one sitting")
+        measure_costs(table, space, recipe, seeds, trained, pool, workers, device, timing, progress, path.name)
+        checkpoint()
+
+    before_later_seeds = costs_pass == "auto"  # no job of a later seed yet: the first seed's pass is checked there
+
+    def at_seed_boundary(job: tuple[int, int]) -> bool:
+        """Whether ``job`` is this run's first job of a later seed (jobs are seed-major), where a pass may be due."""
+        nonlocal before_later_seeds
+        if not before_later_seeds or job[1] in (TIMING, 0):
+            return False
+        before_later_seeds = False
+        return True
+
     # Whatever ends the loop (done, Ctrl-C, SIGTERM, a failed job, a killed worker), finished work is saved
     # first, before the pool shuts down: its shutdown waits for running jobs.
     try:
         if workers == 0:
             _load_worker(space.config(), asdict(dataset), threads_per_worker)
             for job in jobs:
+                if at_seed_boundary(job) and costs_pass_due(table, shard_classes, mine):
+                    costs_pass_now()
                 result = _run_job(tuple(space.all_decisions[reps[job[0]]]), asdict(recipe), _seed(seeds, job), device, asdict(timing))
                 _store(table, job, result)
                 bar.update(1)
@@ -357,6 +384,14 @@ def run_build(
                     job = next(queue, None)
                     if job is None:
                         break
+                    if at_seed_boundary(job):
+                        # the first seed's jobs finish first: then every class may have a seed, and its costs pass is due
+                        for future in wait(pending).done:
+                            _store(table, pending.pop(future), future.result())
+                            bar.update(1)
+                        if costs_pass_due(table, shard_classes, mine):
+                            costs_pass_now()
+                            last = time.monotonic()
                     decisions = tuple(int(d) for d in space.all_decisions[reps[job[0]]])
                     future = pool.submit(_run_job, decisions, asdict(recipe), _seed(seeds, job), device, asdict(timing))
                     pending[future] = job
@@ -369,15 +404,9 @@ def run_build(
                 if time.monotonic() - last > checkpoint_seconds:
                     checkpoint()
                     last = time.monotonic()
-        if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, [c for c, s in mine if s == 0], mine)):
-            if pool is None and workers > 0:
-                pool = _worker_pool(workers, space, dataset, threads_per_worker)
-            # (with workers=0 this process was set up as the worker before training)
-            trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
+        if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, shard_classes, mine)):
             bar.close()
-            log(f"{path}: costs pass: re-measuring the epoch time of {len(trained)} classes and the latency of their "
-                f"{int(table.entries['done'][trained].sum())} entries in one sitting")
-            measure_costs(table, space, recipe, seeds, trained, pool, workers, device, timing, progress, path.name)
+            costs_pass_now()
     finally:
         for future, job in pending.items():
             if future.done() and not future.cancelled() and future.exception() is None:
