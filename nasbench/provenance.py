@@ -18,16 +18,20 @@ LIBRARIES = ("nasbench", "torch", "numpy", "scipy", "pandas", "h5py", "xgboost",
 
 
 def git_commit() -> str:
-    """The commit of the nasbench code this process runs, ``-dirty`` when its files differ from it."""
+    """The commit of the nasbench code this process runs, ``-dirty`` when its files differ from it.
+
+    The code is the package and the shipped configs (``conf/``, ``pyproject.toml``); ``unknown``
+    outside a git checkout of nasbench (e.g. an installed copy that sits inside another repository).
+    """
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=_PACKAGE, capture_output=True, text=True, timeout=5)
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=_PACKAGE, capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
-            cwd=_PACKAGE, capture_output=True, text=True, timeout=5,
-        ).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
+        if git("ls-files", "--error-unmatch", Path(__file__).name).returncode != 0:
+            return "unknown"  # this file is not tracked here: not a checkout of nasbench
+        commit = git("rev-parse", "HEAD").stdout.strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", "../conf", "../pyproject.toml").stdout.strip()
+        return (commit + ("-dirty" if dirty else "")) if commit else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -122,7 +126,8 @@ def provenance_line(provenance: dict[str, Any]) -> str:
     commits = provenance.get("run_git_commits")
     runs = ""
     if commits:
-        shown = f"`{short(commits[0])}`" if len(commits) == 1 else f"{len(commits)} commits (`{short(commits[0])}` .. `{short(commits[-1])}`)"
+        listed = [f"`{short(commit)}`" for commit in commits]
+        shown = listed[0] if len(listed) == 1 else f"{len(listed)} commits ({', '.join(listed[:4])}{', ...' if len(listed) > 4 else ''})"
         runs = f"; the runs at {shown}"
     return (f"Made by `{provenance['command']}` at git commit `{short(provenance['git_commit'])}`{runs}; "
             "library versions and the benchmark's identity are in `summary.json` (`provenance`).")

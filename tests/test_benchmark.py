@@ -475,6 +475,29 @@ assert "torch" not in sys.modules, "torch was imported"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def test_code_commit_is_dirty_when_a_shipped_config_changes(tmp_path):
+    """Reports record the code's commit; an edited conf/ file is uncommitted code too."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[1]
+    if subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, timeout=120)
+    shutil.copy(repo / "nasbench" / "provenance.py", clone / "nasbench" / "provenance.py")  # the code under test
+    subprocess.run(["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "test"],
+                   capture_output=True, timeout=60)
+    probe = [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from nasbench.provenance import git_commit; "
+             "print(git_commit())", str(clone)]
+    clean = subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    assert len(clean) == 40
+    with open(clone / "conf" / "search.yaml", "a") as f:
+        f.write("# edited\n")
+    assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.strip() == clean + "-dirty"
+    shutil.rmtree(clone / ".git")
+    assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.strip() == "unknown"
+
+
 def test_searching_a_table_and_reporting_do_not_import_torch(tiny_table, tmp_path):
     """nasbench-search and nasbench-report on a table run without torch (its import alone costs seconds)."""
     code = f"""

@@ -570,6 +570,51 @@ def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch,
     assert missing_run(sweep / "0") == f"{sweep / '0'} (failed: RuntimeError: out of memory)"
 
 
+def test_failed_jobs_are_told_by_file_stamps_not_clocks(tmp_path):
+    """An error.txt from this sweep counts even when the file system's clock is behind; an old one does not."""
+    import os
+
+    from omegaconf import OmegaConf
+
+    from nasbench.cli.search import FailedJobsCallback
+
+    sweep = tmp_path / "sweep"
+    (sweep / "0").mkdir(parents=True)
+    (sweep / "0" / "error.txt").write_text("from an earlier sweep in this folder\n")
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}})
+    callback = FailedJobsCallback()
+    callback.on_multirun_start(config)
+    (sweep / "1").mkdir()
+    (sweep / "1" / "error.txt").write_text("failed now\n")
+    os.utime(sweep / "1" / "error.txt", (0, 0))  # a file server whose clock is far behind
+    with pytest.raises(SystemExit) as exit_info:
+        callback.on_multirun_end(config)
+    assert exit_info.value.code == 1
+    callback.on_multirun_start(config)
+    callback.on_multirun_end(config)  # nothing new: the sweep succeeded
+
+
+def test_a_job_whose_result_cannot_be_written_fails_alone(tiny_table, tmp_path, monkeypatch, capsys):
+    import nasbench.cli.search as search_module
+
+    real = search_module.write_json
+
+    def disk_full_for_seed_0(path, data):
+        if data["seed"] == 0:
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(search_module, "write_json", disk_full_for_seed_0)
+    sweep = tmp_path / "sweep"
+    monkeypatch.setattr(sys, "argv", ["nasbench-search", "-m", "strategy=random", "seed=0,1", "budget.seconds=1",
+                                      f"benchmark.path={tiny_table}", f"hydra.sweep.dir={sweep}", "launcher=basic"])
+    with pytest.raises(SystemExit) as exit_info:
+        search_module.main()
+    assert exit_info.value.code == 1
+    assert "No space left on device" in (sweep / "0" / "error.txt").read_text()
+    assert (sweep / "1" / "result.json").exists()
+
+
 def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path):
     sweep = tmp_path / "sweep"
     result = search_cli("-m", "strategy=rea", "budget.seconds=0.001,1", "seed=0", f"benchmark.path={tiny_table}",

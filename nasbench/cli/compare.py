@@ -4,7 +4,7 @@ Runs the same function as ``nasbench-search`` for every (strategy, seed,
 duplicate setting), in this process, writing one ``result.json`` per run in
 ``runs_dir``, then writes the report like ``nasbench-report``. Runs already
 finished with the same config, on the same benchmark (same table contents as
-far as :func:`~nasbench.cli.search.describe` tells) and by the same code commit
+far as :func:`~nasbench.provenance.describe_benchmark` tells) and by the same code commit
 are kept, so an interrupted comparison resumes; other runs are run again. A run
 that fails is reported (one line) and listed in the report; the others go on.
 """

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -130,17 +129,30 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 class FailedJobsCallback(Callback):
-    """Ends a sweep with exit status 1, naming the failed jobs, when any job of it recorded an ``error.txt``."""
+    """Ends a sweep with exit status 1, naming the failed jobs, when any job of it recorded an ``error.txt``.
+
+    Files are told apart by identity and modification stamp, not by clocks: an ``error.txt``
+    that is new or changed since the sweep started belongs to it (a reused sweep folder may
+    hold older ones; a shared file system's clock may differ from this host's).
+    """
+
+    @staticmethod
+    def _errors(sweep: Path) -> dict[Path, tuple[int, int]]:
+        stamps = {}
+        for path in sweep.rglob("error.txt"):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            stamps[path] = (info.st_ino, info.st_mtime_ns)
+        return stamps
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self.started = time.time()
+        self.before = self._errors(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        failed = sorted(
-            (path.parent for path in sweep.rglob("error.txt") if path.stat().st_mtime >= self.started - 1),
-            key=lambda folder: str(folder),
-        )
+        failed = sorted(path.parent for path, stamp in self._errors(sweep).items() if self.before.get(path) != stamp)
         if failed:
             names = ", ".join(str(folder.relative_to(sweep)) for folder in failed)
             print(f"error: {len(failed)} job(s) of the sweep failed ({names}; each folder's error.txt says why); "
@@ -154,7 +166,6 @@ class FailedJobsCallback(Callback):
 def main(cfg: DictConfig) -> None:
     from hydra.types import RunMode
 
-    plain = OmegaConf.to_container(cfg, resolve=True)
     hydra_cfg = HydraConfig.get()
     out = Path(hydra_cfg.runtime.output_dir) / cfg.output
     failure = out.with_name("error.txt")
@@ -162,18 +173,21 @@ def main(cfg: DictConfig) -> None:
         for earlier in (out, failure):
             earlier.unlink(missing_ok=True)
     try:
-        result = search(plain)
+        result = search(OmegaConf.to_container(cfg, resolve=True))
+        write_json(out, result)
     except Exception as err:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             raise
         # one job of a sweep: say why it failed, leave it to the report's list of failed runs, and let the others run
         message = error_message(err) if isinstance(err, USER_ERRORS) else f"{type(err).__name__}: {error_message(err)}"
         details = "" if isinstance(err, USER_ERRORS) else "\n" + traceback.format_exc()  # a bug, not bad input: keep the trace
-        failure.parent.mkdir(parents=True, exist_ok=True)
-        failure.write_text(message + "\n" + details)
+        try:
+            failure.parent.mkdir(parents=True, exist_ok=True)
+            failure.write_text(message + "\n" + details)
+        except OSError as unwritable:  # e.g. the disk is full: the job still fails alone, said on stderr
+            message += f" (and its error.txt could not be written: {error_message(unwritable)})"
         print(f"error: job {hydra_cfg.job.num} ({' '.join(hydra_cfg.overrides.task)}): {message}", file=sys.stderr)
         return
-    write_json(out, result)
     final = result["final"] or {}
     front = f", front of {final.get('front_size', 0)}, hypervolume regret {final.get('hv_regret', float('nan')):.4f}" if result.get("objectives") else ""
     print(

@@ -188,7 +188,9 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     if not bench.complete:
         stats["classes_trained_ahead_of_order"] = classes_ahead_of_order(bench)
     stats = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in stats.items()}  # strict JSON
-    provenance = report_provenance(table={**describe_benchmark(bench), "sha256": sha256_file(bench.path)})
+    source = Path(str(bench.path)) if bench.path is not None else None
+    provenance = report_provenance(table={**describe_benchmark(bench),
+                                          "sha256": sha256_file(source) if source and source.is_file() else None})
     _atomic_text(out / "summary.json", json.dumps({**stats, "provenance": provenance}, indent=1, allow_nan=False) + "\n")
     meta = bench.metadata
     ahead = stats.get("classes_trained_ahead_of_order", 0)

@@ -347,6 +347,7 @@ def run_build(
             pool = _worker_pool(workers, space, dataset, threads_per_worker)
         # (with workers=0 this process was set up as the worker before training)
         trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
+        checkpoint()  # the pass takes a while: what is trained is on disk first
         log(f"{path}: costs pass: re-measuring the epoch time of {len(trained)} classes and the latency of their "
             f"{int(table.entries['done'][trained].sum())} entries in one sitting")
         measure_costs(table, space, recipe, seeds, trained, pool, workers, device, timing, progress, path.name)

@@ -81,6 +81,10 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     return out
 
 
+#: the libraries a re-trained entry can depend on (the others a table records do not train)
+TRAINING_LIBRARIES = ("torch", "numpy", "mnist1d", "h5py")
+
+
 def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
     """Where this re-run differs from how the table was built (code commits, library versions), one line each.
 
@@ -101,7 +105,7 @@ def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
     recorded = attr_json(table, "versions", {})
     current = library_versions()
     changed = [f"{name} {version} (table) vs {current.get(name)} (here)" for name, version in recorded.items()
-               if name != "nasbench" and current.get(name) != version]
+               if name in TRAINING_LIBRARIES and current.get(name) != version]
     if changed:
         notes.append("libraries: " + ", ".join(changed))
     return notes
