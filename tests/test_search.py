@@ -542,6 +542,17 @@ def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, mo
     assert not (tmp_path / "runs").exists()
 
 
+def random_sweep_in_process(monkeypatch, table, sweep) -> int:
+    """``nasbench-search -m strategy=random seed=0,1`` in this process (basic launcher); its exit status."""
+    import nasbench.cli.search as search_module
+
+    monkeypatch.setattr(sys, "argv", ["nasbench-search", "-m", "strategy=random", "seed=0,1", "budget.seconds=1",
+                                      f"benchmark.path={table}", f"hydra.sweep.dir={sweep}", "launcher=basic"])
+    with pytest.raises(SystemExit) as exit_info:
+        search_module.main()
+    return exit_info.value.code
+
+
 def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch, capsys):
     """A bug in one job (not bad input) is recorded with its trace; the sweep goes on and exits 1."""
     import nasbench.cli.search as search_module
@@ -555,11 +566,7 @@ def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch,
 
     monkeypatch.setattr(search_module, "search", crash_seed_0)
     sweep = tmp_path / "sweep"
-    monkeypatch.setattr(sys, "argv", ["nasbench-search", "-m", "strategy=random", "seed=0,1", "budget.seconds=1",
-                                      f"benchmark.path={tiny_table}", f"hydra.sweep.dir={sweep}", "launcher=basic"])
-    with pytest.raises(SystemExit) as exit_info:
-        search_module.main()
-    assert exit_info.value.code == 1
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
     err = capsys.readouterr().err
     assert "error: job 0 (strategy=random seed=0" in err and "RuntimeError: out of memory" in err
     recorded = (sweep / "0" / "error.txt").read_text()
@@ -606,11 +613,7 @@ def test_a_job_whose_result_cannot_be_written_fails_alone(tiny_table, tmp_path, 
 
     monkeypatch.setattr(search_module, "write_json", disk_full_for_seed_0)
     sweep = tmp_path / "sweep"
-    monkeypatch.setattr(sys, "argv", ["nasbench-search", "-m", "strategy=random", "seed=0,1", "budget.seconds=1",
-                                      f"benchmark.path={tiny_table}", f"hydra.sweep.dir={sweep}", "launcher=basic"])
-    with pytest.raises(SystemExit) as exit_info:
-        search_module.main()
-    assert exit_info.value.code == 1
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
     assert "No space left on device" in (sweep / "0" / "error.txt").read_text()
     assert (sweep / "1" / "result.json").exists()
 
