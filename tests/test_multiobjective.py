@@ -323,6 +323,19 @@ def test_optuna_single_objective_and_infeasible_trials(bench, frame):
     assert "objectives" not in result
 
 
+def test_optuna_with_duplicates_skipped_stops_once_converged(bench):
+    # the tiny space is soon exhausted (or TPE settles): what follows is duplicates, free, told to the sampler.
+    # Each Optuna ask costs time growing with its trials, so the run stops after the strategy's shorter streak.
+    optuna_strategy = pytest.importorskip("nasbench.search.strategies.optuna_adapter").OptunaStrategy
+    streak = optuna_strategy.max_consecutive_duplicates
+    assert streak < Strategy.max_consecutive_duplicates
+    result = run(bench, "optuna", objectives=["valid_accuracy", "params"], skip=True, seconds=1e9)
+    assert result["stop_reason"] == "only_duplicates"
+    assert 0 < result["num_evals"] <= bench.num_classes
+    assert streak <= result["num_duplicates_skipped"] < streak + 100
+    assert result["strategy_state"]["trials"] == result["num_evals"] + result["num_duplicates_skipped"]
+
+
 # ---------------------------------------------------------------------- command line and report
 def cli(module, *args, timeout=600):
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout)

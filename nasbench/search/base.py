@@ -77,6 +77,8 @@ class Strategy(ABC):
     objective_mode: ClassVar[str] = "single"
     #: the objectives a multi-objective strategy optimises (``None``: valid accuracy alone)
     objectives: tuple[str, ...] | None = None
+    #: with ``skip_duplicates``, a run stops after this many duplicate proposals in a row: the strategy has converged
+    max_consecutive_duplicates: ClassVar[int] = 10_000
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, num_epochs: int):
         if not isinstance(rng, np.random.Generator):

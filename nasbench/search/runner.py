@@ -52,8 +52,6 @@ from nasbench.search.multiobjective import (
 )
 from nasbench.table import MissingEntryError
 
-#: consecutive duplicate proposals after which a run stops (the strategy has converged)
-MAX_CONSECUTIVE_DUPLICATES = 10_000
 #: consecutive infeasible proposals after which a run stops (the constraint leaves the strategy nothing)
 MAX_CONSECUTIVE_INFEASIBLE = 100_000
 
@@ -213,7 +211,7 @@ def run_search(
                 front.add(arch.index, answer.objectives, epoch)
             paid[(class_id, trial.model)] = record  # a later resume continues from the remembered model
             strategy.tell(trial, answer)
-            if consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
+            if consecutive_duplicates >= strategy.max_consecutive_duplicates:
                 stop_reason = "only_duplicates"
                 break
             continue
