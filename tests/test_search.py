@@ -462,6 +462,21 @@ def test_report_rows_do_not_depend_on_the_order_runs_are_listed(tiny_table, tmp_
     assert forward.trajectory.equals(backward.trajectory) and forward.runs.equals(backward.runs)
 
 
+def test_report_names_runs_that_ended_before_their_budget(tiny_table, tmp_path, monkeypatch, capsys):
+    # the tiny table has 9 classes: with duplicates skipped, a large budget outlasts them and the runs converge
+    args = [f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false,true]",
+            "budget.seconds=1000", "budget.max_evals=30", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}",
+            f"hydra.run.dir={tmp_path / 'h'}"]
+    assert compare(monkeypatch, capsys, *args)[0] == 0
+    readme = (tmp_path / "rep" / "README.md").read_text()
+    section = readme.split("## Runs that ended before their budget")[1].split("\n\nTables:")[0]
+    listed = [line for line in section.splitlines() if line.startswith("- ")]
+    assert [line.split(":")[0] for line in listed] == ["- `random+dedup`", "- `rea+dedup`"]
+    assert all("2 of 2 runs" in line and "converged" in line for line in listed)
+    runs = (tmp_path / "rep" / "runs.csv").read_text().splitlines()
+    assert "stop_reason" in runs[0] and sum(",max_evals," in line for line in runs) == 4
+
+
 def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monkeypatch, capsys):
     import shutil
 

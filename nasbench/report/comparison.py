@@ -354,6 +354,7 @@ def write_report(
         "![final test accuracy](final_test.png)",
         "",
         *statistics_markdown(tests, cd, tested="regret", ranked="test accuracy"),
+        *early_stops_markdown(runs),
         *failed_markdown(collection),
     ]
     lines += ["", "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `incumbent_trajectory.csv` (every change of incumbent); all numbers in `summary.json`.",
@@ -379,6 +380,27 @@ def statistics_markdown(tests: pd.DataFrame, cd: dict[str, Any], tested: str, ra
         "",
         "![critical difference](critical_difference.png)",
     ]
+
+
+#: why a run may end before its budget, as ``result.json``'s ``stop_reason`` says
+EARLY_STOPS = {
+    "only_duplicates": "it proposed only classes it had evaluated, the strategy's limit in a row (converged)",
+    "only_infeasible": "it proposed only architectures that break the constraint, 100,000 in a row",
+}
+
+
+def early_stops_markdown(runs: pd.DataFrame) -> list[str]:
+    """README lines naming the strategies whose runs ended before their budget, and why (none: no lines)."""
+    early = runs[runs["stop_reason"].isin(list(EARLY_STOPS))]
+    if early.empty:
+        return []
+    lines = ["", "## Runs that ended before their budget", "",
+             "Their incumbent holds to the end of the budget in the curves and the final numbers.", ""]
+    for (label, reason), group in early.groupby(["label", "stop_reason"], sort=True):
+        total = int((runs["label"] == label).sum())
+        lines.append(f"- `{label}`: {len(group)} of {total} runs, after {group['simulated_time'].mean():,.0f} simulated s "
+                     f"on average: {EARLY_STOPS[reason]}")
+    return lines
 
 
 def failed_markdown(collection: Collection) -> list[str]:

@@ -32,8 +32,8 @@ from nasbench.report.collect import (
     run_labels,
 )
 from nasbench.report.comparison import (
-    _atomic_text, _markdown, _plt, average_ranks, critical_difference, failed_markdown, findings, paired_final,
-    pairwise_wilcoxon, plot_ranks, runs_text, statistics_markdown, time_grid,
+    _atomic_text, _markdown, _plt, average_ranks, critical_difference, early_stops_markdown, failed_markdown, findings,
+    paired_final, pairwise_wilcoxon, plot_ranks, runs_text, statistics_markdown, time_grid,
 )
 from nasbench.search.multiobjective import COST_REFERENCE, OBJECTIVES, TRUTH, non_dominated
 
@@ -105,6 +105,7 @@ def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> Par
                 "infeasible_skipped": data.get("num_infeasible_skipped", 0),
                 "simulated_time": data.get("simulated_time", np.nan),
                 "budget_seconds": (data.get("budget") or {}).get("seconds", np.nan),
+                "stop_reason": data.get("stop_reason", "budget"),
                 "final_hv": final.get("hypervolume_test", 0.0),
                 "final_hv_observed": final.get("hypervolume", 0.0),
                 "final_hv_regret": final.get("hv_regret", optimum),
@@ -373,6 +374,7 @@ def write_pareto_report(
         "![final hypervolume](final_hypervolume.png)",
         "",
         *statistics_markdown(tests, cd, tested="hypervolume regret", ranked="hypervolume"),
+        *early_stops_markdown(runs),
         *failed_markdown(collection),
         "",
         "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `true_front.csv`, `median_fronts.csv`, "
