@@ -633,6 +633,31 @@ def test_a_job_whose_result_cannot_be_written_fails_alone(tiny_table, tmp_path, 
     assert (sweep / "1" / "result.json").exists()
 
 
+def test_a_job_that_cannot_record_its_failure_still_fails_the_sweep(tiny_table, tmp_path, monkeypatch, capsys):
+    import nasbench.cli.search as search_module
+
+    real_write_json, real_write_text = search_module.write_json, Path.write_text
+
+    def disk_full_for_seed_0(path, data):
+        if data["seed"] == 0:
+            raise OSError(28, "No space left on device")
+        return real_write_json(path, data)
+
+    def no_room_for_error_txt(self, *args, **kwargs):
+        if self.name == "error.txt":
+            raise OSError(28, "No space left on device")
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(search_module, "write_json", disk_full_for_seed_0)
+    monkeypatch.setattr(Path, "write_text", no_room_for_error_txt)
+    sweep = tmp_path / "sweep"
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
+    err = capsys.readouterr().err
+    assert "its error.txt could not be written" in err
+    assert "error: 1 job(s) of the sweep failed (0 (no error.txt: see above);" in err
+    assert not (sweep / "0" / "error.txt").exists() and (sweep / "1" / "result.json").exists()
+
+
 def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path):
     sweep = tmp_path / "sweep"
     result = search_cli("-m", "strategy=rea", "budget.seconds=0.001,1", "seed=0", f"benchmark.path={tiny_table}",

@@ -129,17 +129,20 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 class FailedJobsCallback(Callback):
-    """Ends a sweep with exit status 1, naming the failed jobs, when any job of it recorded an ``error.txt``.
+    """Ends a sweep with exit status 1, naming the failed jobs, when any job of it failed.
 
-    Files are told apart by identity and modification stamp, not by clocks: an ``error.txt``
-    that is new or changed since the sweep started belongs to it (a reused sweep folder may
-    hold older ones; a shared file system's clock may differ from this host's).
+    A job failed when it recorded an ``error.txt``, or when it ran in this sweep (Hydra
+    wrote its ``.hydra/config.yaml``) and left no result (its ``error.txt`` could not be
+    written either, e.g. on a full disk). Files are told apart by identity and
+    modification stamp, not by clocks: a file that is new or changed since the sweep
+    started belongs to it (a reused sweep folder may hold older ones; a shared file
+    system's clock may differ from this host's).
     """
 
     @staticmethod
-    def _errors(sweep: Path) -> dict[Path, tuple[int, int]]:
+    def _stamps(sweep: Path, pattern: str) -> dict[Path, tuple[int, int]]:
         stamps = {}
-        for path in sweep.rglob("error.txt"):
+        for path in sweep.glob(pattern):
             try:
                 info = path.stat()
             except OSError:
@@ -147,16 +150,24 @@ class FailedJobsCallback(Callback):
             stamps[path] = (info.st_ino, info.st_mtime_ns)
         return stamps
 
+    def _snapshot(self, sweep: Path) -> dict[Path, tuple[int, int]]:
+        return {**self._stamps(sweep, "**/error.txt"), **self._stamps(sweep, "**/.hydra/config.yaml")}
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self.before = self._errors(Path(config.hydra.sweep.dir))
+        self.before = self._snapshot(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        failed = sorted(path.parent for path, stamp in self._errors(sweep).items() if self.before.get(path) != stamp)
-        if failed:
-            names = ", ".join(str(folder.relative_to(sweep)) for folder in failed)
-            print(f"error: {len(failed)} job(s) of the sweep failed ({names}; each folder's error.txt says why); "
-                  f"the others' results are in {sweep}", file=sys.stderr)
+        new = [path for path, stamp in self._snapshot(sweep).items() if self.before.get(path) != stamp]
+        recorded = {path.parent for path in new if path.name == "error.txt"}
+        result = str(config.get("output", "result.json"))
+        unrecorded = {path.parent.parent for path in new if path.name == "config.yaml"} - recorded
+        unrecorded = {job for job in unrecorded if not (job / result).exists()}
+        if recorded or unrecorded:
+            names = ", ".join(str(job.relative_to(sweep)) + ("" if job in recorded else " (no error.txt: see above)")
+                              for job in sorted(recorded | unrecorded))
+            print(f"error: {len(recorded | unrecorded)} job(s) of the sweep failed ({names}; each folder's error.txt "
+                  f"says why); the others' results are in {sweep}", file=sys.stderr)
             sys.exit(1)
 
 
