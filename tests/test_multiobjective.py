@@ -231,6 +231,10 @@ def test_true_front_matches_brute_force(bench, frame, objectives):
     }
     got = {tuple(np.array(p["truth"]) * signs) for p in result["true_front"]}
     assert got == expected and len(result["true_front"]) == len(expected)
+    truth = frame[cols].to_numpy(dtype=float)
+    for point in result["true_front"]:  # one per point: the lowest index of those that tie exactly
+        tied = frame.index[np.all(truth == np.array(point["truth"]), axis=1)]
+        assert point["index"] == tied.min()
     table = ArchTable.from_benchmark(bench)
     norm = Normaliser(objectives, table.largest_costs())
     points = norm(np.array([p["truth"] for p in result["true_front"]]))

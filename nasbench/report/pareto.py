@@ -354,7 +354,8 @@ def write_pareto_report(
         "",
         "![fronts](fronts.png)",
         "",
-        "The true front (ground truth):",
+        "The true front (ground truth; one architecture per point: where several tie exactly, such as isomorphic "
+        "cells with the same parameters, the lowest index stands for them):",
         "",
         _markdown(shown_front, ".4g") if len(shown_front) else "(empty)",
         "",
