@@ -252,6 +252,33 @@ def test_a_run_whose_last_step_diverges_is_marked_diverged():
         assert finite != r.diverged and np.isfinite(r.curves["valid_accuracy"][-1]) == finite
 
 
+def test_the_recipes_foreach_sgd_trains_exactly_like_the_per_tensor_loop(monkeypatch):
+    """The flagship's entries were trained with both: they must be the same numbers."""
+    import torch
+
+    import nasbench.train.trainer as trainer
+    from nasbench.train.data import DatasetConfig, load_dataset
+    from nasbench.train.recipe import Recipe
+
+    space = tiny_space()
+    data = load_dataset(DatasetConfig(n_train=400, n_valid=300, n_test=300))
+    recipe = Recipe(epochs=2, batch_size=32, latency_repeats=0)
+    cells = [tuple(space.all_decisions[r]) for r in space.representatives()[::3]]
+    fast = [trainer.train(space, cell, data, recipe, seed=1).curves for cell in cells]
+    assert trainer.make_optimizer(torch.nn.Linear(2, 2).parameters(), recipe).defaults["foreach"] is True
+
+    def per_tensor(parameters, recipe):
+        return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+                               weight_decay=recipe.weight_decay, foreach=False)
+
+    monkeypatch.setattr(trainer, "make_optimizer", per_tensor)
+    loop = [trainer.train(space, cell, data, recipe, seed=1).curves for cell in cells]
+    for a, b in zip(fast, loop):
+        for name in a:
+            if name != "epoch_time":
+                np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
 def test_priority_trains_the_listed_classes_first(tmp_path):
     from nasbench.train.build import job_order, prioritise, read_priority_file
 

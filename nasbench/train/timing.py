@@ -23,6 +23,7 @@ from torch import nn
 from nasbench.space.base import SearchSpace
 from nasbench.train.data import Splits
 from nasbench.train.recipe import Recipe, TimingConfig
+from nasbench.train.trainer import make_optimizer
 
 
 def time_epoch(
@@ -42,10 +43,7 @@ def time_epoch(
     model = space.build_model(decisions).to(device).train()
     x = torch.as_tensor(data.x_train, device=device)
     y = torch.as_tensor(data.y_train, device=device)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-        nesterov=recipe.nesterov, weight_decay=recipe.weight_decay,
-    )
+    optimizer = make_optimizer(model.parameters(), recipe)
     batch = min(recipe.batch_size, len(x))
     steps_per_epoch = math.ceil(len(x) / recipe.batch_size)
     cuda = device.startswith("cuda")

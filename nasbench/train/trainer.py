@@ -88,6 +88,22 @@ def measure_latency(model: nn.Module, sample: torch.Tensor, batch: int, repeats:
     return float(np.median(times))
 
 
+def make_optimizer(parameters, recipe: Recipe) -> torch.optim.SGD:
+    """The recipe's SGD (the trainer's, the timing pass's and the one-shot calibration's).
+
+    ``foreach`` updates all tensors in one call: the same arithmetic per tensor as the
+    default loop (bit-identical curves, tested), with less Python overhead per step.
+    """
+    return torch.optim.SGD(
+        parameters,
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        nesterov=recipe.nesterov,
+        weight_decay=recipe.weight_decay,
+        foreach=True,
+    )
+
+
 def train(
     space: SearchSpace,
     decisions,
@@ -107,13 +123,7 @@ def train(
     }
     x_train, y_train = tensors["train"]
     steps_per_epoch = math.ceil(len(x_train) / recipe.batch_size)
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=recipe.lr,
-        momentum=recipe.momentum,
-        nesterov=recipe.nesterov,
-        weight_decay=recipe.weight_decay,
-    )
+    optimizer = make_optimizer(model.parameters(), recipe)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs * steps_per_epoch)
     order_rng = torch.Generator().manual_seed(seed)  # data order depends on the seed alone
 

@@ -40,6 +40,7 @@ from nasbench.space.base import Arch
 from nasbench.table.store import TableError
 from nasbench.train.data import DatasetConfig, load_dataset
 from nasbench.train.recipe import Recipe
+from nasbench.train.trainer import make_optimizer
 
 #: the clock that one-shot cost is measured on (one-shot training runs on the CPU)
 cost_clock = time.process_time
@@ -89,8 +90,7 @@ def calibrate(benchmark, data, recipe: Recipe, steps: int = 20, warmup: int = 3)
     epochs = benchmark.num_epochs
     table_epoch = float(benchmark.query(reference, epoch=epochs).train_time) / epochs
     model = space.build_model(space.all_decisions[reference])
-    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
-                                weight_decay=recipe.weight_decay)
+    optimizer = make_optimizer(model.parameters(), recipe)
     x, y = data["train"]
     generator = torch.Generator().manual_seed(0)
     model.train()
