@@ -477,6 +477,29 @@ def test_report_names_runs_that_ended_before_their_budget(tiny_table, tmp_path, 
     assert "stop_reason" in runs[0] and sum(",max_evals," in line for line in runs) == 4
 
 
+def test_early_stops_say_why_for_every_reason():
+    import pandas as pd
+
+    from nasbench.report.comparison import early_stops_markdown
+
+    runs = pd.DataFrame({
+        "label": ["optuna+dedup", "optuna+dedup", "darts", "odd", "random"],
+        "stop_reason": ["only_duplicates", "budget", "epochs", "something_new", "max_evals"],
+        "simulated_time": [1000.0, 3000.0, 500.0, 20.0, 10.0],
+        "max_consecutive_duplicates": [100, 100, None, None, None],
+    })
+    lines = early_stops_markdown(runs, holds="front")
+    assert "Their front holds to the end of the budget" in lines[3]
+    assert lines[5:] == [
+        "- `darts`: 1 of 1 runs, after 500 simulated s on average: it trained its supernet for all its epochs and "
+        "derived its architecture within the budget",
+        "- `odd`: 1 of 1 runs, after 20 simulated s on average: stop reason `something_new`",
+        "- `optuna+dedup`: 1 of 2 runs, after 1,000 simulated s on average: it proposed only classes it had "
+        "evaluated, 100 in a row (converged, or nearly)",
+    ]
+    assert early_stops_markdown(runs[runs["stop_reason"].isin(["budget", "max_evals"])]) == []
+
+
 def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monkeypatch, capsys):
     import shutil
 
@@ -557,15 +580,17 @@ def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, mo
     assert not (tmp_path / "runs").exists()
 
 
-def random_sweep_in_process(monkeypatch, table, sweep) -> int:
+def random_sweep_in_process(monkeypatch, table, sweep, *overrides) -> int:
     """``nasbench-search -m strategy=random seed=0,1`` in this process (basic launcher); its exit status."""
     import nasbench.cli.search as search_module
 
     monkeypatch.setattr(sys, "argv", ["nasbench-search", "-m", "strategy=random", "seed=0,1", "budget.seconds=1",
-                                      f"benchmark.path={table}", f"hydra.sweep.dir={sweep}", "launcher=basic"])
-    with pytest.raises(SystemExit) as exit_info:
+                                      f"benchmark.path={table}", f"hydra.sweep.dir={sweep}", "launcher=basic", *overrides])
+    try:
         search_module.main()
-    return exit_info.value.code
+    except SystemExit as exit_info:
+        return exit_info.code
+    return 0
 
 
 def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch, capsys):
@@ -654,8 +679,31 @@ def test_a_job_that_cannot_record_its_failure_still_fails_the_sweep(tiny_table, 
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
     err = capsys.readouterr().err
     assert "its error.txt could not be written" in err
-    assert "error: 1 job(s) of the sweep failed (0 (no error.txt: see above);" in err
-    assert not (sweep / "0" / "error.txt").exists() and (sweep / "1" / "result.json").exists()
+    assert "error: 1 job(s) of the sweep failed (0: no error.txt could be written, see the job's stderr or log)" in err
+    assert not (sweep / "0" / "error.txt").exists() and (sweep / "0" / ".unfinished").exists()
+    assert (sweep / "1" / "result.json").exists() and not (sweep / "1" / ".unfinished").exists()
+
+
+@pytest.mark.parametrize("output", ["${strategy.name}/result.json", "run_${seed}.json", "sub/result.json"])
+def test_a_sweep_counts_each_failed_job_once_whatever_its_output_file(tiny_table, tmp_path, monkeypatch, capsys, output):
+    import nasbench.cli.search as search_module
+
+    sweep = tmp_path / "sweep"
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 0  # every job succeeded
+    assert len(list(sweep.rglob("*.json"))) == 2 and not list(sweep.rglob(".unfinished"))
+    real = search_module.search
+
+    def fail_seed_1(cfg):
+        if cfg["seed"] == 1:
+            raise ValueError("strategy nope is unknown")
+        return real(cfg)
+
+    monkeypatch.setattr(search_module, "search", fail_seed_1)
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 1  # the same folder, reused
+    err = capsys.readouterr().err
+    [failed] = [line for line in err.splitlines() if "job(s) of the sweep failed" in line]
+    folder = str(Path("1") / Path(output.replace("${strategy.name}", "random").replace("${seed}", "1")).parent)
+    assert failed.startswith(f"error: 1 job(s) of the sweep failed ({Path(folder)}: each folder's error.txt says why)")
 
 
 def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path):
@@ -664,7 +712,7 @@ def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path):
                         f"hydra.sweep.dir={sweep}", "launcher=basic")
     assert result.returncode == 1, result.stderr
     assert "error: job 0 (strategy=rea budget.seconds=0.001 seed=0" in result.stderr and "Traceback" not in result.stderr
-    assert "error: 1 job(s) of the sweep failed (0;" in result.stderr
+    assert "error: 1 job(s) of the sweep failed (0: each folder's error.txt says why)" in result.stderr
     assert (sweep / "0" / "error.txt").read_text().startswith("budget.seconds=0.001 ran out before the first evaluation")
     assert (sweep / "1" / "result.json").exists()
     report = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(sweep), "--out", str(tmp_path / "rep")],

@@ -128,47 +128,49 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+#: left in a sweep job's folder until the job has written its result or its error.txt
+UNFINISHED = ".unfinished"
+
+
 class FailedJobsCallback(Callback):
     """Ends a sweep with exit status 1, naming the failed jobs, when any job of it failed.
 
-    A job failed when it recorded an ``error.txt``, or when it ran in this sweep (Hydra
-    wrote its ``.hydra/config.yaml``) and left no result (its ``error.txt`` could not be
-    written either, e.g. on a full disk). Files are told apart by identity and
-    modification stamp, not by clocks: a file that is new or changed since the sweep
-    started belongs to it (a reused sweep folder may hold older ones; a shared file
-    system's clock may differ from this host's).
+    A job failed when it recorded an ``error.txt``, or when it left its :data:`UNFINISHED`
+    marker behind: it could write neither a result nor an ``error.txt`` (a full disk),
+    or it was killed. Files are told apart by identity and modification stamp, not by
+    clocks: a file that is new or changed since the sweep started belongs to it (a
+    reused sweep folder may hold older ones; a shared file system's clock may differ
+    from this host's).
     """
 
     @staticmethod
-    def _stamps(sweep: Path, pattern: str) -> dict[Path, tuple[int, int]]:
+    def _stamps(sweep: Path) -> dict[Path, tuple[int, int]]:
         stamps = {}
-        for path in sweep.glob(pattern):
-            try:
-                info = path.stat()
-            except OSError:
-                continue
-            stamps[path] = (info.st_ino, info.st_mtime_ns)
+        for pattern in ("**/error.txt", f"**/{UNFINISHED}"):
+            for path in sweep.glob(pattern):
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue
+                stamps[path] = (info.st_ino, info.st_mtime_ns)
         return stamps
 
-    def _snapshot(self, sweep: Path) -> dict[Path, tuple[int, int]]:
-        return {**self._stamps(sweep, "**/error.txt"), **self._stamps(sweep, "**/.hydra/config.yaml")}
-
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self.before = self._snapshot(Path(config.hydra.sweep.dir))
+        self.before = self._stamps(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        new = [path for path, stamp in self._snapshot(sweep).items() if self.before.get(path) != stamp]
-        recorded = {path.parent for path in new if path.name == "error.txt"}
-        result = str(config.get("output", "result.json"))
-        unrecorded = {path.parent.parent for path in new if path.name == "config.yaml"} - recorded
-        unrecorded = {job for job in unrecorded if not (job / result).exists()}
-        if recorded or unrecorded:
-            names = ", ".join(str(job.relative_to(sweep)) + ("" if job in recorded else " (no error.txt: see above)")
-                              for job in sorted(recorded | unrecorded))
-            print(f"error: {len(recorded | unrecorded)} job(s) of the sweep failed ({names}; each folder's error.txt "
-                  f"says why); the others' results are in {sweep}", file=sys.stderr)
-            sys.exit(1)
+        new = sorted(path for path, stamp in self._stamps(sweep).items() if self.before.get(path) != stamp)
+        recorded = [str(path.parent.relative_to(sweep)) for path in new if path.name == "error.txt"]
+        unrecorded = [str(path.parent.relative_to(sweep)) for path in new if path.name == UNFINISHED]
+        if not (recorded or unrecorded):
+            return
+        parts = [f"{', '.join(recorded)}: each folder's error.txt says why"] if recorded else []
+        if unrecorded:
+            parts.append(f"{', '.join(unrecorded)}: no error.txt could be written, see the job's stderr or log")
+        print(f"error: {len(recorded) + len(unrecorded)} job(s) of the sweep failed ({'; '.join(parts)}); "
+              f"the others' results are in {sweep}", file=sys.stderr)
+        sys.exit(1)
 
 
 @one_line_hydra_errors
@@ -180,14 +182,18 @@ def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     out = Path(hydra_cfg.runtime.output_dir) / cfg.output
     failure = out.with_name("error.txt")
-    if hydra_cfg.mode == RunMode.MULTIRUN:  # a reused sweep folder: no earlier attempt may stand in for this job
+    unfinished = Path(hydra_cfg.runtime.output_dir) / UNFINISHED
+    sweep_job = hydra_cfg.mode == RunMode.MULTIRUN
+    if sweep_job:  # a reused sweep folder: no earlier attempt may stand in for this job
         for earlier in (out, failure):
             earlier.unlink(missing_ok=True)
+        unfinished.parent.mkdir(parents=True, exist_ok=True)
+        unfinished.write_text("this sweep job has written neither its result nor its error.txt (yet)\n")
     try:
         result = search(OmegaConf.to_container(cfg, resolve=True))
         write_json(out, result)
     except Exception as err:
-        if hydra_cfg.mode != RunMode.MULTIRUN:
+        if not sweep_job:
             raise
         # one job of a sweep: say why it failed, leave it to the report's list of failed runs, and let the others run
         message = error_message(err) if isinstance(err, USER_ERRORS) else f"{type(err).__name__}: {error_message(err)}"
@@ -195,10 +201,13 @@ def main(cfg: DictConfig) -> None:
         try:
             failure.parent.mkdir(parents=True, exist_ok=True)
             failure.write_text(message + "\n" + details)
-        except OSError as unwritable:  # e.g. the disk is full: the job still fails alone, said on stderr
+            unfinished.unlink(missing_ok=True)
+        except OSError as unwritable:  # e.g. the disk is full: the marker stays, and the sweep counts the job as failed
             message += f" (and its error.txt could not be written: {error_message(unwritable)})"
         print(f"error: job {hydra_cfg.job.num} ({' '.join(hydra_cfg.overrides.task)}): {message}", file=sys.stderr)
         return
+    if sweep_job:
+        unfinished.unlink(missing_ok=True)
     final = result["final"] or {}
     front = f", front of {final.get('front_size', 0)}, hypervolume regret {final.get('hv_regret', float('nan')):.4f}" if result.get("objectives") else ""
     print(

@@ -202,6 +202,7 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
                 "simulated_time": data.get("simulated_time", np.nan),
                 "budget_seconds": (data.get("budget") or {}).get("seconds", np.nan),
                 "stop_reason": data.get("stop_reason", "budget"),
+                "max_consecutive_duplicates": data.get("max_consecutive_duplicates"),
                 "final_test": final.get("incumbent_test", np.nan),
                 "final_valid": final.get("incumbent_valid", np.nan),
                 "final_regret": final.get("regret", np.nan),

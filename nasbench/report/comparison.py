@@ -382,24 +382,40 @@ def statistics_markdown(tests: pd.DataFrame, cd: dict[str, Any], tested: str, ra
     ]
 
 
-#: why a run may end before its budget, as ``result.json``'s ``stop_reason`` says
+#: why a run ended before its budget, by ``result.json``'s ``stop_reason`` (``budget`` and ``max_evals`` are the
+#: planned ends; an unknown reason is shown as it is)
 EARLY_STOPS = {
-    "only_duplicates": "it proposed only classes it had evaluated, the strategy's limit in a row (converged)",
-    "only_infeasible": "it proposed only architectures that break the constraint, 100,000 in a row",
+    "only_duplicates": "it proposed only classes it had evaluated, {max_consecutive_duplicates} in a row "
+                       "(converged, or nearly)",
+    "only_infeasible": "it proposed only architectures that break the constraint, {max_infeasible} in a row",
+    "epochs": "it trained its supernet for all its epochs and derived its architecture within the budget",
+    "candidates": "it scored all its candidates within the budget",
+    "diverged": "its supernet diverged (non-finite loss or architecture weights); it keeps the architecture derived "
+                "at its last finished epoch",
 }
 
 
-def early_stops_markdown(runs: pd.DataFrame) -> list[str]:
-    """README lines naming the strategies whose runs ended before their budget, and why (none: no lines)."""
-    early = runs[runs["stop_reason"].isin(list(EARLY_STOPS))]
+def early_stops_markdown(runs: pd.DataFrame, holds: str = "incumbent") -> list[str]:
+    """README lines naming the strategies whose runs ended before their budget, and why (none: no lines).
+
+    ``holds``: what stays as it was from the end of such a run (the incumbent, or the front).
+    """
+    from nasbench.search.runner import MAX_CONSECUTIVE_INFEASIBLE
+
+    early = runs[~runs["stop_reason"].isin(["budget", "max_evals"])]
     if early.empty:
         return []
     lines = ["", "## Runs that ended before their budget", "",
-             "Their incumbent holds to the end of the budget in the curves and the final numbers.", ""]
+             f"Their {holds} holds to the end of the budget in the curves and the final numbers.", ""]
     for (label, reason), group in early.groupby(["label", "stop_reason"], sort=True):
+        limits = group["max_consecutive_duplicates"].dropna().unique() if "max_consecutive_duplicates" in group else []
+        why = EARLY_STOPS.get(reason, f"stop reason `{reason}`").format(
+            max_consecutive_duplicates=" or ".join(f"{int(v):,}" for v in sorted(limits)) or "the limit",
+            max_infeasible=f"{MAX_CONSECUTIVE_INFEASIBLE:,}",
+        )
         total = int((runs["label"] == label).sum())
         lines.append(f"- `{label}`: {len(group)} of {total} runs, after {group['simulated_time'].mean():,.0f} simulated s "
-                     f"on average: {EARLY_STOPS[reason]}")
+                     f"on average: {why}")
     return lines
 
 

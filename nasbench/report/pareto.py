@@ -106,6 +106,7 @@ def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> Par
                 "simulated_time": data.get("simulated_time", np.nan),
                 "budget_seconds": (data.get("budget") or {}).get("seconds", np.nan),
                 "stop_reason": data.get("stop_reason", "budget"),
+                "max_consecutive_duplicates": data.get("max_consecutive_duplicates"),
                 "final_hv": final.get("hypervolume_test", 0.0),
                 "final_hv_observed": final.get("hypervolume", 0.0),
                 "final_hv_regret": final.get("hv_regret", optimum),
@@ -375,7 +376,7 @@ def write_pareto_report(
         "![final hypervolume](final_hypervolume.png)",
         "",
         *statistics_markdown(tests, cd, tested="hypervolume regret", ranked="hypervolume"),
-        *early_stops_markdown(runs),
+        *early_stops_markdown(runs, holds="front"),
         *failed_markdown(collection),
         "",
         "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `true_front.csv`, `median_fronts.csv`, "

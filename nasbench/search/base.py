@@ -66,6 +66,10 @@ class Observation:
     objectives: tuple[float, ...] | None = None
 
 
+#: the runner's default limit on duplicate proposals in a row (:attr:`Strategy.max_consecutive_duplicates`)
+MAX_CONSECUTIVE_DUPLICATES = 10_000
+
+
 class Strategy(ABC):
     """Base class: subclasses implement :meth:`ask` and :meth:`tell`.
 
@@ -77,8 +81,9 @@ class Strategy(ABC):
     objective_mode: ClassVar[str] = "single"
     #: the objectives a multi-objective strategy optimises (``None``: valid accuracy alone)
     objectives: tuple[str, ...] | None = None
-    #: with ``skip_duplicates``, a run stops after this many duplicate proposals in a row: the strategy has converged
-    max_consecutive_duplicates: ClassVar[int] = 10_000
+    #: with ``skip_duplicates``, a run stops after this many duplicate proposals in a row (the strategy keeps
+    #: proposing classes it has seen: converged, or nearly)
+    max_consecutive_duplicates: ClassVar[int] = MAX_CONSECUTIVE_DUPLICATES
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, num_epochs: int):
         if not isinstance(rng, np.random.Generator):

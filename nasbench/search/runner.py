@@ -46,7 +46,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nasbench.search.base import Observation, Strategy, positive_int, ranking_score
+from nasbench.search.base import MAX_CONSECUTIVE_DUPLICATES, Observation, Strategy, positive_int, ranking_score
 from nasbench.search.multiobjective import (
     ArchTable, FrontTracker, Normaliser, check_constraints, check_objectives, true_front,
 )
@@ -183,6 +183,7 @@ def run_search(
     paid: dict[tuple[int, int | None], tuple[int, float, int]] = {}
     incumbent: dict[str, Any] | None = None
     duplicates = consecutive_duplicates = 0
+    duplicate_limit = int(getattr(strategy, "max_consecutive_duplicates", MAX_CONSECUTIVE_DUPLICATES))
     infeasible = consecutive_infeasible = 0
     stop_reason = "budget"
     while True:
@@ -211,7 +212,7 @@ def run_search(
                 front.add(arch.index, answer.objectives, epoch)
             paid[(class_id, trial.model)] = record  # a later resume continues from the remembered model
             strategy.tell(trial, answer)
-            if consecutive_duplicates >= strategy.max_consecutive_duplicates:
+            if consecutive_duplicates >= duplicate_limit:
                 stop_reason = "only_duplicates"
                 break
             continue
@@ -307,6 +308,7 @@ def run_search(
         "stop_reason": stop_reason,
         "num_evals": len(rows),
         "num_duplicates_skipped": duplicates,
+        "max_consecutive_duplicates": duplicate_limit if skip_duplicates else None,
         "num_infeasible_skipped": infeasible,
         "simulated_time": elapsed,
         "constraints": constraints,

@@ -15,10 +15,13 @@ learns to avoid the region. A diverged run counts as accuracy 0. Optuna's
 logging is silenced to warnings.
 
 With ``skip_duplicates`` a duplicate is told like any trial (its remembered
-answer), so a converged sampler keeps asking for classes it knows. Every ask costs
-Optuna time that grows with its trials (quadratically for multi-objective TPE), so
-such a run stops after 100 duplicates in a row, not the runner's usual 10,000.
-A converged TPE run on a complete cell-space table otherwise took over 20 minutes.
+answer), so a sampler that has settled keeps asking for classes it knows. Every ask
+costs Optuna time that grows with its trials (quadratically for multi-objective
+TPE), so as a cost cap such a run stops after 100 duplicates in a row, not the
+runner's usual 10,000 (``result.json`` records the limit). A settled sampler may
+still find a new class after more than 100, so the cap can end a run a little
+earlier than a longer one would; without it, one multi-objective TPE run on a
+complete cell-space table took over 20 minutes.
 
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
