@@ -593,18 +593,23 @@ def random_sweep_in_process(monkeypatch, table, sweep, *overrides) -> int:
     return 0
 
 
-def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch, capsys):
-    """A bug in one job (not bad input) is recorded with its trace; the sweep goes on and exits 1."""
+def fail_for_seed(monkeypatch, name, seed, error):
+    """Make ``nasbench.cli.search.<name>`` (``search(cfg)`` or ``write_json(path, data)``) raise ``error`` for ``seed``."""
     import nasbench.cli.search as search_module
 
-    real = search_module.search
+    real = getattr(search_module, name)
 
-    def crash_seed_0(cfg):
-        if cfg["seed"] == 0:
-            raise RuntimeError("out of memory\nand a second line")
-        return real(cfg)
+    def failing(*args):
+        if args[-1]["seed"] == seed:
+            raise error
+        return real(*args)
 
-    monkeypatch.setattr(search_module, "search", crash_seed_0)
+    monkeypatch.setattr(search_module, name, failing)
+
+
+def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch, capsys):
+    """A bug in one job (not bad input) is recorded with its trace; the sweep goes on and exits 1."""
+    fail_for_seed(monkeypatch, "search", 0, RuntimeError("out of memory\nand a second line"))
     sweep = tmp_path / "sweep"
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
     err = capsys.readouterr().err
@@ -642,16 +647,7 @@ def test_failed_jobs_are_told_by_file_stamps_not_clocks(tmp_path):
 
 
 def test_a_job_whose_result_cannot_be_written_fails_alone(tiny_table, tmp_path, monkeypatch, capsys):
-    import nasbench.cli.search as search_module
-
-    real = search_module.write_json
-
-    def disk_full_for_seed_0(path, data):
-        if data["seed"] == 0:
-            raise OSError(28, "No space left on device")
-        return real(path, data)
-
-    monkeypatch.setattr(search_module, "write_json", disk_full_for_seed_0)
+    fail_for_seed(monkeypatch, "write_json", 0, OSError(28, "No space left on device"))
     sweep = tmp_path / "sweep"
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
     assert "No space left on device" in (sweep / "0" / "error.txt").read_text()
@@ -659,21 +655,14 @@ def test_a_job_whose_result_cannot_be_written_fails_alone(tiny_table, tmp_path, 
 
 
 def test_a_job_that_cannot_record_its_failure_still_fails_the_sweep(tiny_table, tmp_path, monkeypatch, capsys):
-    import nasbench.cli.search as search_module
-
-    real_write_json, real_write_text = search_module.write_json, Path.write_text
-
-    def disk_full_for_seed_0(path, data):
-        if data["seed"] == 0:
-            raise OSError(28, "No space left on device")
-        return real_write_json(path, data)
+    real_write_text = Path.write_text
 
     def no_room_for_error_txt(self, *args, **kwargs):
         if self.name == "error.txt":
             raise OSError(28, "No space left on device")
         return real_write_text(self, *args, **kwargs)
 
-    monkeypatch.setattr(search_module, "write_json", disk_full_for_seed_0)
+    fail_for_seed(monkeypatch, "write_json", 0, OSError(28, "No space left on device"))
     monkeypatch.setattr(Path, "write_text", no_room_for_error_txt)
     sweep = tmp_path / "sweep"
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
@@ -686,19 +675,10 @@ def test_a_job_that_cannot_record_its_failure_still_fails_the_sweep(tiny_table, 
 
 @pytest.mark.parametrize("output", ["${strategy.name}/result.json", "run_${seed}.json", "sub/result.json"])
 def test_a_sweep_counts_each_failed_job_once_whatever_its_output_file(tiny_table, tmp_path, monkeypatch, capsys, output):
-    import nasbench.cli.search as search_module
-
     sweep = tmp_path / "sweep"
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 0  # every job succeeded
     assert len(list(sweep.rglob("*.json"))) == 2 and not list(sweep.rglob(".unfinished"))
-    real = search_module.search
-
-    def fail_seed_1(cfg):
-        if cfg["seed"] == 1:
-            raise ValueError("strategy nope is unknown")
-        return real(cfg)
-
-    monkeypatch.setattr(search_module, "search", fail_seed_1)
+    fail_for_seed(monkeypatch, "search", 1, ValueError("strategy nope is unknown"))
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 1  # the same folder, reused
     err = capsys.readouterr().err
     [failed] = [line for line in err.splitlines() if "job(s) of the sweep failed" in line]

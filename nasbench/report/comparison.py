@@ -408,7 +408,7 @@ def early_stops_markdown(runs: pd.DataFrame, holds: str = "incumbent") -> list[s
     lines = ["", "## Runs that ended before their budget", "",
              f"Their {holds} holds to the end of the budget in the curves and the final numbers.", ""]
     for (label, reason), group in early.groupby(["label", "stop_reason"], sort=True):
-        limits = group["max_consecutive_duplicates"].dropna().unique() if "max_consecutive_duplicates" in group else []
+        limits = group["max_consecutive_duplicates"].dropna().unique()
         why = EARLY_STOPS.get(reason, f"stop reason `{reason}`").format(
             max_consecutive_duplicates=" or ".join(f"{int(v):,}" for v in sorted(limits)) or "the limit",
             max_infeasible=f"{MAX_CONSECUTIVE_INFEASIBLE:,}",
