@@ -291,6 +291,7 @@ def test_multirun_and_report_tolerate_a_failed_run(tiny_table, tmp_path):
     assert report.returncode == 0, report.stderr
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert "Failed or missing runs" in readme and str(victim.parent) in readme
+    assert "`median_diff`: median over paired seeds of a's final regret minus b's, in the raw unit" in readme
     for name in ("regret.png", "ranks.png", "final_test.png", "final.csv", "wilcoxon_holm.csv", "summary.json"):
         assert (tmp_path / "rep" / name).exists(), name
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())

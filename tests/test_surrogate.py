@@ -148,6 +148,20 @@ def test_bad_splits_are_refused(bench4, split):
         split_classes(bench4, (0.9, 0.2, 0.1))
 
 
+def test_split_is_independent_of_the_build_order():
+    # A partial table trains later seeds along build_class_order: if the split followed the same shuffle, every
+    # class with several seeds would be a train class and noise could never be calibrated before the table is full.
+    from types import SimpleNamespace
+
+    from nasbench.table.store import build_class_order
+
+    classes = 1000
+    first_built = set(build_class_order(classes)[:200].tolist())
+    _, valid, test = split_classes(SimpleNamespace(done=np.ones((classes, 1), dtype=bool)), (0.8, 0.1, 0.1), seed=0)
+    held_out = set(valid.tolist()) | set(test.tolist())
+    assert 20 < len(held_out & first_built) < 60  # about a fifth of the 200 held-out classes, as for any random split
+
+
 def test_noise_needs_two_members(bench4, split):
     single = Surrogate(ensemble_size=1, params=FAST).fit(bench4, *split)
     with pytest.raises(SurrogateError, match="at least 2 members"):

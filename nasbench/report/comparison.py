@@ -370,6 +370,10 @@ def statistics_markdown(tests: pd.DataFrame, cd: dict[str, Any], tested: str, ra
         "",
         _markdown(tests, ".3g") if len(tests) else "(fewer than two strategies)",
         "",
+        f"`median_diff`: median over paired seeds of a's final {tested} minus b's, in the raw unit of `runs.csv` "
+        "(accuracy as a fraction: 0.001 is 0.1 points); `p` is uncorrected, `p_holm` Holm-corrected over all pairs, "
+        "`significant` means `p_holm` < 0.05.",
+        "",
         f"## Friedman test and Nemenyi post-hoc on final {ranked}",
         "",
     ]

@@ -140,6 +140,9 @@ def trained_classes(bench: Benchmark) -> np.ndarray:
     return np.flatnonzero(np.asarray(bench.done).any(axis=1)).astype(np.int64)
 
 
+SPLIT_STREAM = 5_917_337  # entropy that keeps the split's shuffle apart from other seed-0 shuffles
+
+
 def split_classes(
     bench: Benchmark, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,7 +162,9 @@ def split_classes(
         raise SurrogateError(
             f"the table has {len(classes)} trained classes; a train/valid/test split needs at least 3"
         )
-    order = np.random.default_rng(seed).permutation(classes)
+    # A stream of its own: with default_rng(seed) alone, seed 0 shuffles exactly as the build orders classes
+    # (build_class_order), so a partial table's later seeds would all land in the train split.
+    order = np.random.default_rng([SPLIT_STREAM, seed]).permutation(classes)
     n_valid = max(1, int(round(fr[1] * len(classes))))
     n_test = max(1, int(round(fr[2] * len(classes))))
     n_train = min(max(1, int(round(fr[0] * len(classes)))), len(classes) - n_valid - n_test)
