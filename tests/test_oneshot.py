@@ -383,6 +383,32 @@ def test_rescore_against_a_table(tiny_table, tmp_path):
         rescore(constrained, bench)
 
 
+def test_rescore_converts_one_shot_costs_at_the_truth_tables_rate(tiny_table):
+    import copy
+
+    from nasbench.report.collect import ReportError, rescore
+
+    bench = Benchmark.load(tiny_table)
+    original = run_cli_search(tiny_table, "strategy=rea", "budget.max_evals=8", "budget.seconds=1e6")
+    reference = original["trajectory"][-1]["arch_str"]
+    now = bench.query(reference).train_time / bench.num_epochs
+    # as if the run had been calibrated when the table charged this cell twice its present epoch time
+    one_shot = {**copy.deepcopy(original), "simulated_time": 40.0,
+                "calibration": {"reference_arch": reference, "table_epoch_seconds": 2 * now, "simulated_per_cpu_second": 3.0}}
+    again = rescore(copy.deepcopy(one_shot), bench)
+    assert [row["time"] for row in again["trajectory"]] == pytest.approx([row["time"] / 2 for row in original["trajectory"]])
+    assert again["simulated_time"] == pytest.approx(20.0) and again["budget"] == original["budget"]
+    assert again["calibration"]["simulated_per_cpu_second"] == pytest.approx(1.5)
+    assert again["calibration"]["table_epoch_seconds_at_run"] == pytest.approx(2 * now)
+    twice = rescore(copy.deepcopy(again), bench)  # converting again at the same rate changes nothing
+    assert [row["time"] for row in twice["trajectory"]] == pytest.approx([row["time"] for row in again["trajectory"]])
+    assert twice["calibration"]["table_epoch_seconds_at_run"] == pytest.approx(2 * now)
+    unknown = {**copy.deepcopy(one_shot), "calibration": {"reference_arch": "|bogus~0|", "table_epoch_seconds": 1.0}}
+    with pytest.raises(ReportError, match="reference cell"):
+        rescore(unknown, bench)
+    assert [row["time"] for row in rescore(copy.deepcopy(original), bench)["trajectory"]] == [row["time"] for row in original["trajectory"]]
+
+
 def test_compare_plans_one_shot_runs_once_per_seed(tiny_table):
     from omegaconf import OmegaConf
 

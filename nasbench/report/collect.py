@@ -56,7 +56,9 @@ def rescore(data: dict, truth) -> dict:
     For runs made against a partial table (one-shot runs derive classes it may
     not hold yet): each row's ``test_accuracy`` and incumbent truth, the regret and
     the optimum come from ``truth`` (mean final test accuracy over its seeds; NaN
-    where it lacks the class). The observed (valid) numbers are untouched.
+    where it lacks the class). The observed (valid) numbers are untouched. A
+    one-shot run's simulated seconds are converted again at ``truth``'s costs
+    (:func:`reconvert_costs`).
     """
     if data.get("constraints"):
         raise ReportError("re-scoring against another table is for unconstrained runs only (the feasible optimum would change)")
@@ -69,6 +71,8 @@ def rescore(data: dict, truth) -> dict:
             raise ReportError(f"a run's architecture index {index} is not in the truth table's space ({n} architectures)")
         return float(values[int(index)])
 
+    if (data.get("calibration") or {}).get("reference_arch"):
+        reconvert_costs(data, truth)
     for row in data["trajectory"]:
         row["test_accuracy"] = lookup(row["index"])
         row["incumbent_test"] = lookup(row["incumbent_index"])
@@ -80,6 +84,38 @@ def rescore(data: dict, truth) -> dict:
     data["rescored_against"] = str(truth.path)
     data["truth_complete"], data["truth_entries"] = bool(truth.complete), int(truth.entries_done)
     return data
+
+
+def reconvert_costs(data: dict, truth) -> None:
+    """Convert a one-shot run's measured cost into ``truth``'s simulated seconds again, in place.
+
+    A one-shot run charges measured seconds x (the table's epoch time of its reference cell /
+    that cell's epoch time measured before the run). When the table's costs are re-measured
+    (the build's costs pass), the same run converts at the new rate, so its time axis stays
+    comparable with table-based runs on that table. The rate the run used is kept in
+    ``calibration["table_epoch_seconds_at_run"]``; the budget it ran under is unchanged.
+    """
+    calibration = data["calibration"]
+    reference, before = calibration["reference_arch"], float(calibration["table_epoch_seconds"])
+    try:
+        epochs = truth.num_epochs
+        now = float(truth.query(reference, epoch=epochs).train_time) / epochs
+    except (KeyError, ValueError, LookupError) as err:
+        raise ReportError(f"cannot convert a one-shot run's cost against {truth.path}: its reference cell {reference} "
+                          f"has no cost there ({err})") from None
+    if not (np.isfinite(now) and now > 0 and np.isfinite(before) and before > 0):
+        raise ReportError(f"cannot convert a one-shot run's cost against {truth.path}: epoch seconds of its reference "
+                          f"cell {reference} are {now} there and were {before} when it ran")
+    factor = now / before
+    for row in data["trajectory"]:
+        for key in ("time", "cost"):
+            if row.get(key) is not None:
+                row[key] = row[key] * factor
+    if data.get("simulated_time") is not None:
+        data["simulated_time"] *= factor
+    rates = {key: value * factor for key, value in calibration.items() if key.startswith("simulated_per_")}
+    data["calibration"] = {**calibration, **rates, "table_epoch_seconds": now,
+                           "table_epoch_seconds_at_run": calibration.get("table_epoch_seconds_at_run", before)}
 
 
 def read_results(directory: str | Path, only: list[Path] | None = None, truth=None) -> tuple[list[tuple[Path, dict]], list[str]]:
