@@ -700,3 +700,12 @@ def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr
     assert "failed: budget.seconds=0.001 ran out" in (tmp_path / "rep" / "README.md").read_text()
+
+
+def test_report_lines_pair_a_strategy_with_its_dedup_variant():
+    from nasbench.report.comparison import strategy_styles
+
+    styles = strategy_styles(["rea", "rea+dedup", "random", "random+dedup", "hyperband"])
+    assert styles["rea"]["color"] == styles["rea+dedup"]["color"] != styles["random"]["color"]
+    assert (styles["rea"]["ls"], styles["rea+dedup"]["ls"]) == ("-", "--")
+    assert len({styles[label]["color"] for label in ("rea", "random", "hyperband")}) == 3

@@ -95,12 +95,29 @@ def pairwise_wilcoxon(wide: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def strategy_styles(labels) -> dict[str, dict[str, Any]]:
+    """Line styles by label: one colour per strategy, dashed for its duplicate-skipping variant (``+dedup``).
+
+    Ten labels are five strategies in pairs: colours alone would give ten near-alike lines.
+    """
+    import matplotlib
+
+    colours = matplotlib.colormaps["tab10"].colors
+    bases = sorted({str(label).partition("+")[0] for label in labels})
+    return {
+        label: {"color": colours[bases.index(str(label).partition("+")[0]) % len(colours)],
+                "ls": "--" if "+" in str(label) else "-"}
+        for label in labels
+    }
+
+
 def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: str) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    styles = strategy_styles(grid_frame.index.get_level_values("label").unique())
     for label, frame in grid_frame.groupby(level="label"):
         mean, se, ok = mean_se_over_runs(frame)  # ok: at least half the runs have an incumbent
-        line = ax.plot(grid[ok], 100 * mean[ok], label=label, lw=1.8)[0]
+        line = ax.plot(grid[ok], 100 * mean[ok], label=label, lw=1.8, **styles[label])[0]
         ax.fill_between(grid[ok], 100 * (mean - se)[ok], 100 * (mean + se)[ok], color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")
     ax.set_xlabel("simulated training time (s, log scale)")
@@ -129,8 +146,9 @@ def average_ranks(grid_frame: pd.DataFrame) -> pd.DataFrame:
 def plot_ranks(ranks: pd.DataFrame, grid: np.ndarray, path: Path) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    styles = strategy_styles(ranks.index)
     for label, row in ranks.iterrows():
-        ax.plot(grid, row.to_numpy(), label=label, lw=1.8)
+        ax.plot(grid, row.to_numpy(), label=label, lw=1.8, **styles[label])
     ax.set_xscale("log")
     ax.set_xlabel("simulated training time (s, log scale)")
     ax.set_ylabel("average rank (1 = best)")

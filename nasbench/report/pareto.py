@@ -33,7 +33,7 @@ from nasbench.report.collect import (
 )
 from nasbench.report.comparison import (
     _atomic_text, _markdown, _plt, average_ranks, critical_difference, early_stops_markdown, failed_markdown, findings,
-    paired_final, pairwise_wilcoxon, plot_ranks, runs_text, statistics_markdown, time_grid,
+    paired_final, pairwise_wilcoxon, plot_ranks, runs_text, statistics_markdown, strategy_styles, time_grid,
 )
 from nasbench.search.multiobjective import COST_REFERENCE, OBJECTIVES, TRUTH, non_dominated
 
@@ -238,10 +238,11 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
 def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float, path: Path, title: str) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    styles = strategy_styles(grid_frame.index.get_level_values("label").unique())
     for label, frame in grid_frame.groupby(level="label"):
         mean, se, ok = mean_se_over_runs(frame)
         se = np.where(np.isfinite(se), se, 0.0)
-        line = ax.plot(grid[ok], mean[ok], label=label, lw=1.8)[0]
+        line = ax.plot(grid[ok], mean[ok], label=label, lw=1.8, **styles[label])[0]
         ax.fill_between(grid[ok], (mean - se)[ok], (mean + se)[ok], color=line.get_color(), alpha=0.2)
     ax.axhline(optimum, color="k", ls="--", lw=1, label=f"true front {optimum:.4f}")
     ax.set_xscale("log")
