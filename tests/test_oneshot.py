@@ -403,10 +403,47 @@ def test_rescore_converts_one_shot_costs_at_the_truth_tables_rate(tiny_table):
     twice = rescore(copy.deepcopy(again), bench)  # converting again at the same rate changes nothing
     assert [row["time"] for row in twice["trajectory"]] == pytest.approx([row["time"] for row in again["trajectory"]])
     assert twice["calibration"]["table_epoch_seconds_at_run"] == pytest.approx(2 * now)
+    assert [row["cost"] for row in again["trajectory"]] == pytest.approx([row["cost"] / 2 for row in original["trajectory"]])
     unknown = {**copy.deepcopy(one_shot), "calibration": {"reference_arch": "|bogus~0|", "table_epoch_seconds": 1.0}}
     with pytest.raises(ReportError, match="reference cell"):
         rescore(unknown, bench)
+    without_rate = {**copy.deepcopy(one_shot), "calibration": {"reference_arch": reference}}
+    with pytest.raises(ReportError, match="reference cell"):
+        rescore(without_rate, bench)
     assert [row["time"] for row in rescore(copy.deepcopy(original), bench)["trajectory"]] == [row["time"] for row in original["trajectory"]]
+
+
+def test_a_higher_cost_rate_drops_what_falls_past_the_budget_and_a_lower_one_flags_a_budget_stop(tiny_table, tmp_path):
+    import copy
+
+    from nasbench.report.collect import ReportError, rescore
+    from nasbench.table.store import read_table, write_table
+
+    bench = Benchmark.load(tiny_table)
+    original = run_cli_search(tiny_table, "strategy=random", "budget.seconds=40")
+    assert original["stop_reason"] == "budget" and len(original["trajectory"]) > 4
+    reference = original["trajectory"][0]["arch_str"]
+    now = bench.epoch_seconds(reference)
+
+    def as_one_shot(rate_at_run):
+        return {**copy.deepcopy(original), "calibration": {"reference_arch": reference, "table_epoch_seconds": rate_at_run}}
+
+    dearer = rescore(as_one_shot(now / 2), bench)  # the truth table charges twice the rate the run paid
+    assert len(dearer["trajectory"]) < len(original["trajectory"])
+    assert all(row["time"] <= 40 for row in dearer["trajectory"]) and dearer["stop_reason"] == "budget"
+    last = dearer["trajectory"][-1]
+    assert dearer["final"]["incumbent_index"] == last["incumbent_index"] and dearer["final"]["regret"] == pytest.approx(last["regret"])
+    assert dearer["num_evals"] == last["n_evals"]
+    cheaper = rescore(as_one_shot(now * 2), bench)
+    assert len(cheaper["trajectory"]) == len(original["trajectory"]) and cheaper["stop_reason"] == "budget_at_run_rate"
+    with pytest.raises(ReportError, match="after its budget"):
+        rescore(as_one_shot(now / 1e6), bench)
+    # a reference cell the truth table has not trained: no rate to convert at
+    partial = read_table(tiny_table)
+    partial.entries["done"][bench.query(reference).class_id, :] = False
+    write_table(tmp_path / "partial.h5", partial)
+    with pytest.raises(ReportError, match="reference cell"):
+        rescore(as_one_shot(now), Benchmark.load(tmp_path / "partial.h5"))
 
 
 def test_compare_plans_one_shot_runs_once_per_seed(tiny_table):

@@ -709,3 +709,7 @@ def test_report_lines_pair_a_strategy_with_its_dedup_variant():
     assert styles["rea"]["color"] == styles["rea+dedup"]["color"] != styles["random"]["color"]
     assert (styles["rea"]["ls"], styles["rea+dedup"]["ls"]) == ("-", "--")
     assert len({styles[label]["color"] for label in ("rea", "random", "hyperband")}) == 3
+    many = [f"s{i}" for i in range(25)] + ["x[a=b+c]", "x[a=b+c]+dedup"]
+    styles = strategy_styles(many)
+    assert len({(styles[label]["color"], styles[label]["ls"]) for label in many}) == len(many)
+    assert styles["x[a=b+c]"]["ls"] != styles["x[a=b+c]+dedup"]["ls"]

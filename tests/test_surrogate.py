@@ -206,12 +206,16 @@ def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_blo
     assert data["benchmark"]["resolved"]["path"] == "blocks-mnist1d" and data["num_evals"] > 0
 
 
-def test_noise_needs_a_table_with_two_seeds():
+def test_noise_needs_a_table_with_two_seeds(tmp_path):
+    from nasbench.surrogate.quality import write_report
     from nasbench.train.build import example_table
 
     one_seed = open_table(example_table())
     assert one_seed.done.sum(axis=1).max() == 1
-    uncalibrated = Surrogate(ensemble_size=2, params=FAST).fit(one_seed, *split_classes(one_seed, (0.6, 0.2, 0.2)))
+    split = split_classes(one_seed, (0.6, 0.2, 0.2))
+    uncalibrated = Surrogate(ensemble_size=2, params=FAST).fit(one_seed, *split)
+    readme = (write_report(uncalibrated, one_seed, split, tmp_path, fractions=()) / "README.md").read_text()
+    assert one_seed.seeds == (0,) and "(the table has one seed per class: no seed ceiling)" in readme
     assert uncalibrated.predict([0])["valid_accuracy"].shape == (1,)  # noise-free predictions still work
     with pytest.raises(SurrogateError, match="calibrated on classes with two or more trained seeds"):
         uncalibrated.predict([0], noise=True, rng=np.random.default_rng(0))

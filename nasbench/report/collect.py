@@ -26,10 +26,13 @@ class Collection:
     provenance: dict = field(default_factory=dict)  # the runs' code commits, library versions, benchmarks (and any re-scoring)
 
 
+DEDUP = "+dedup"  # the label suffix of a run that skipped isomorphic duplicates
+
+
 def run_label(result: dict) -> str:
     """How a run is named in the report: the strategy, marked when duplicates were skipped."""
     label = result.get("label") or result["strategy"]
-    return f"{label}+dedup" if result.get("skip_duplicates") else label
+    return f"{label}{DEDUP}" if result.get("skip_duplicates") else label
 
 
 def run_labels(results: list[dict]) -> list[str]:
@@ -71,7 +74,7 @@ def rescore(data: dict, truth) -> dict:
             raise ReportError(f"a run's architecture index {index} is not in the truth table's space ({n} architectures)")
         return float(values[int(index)])
 
-    if (data.get("calibration") or {}).get("reference_arch"):
+    if data.get("calibration"):
         reconvert_costs(data, truth)
     for row in data["trajectory"]:
         row["test_accuracy"] = lookup(row["index"])
@@ -93,20 +96,23 @@ def reconvert_costs(data: dict, truth) -> None:
     that cell's epoch time measured before the run). When the table's costs are re-measured
     (the build's costs pass), the same run converts at the new rate, so its time axis stays
     comparable with table-based runs on that table. The rate the run used is kept in
-    ``calibration["table_epoch_seconds_at_run"]``; the budget it ran under is unchanged.
+    ``calibration["table_epoch_seconds_at_run"]``; the budget it ran under is unchanged, so at
+    a higher rate what falls past the budget is dropped (``stop_reason`` ``budget``), and a run
+    its budget stopped at a higher rate than ``truth``'s says so (``budget_at_run_rate``).
     """
     calibration = data["calibration"]
-    reference, before = calibration["reference_arch"], float(calibration["table_epoch_seconds"])
     try:
-        epochs = truth.num_epochs
-        now = float(truth.query(reference, epoch=epochs).train_time) / epochs
-    except (KeyError, ValueError, LookupError) as err:
-        raise ReportError(f"cannot convert a one-shot run's cost against {truth.path}: its reference cell {reference} "
-                          f"has no cost there ({err})") from None
+        reference, before = calibration["reference_arch"], float(calibration["table_epoch_seconds"])
+        now = truth.epoch_seconds(reference)
+    except (KeyError, TypeError, ValueError, LookupError) as err:
+        raise ReportError(f"cannot convert a one-shot run's cost against {truth.path}: its reference cell "
+                          f"{calibration.get('reference_arch')} has no cost there or in the run ({err})") from None
     if not (np.isfinite(now) and now > 0 and np.isfinite(before) and before > 0):
         raise ReportError(f"cannot convert a one-shot run's cost against {truth.path}: epoch seconds of its reference "
                           f"cell {reference} are {now} there and were {before} when it ran")
     factor = now / before
+    if factor == 1.0:
+        return
     for row in data["trajectory"]:
         for key in ("time", "cost"):
             if row.get(key) is not None:
@@ -116,6 +122,23 @@ def reconvert_costs(data: dict, truth) -> None:
     rates = {key: value * factor for key, value in calibration.items() if key.startswith("simulated_per_")}
     data["calibration"] = {**calibration, **rates, "table_epoch_seconds": now,
                            "table_epoch_seconds_at_run": calibration.get("table_epoch_seconds_at_run", before)}
+    budget = (data.get("budget") or {}).get("seconds")
+    if budget is None:
+        return
+    within = [row for row in data["trajectory"] if row["time"] <= budget]
+    if len(within) < len(data["trajectory"]):
+        if not within:
+            raise ReportError(f"at {truth.path}'s cost rate ({factor:.3g} x the run's) a one-shot run's first "
+                              f"derivation comes after its budget of {budget} s: nothing of it can be reported")
+        data["trajectory"] = within
+        last = within[-1]
+        data["final"] = {"incumbent_arch_str": truth.space[int(last["incumbent_index"])].arch_str,
+                         "incumbent_index": last["incumbent_index"], "incumbent_valid": last["incumbent_valid"]}
+        data["num_evals"] = last.get("n_evals", len(within))
+        data["simulated_time"] = min(data.get("simulated_time") or budget, budget)
+        data["stop_reason"] = "budget"
+    elif data.get("stop_reason") == "budget" and factor < 1:
+        data["stop_reason"] = "budget_at_run_rate"
 
 
 def read_results(directory: str | Path, only: list[Path] | None = None, truth=None) -> tuple[list[tuple[Path, dict]], list[str]]:

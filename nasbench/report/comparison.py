@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nasbench.provenance import provenance_line, report_provenance
-from nasbench.report.collect import Collection, ReportError, collect, mean_se_over_runs, regret_on_grid
+from nasbench.report.collect import DEDUP, Collection, ReportError, collect, mean_se_over_runs, regret_on_grid
 
 BASELINE = "random"
 
@@ -102,13 +102,16 @@ def strategy_styles(labels) -> dict[str, dict[str, Any]]:
     """
     import matplotlib
 
-    colours = matplotlib.colormaps["tab10"].colors
-    bases = sorted({str(label).partition("+")[0] for label in labels})
-    return {
-        label: {"color": colours[bases.index(str(label).partition("+")[0]) % len(colours)],
-                "ls": "--" if "+" in str(label) else "-"}
-        for label in labels
-    }
+    bases = sorted({str(label).removesuffix(DEDUP) for label in labels})
+    colours = matplotlib.colormaps["tab10" if len(bases) <= 10 else "tab20"].colors
+    styles = {}
+    for label in labels:
+        i = bases.index(str(label).removesuffix(DEDUP))
+        dedup = str(label).endswith(DEDUP)
+        # past the palette, a dotted or dash-dotted line keeps strategies apart
+        ls = ("--" if dedup else "-") if i < len(colours) else ("-." if dedup else ":")
+        styles[label] = {"color": colours[i % len(colours)], "ls": ls}
+    return styles
 
 
 def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: str) -> None:
@@ -352,7 +355,9 @@ def write_report(
            "class is not trained has no ground truth (NaN, left out of means).", ""]
           if not runs["table_complete"].astype(bool).all() else []),
         *([f"Ground truth re-scored against `{Path(str(truth.path)).name}` ({truth.entries_done} entries done; "
-           "regret and test accuracy looked up again for every run).", ""] if truth is not None else []),
+           "regret and test accuracy looked up again for every run; one-shot runs' measured cost converted again at "
+           "this table's epoch time of their reference cell, so their time axis is on its scale).", ""]
+          if truth is not None else []),
         "## Findings",
         "",
         *[f"- {line}" for line in summary["findings"]],
@@ -371,7 +376,8 @@ def write_report(
         "",
         "![final test accuracy](final_test.png)",
         "",
-        *statistics_markdown(tests, cd, tested="regret", ranked="test accuracy"),
+        *statistics_markdown(tests, cd, tested="regret", ranked="test accuracy",
+                             unit="accuracy as a fraction: 0.001 is 0.1 points"),
         *early_stops_markdown(runs),
         *failed_markdown(collection),
     ]
@@ -381,16 +387,15 @@ def write_report(
     return out
 
 
-def statistics_markdown(tests: pd.DataFrame, cd: dict[str, Any], tested: str, ranked: str) -> list[str]:
-    """README lines for the pairwise tests on final ``tested`` and the Friedman/Nemenyi ranking on ``ranked``."""
+def statistics_markdown(tests: pd.DataFrame, cd: dict[str, Any], tested: str, ranked: str, unit: str) -> list[str]:
+    """README lines for the pairwise tests on final ``tested`` (in ``unit``) and the Friedman/Nemenyi ranking on ``ranked``."""
     lines = [
         f"## Pairwise Wilcoxon signed-rank tests on final {tested} (Holm-corrected)",
         "",
         _markdown(tests, ".3g") if len(tests) else "(fewer than two strategies)",
         "",
         f"`median_diff`: median over paired seeds of a's final {tested} minus b's, in the raw unit of `runs.csv` "
-        "(accuracy as a fraction: 0.001 is 0.1 points); `p` is uncorrected, `p_holm` Holm-corrected over all pairs, "
-        "`significant` means `p_holm` < 0.05.",
+        f"({unit}); `p` is uncorrected, `p_holm` Holm-corrected over all pairs, `significant` means `p_holm` < 0.05.",
         "",
         f"## Friedman test and Nemenyi post-hoc on final {ranked}",
         "",
@@ -414,6 +419,8 @@ EARLY_STOPS = {
     "candidates": "it scored all its candidates within the budget",
     "diverged": "its supernet diverged (non-finite loss or architecture weights); it keeps the architecture derived "
                 "at its last finished epoch",
+    "budget_at_run_rate": "its budget ran out at the cost rate of the table it ran on; at the re-scoring table's lower "
+                          "rate it would have trained longer",
 }
 
 

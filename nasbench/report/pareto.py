@@ -208,6 +208,7 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
             kw = dict(drawstyle="steps-post", ls="-") if len(objectives) == 2 else dict(ls="none")
             ax.plot(_shown(x, truth[order, i]), _shown(y, truth[order, j]), color="k", marker="s", ms=8, mfc="none", lw=1.2,
                     label="true front", zorder=1, **kw)
+        colours = strategy_styles(medians["label"])  # the same colour per strategy as the hypervolume plot
         for _, run in medians.iterrows():
             front = collection.fronts.get((run["label"], int(run["seed"])), np.empty((0, len(objectives))))
             if not len(front):
@@ -216,7 +217,7 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
             best = non_dominated(np.column_stack([_minimise(objectives[k], front[:, k]) for k in range(len(objectives))]))
             kept = front[best][np.argsort(front[best][:, i], kind="stable")]
             line = ax.plot(_shown(x, kept[:, i]), _shown(y, kept[:, j]), marker="o", ms=4, lw=1, alpha=0.85,
-                           ls="--" if len(objectives) == 2 else "none",
+                           color=colours[run["label"]]["color"], ls="--" if len(objectives) == 2 else "none",
                            drawstyle="steps-post" if len(objectives) == 2 else "default",
                            label=f"{run['label']} (seed {int(run['seed'])})")[0]
             if (~best).any():
@@ -376,7 +377,8 @@ def write_pareto_report(
         "",
         "![final hypervolume](final_hypervolume.png)",
         "",
-        *statistics_markdown(tests, cd, tested="hypervolume regret", ranked="hypervolume"),
+        *statistics_markdown(tests, cd, tested="hypervolume regret", ranked="hypervolume",
+                             unit="hypervolume of normalised objectives, as in the tables above"),
         *early_stops_markdown(runs, holds="front"),
         *failed_markdown(collection),
         "",

@@ -385,7 +385,9 @@ def write_report(
         "architecture would score. A surrogate cannot be expected to rank better than this noise allows.",
         "",
         _markdown(ceiling_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]], ".4f")
-        if ceiling_frame["n"].max() >= 2 else "(fewer than two test classes have every seed trained: no seed ceiling yet)",
+        if ceiling_frame["n"].max() >= 2
+        else "(the table has one seed per class: no seed ceiling)" if len(bench.seeds) < 2
+        else "(fewer than two test classes have every seed trained: no seed ceiling yet)",
         "",
         "The same runs' valid accuracy as the prediction of their test accuracy (two held-out sets of the same "
         "size, so this is the evaluation noise alone, with no seed noise): "

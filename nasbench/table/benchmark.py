@@ -297,6 +297,12 @@ class Benchmark:
     def num_epochs(self) -> int:
         return self._num_epochs
 
+    def epoch_seconds(self, arch: Any) -> float:
+        """Simulated seconds one training epoch of ``arch`` costs: its ``train_time`` to the last epoch
+        divided by the number of epochs (mean over seeds). One-shot strategies convert measured time
+        at this rate (see ``nasbench.search.oneshot.common.calibrate``)."""
+        return float(self.query(arch, epoch=self.num_epochs).train_time) / self.num_epochs
+
     @property
     def num_classes(self) -> int:
         return len(self._reps)

@@ -87,8 +87,7 @@ def calibrate(benchmark, data, recipe: Recipe, steps: int = 20, warmup: int = 3)
         raise TableError(f"{benchmark.path}: no trained class to calibrate the one-shot cost against")
     reps = benchmark.representatives[trained]
     reference = int(reps[np.argmax(space.costs(space.all_decisions[reps])["flops"])])
-    epochs = benchmark.num_epochs
-    table_epoch = float(benchmark.query(reference, epoch=epochs).train_time) / epochs
+    table_epoch = benchmark.epoch_seconds(reference)
     model = space.build_model(space.all_decisions[reference])
     optimizer = make_optimizer(model.parameters(), recipe)
     x, y = data["train"]
