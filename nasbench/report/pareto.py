@@ -216,8 +216,9 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
             # chosen by observed valid accuracy, a member can be dominated by ground truth: drawn hollow
             best = non_dominated(np.column_stack([_minimise(objectives[k], front[:, k]) for k in range(len(objectives))]))
             kept = front[best][np.argsort(front[best][:, i], kind="stable")]
-            line = ax.plot(_shown(x, kept[:, i]), _shown(y, kept[:, j]), marker="o", ms=4, lw=1, alpha=0.85,
-                           color=colours[run["label"]]["color"], ls="--" if len(objectives) == 2 else "none",
+            style = colours[run["label"]]
+            line = ax.plot(_shown(x, kept[:, i]), _shown(y, kept[:, j]), marker="^" if style["ls"] != "-" else "o", ms=4,
+                           lw=1, alpha=0.85, color=style["color"], ls=style["ls"] if len(objectives) == 2 else "none",
                            drawstyle="steps-post" if len(objectives) == 2 else "default",
                            label=f"{run['label']} (seed {int(run['seed'])})")[0]
             if (~best).any():
