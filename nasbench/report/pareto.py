@@ -201,6 +201,7 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
     pairs = [(b, a) if a in TRUTH else (a, b) for a, b in combinations(objectives, 2)]
     fig, axes = plt.subplots(1, len(pairs), figsize=(6.5 * len(pairs), 5), dpi=120, squeeze=False)
     truth = np.array([p["truth"] for p in collection.true_front], dtype=float).reshape(-1, len(objectives))
+    styles = strategy_styles(medians["label"])  # the same colour per strategy as the hypervolume plot
     for ax, (x, y) in zip(axes[0], pairs):
         i, j = objectives.index(x), objectives.index(y)
         if len(truth):
@@ -208,7 +209,6 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
             kw = dict(drawstyle="steps-post", ls="-") if len(objectives) == 2 else dict(ls="none")
             ax.plot(_shown(x, truth[order, i]), _shown(y, truth[order, j]), color="k", marker="s", ms=8, mfc="none", lw=1.2,
                     label="true front", zorder=1, **kw)
-        colours = strategy_styles(medians["label"])  # the same colour per strategy as the hypervolume plot
         for _, run in medians.iterrows():
             front = collection.fronts.get((run["label"], int(run["seed"])), np.empty((0, len(objectives))))
             if not len(front):
@@ -216,7 +216,7 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
             # chosen by observed valid accuracy, a member can be dominated by ground truth: drawn hollow
             best = non_dominated(np.column_stack([_minimise(objectives[k], front[:, k]) for k in range(len(objectives))]))
             kept = front[best][np.argsort(front[best][:, i], kind="stable")]
-            style = colours[run["label"]]
+            style = styles[run["label"]]
             line = ax.plot(_shown(x, kept[:, i]), _shown(y, kept[:, j]), marker="^" if style["ls"] != "-" else "o", ms=4,
                            lw=1, alpha=0.85, color=style["color"], ls=style["ls"] if len(objectives) == 2 else "none",
                            drawstyle="steps-post" if len(objectives) == 2 else "default",
