@@ -650,3 +650,35 @@ def test_merged_shards_carry_no_costs_pass(tmp_path):
 def test_a_subsample_build_gets_its_costs_pass(tmp_path):
     table = read_table(build_tiny(tmp_path / "sub.h5", seeds=(0,), max_classes=4))
     assert int(table.entries["done"].sum()) == 4 and json.loads(table.attrs["costs_pass"])["entries"] == 4
+
+
+def test_copies_resumed_apart_merge_with_each_run_counted_once(tmp_path):
+    """A table copied to another machine, both copies resumed, then merged (how the flagship used a lent GPU box's cores)."""
+    space = tiny_space()
+    base = build_tiny(tmp_path / "base.h5", seeds=(0, 1), max_entries=space.num_classes)  # seed 0, with its costs pass
+    start = read_table(base)
+    assert "costs_pass" in start.attrs
+    here, there = tmp_path / "here.h5", tmp_path / "there.h5"
+    shutil.copy(base, here)
+    shutil.copy(base, there)
+    build_tiny(here, seeds=(0, 1), max_entries=2)
+    rest = [space.to_string(tuple(space.all_decisions[r])) for r in space.representatives()][::-1][:2]
+    (tmp_path / "last-first.txt").write_text("\n".join(rest))
+    from nasbench.train.build import read_priority_file
+
+    build_tiny(there, seeds=(0, 1), max_entries=2, priority=read_priority_file(tmp_path / "last-first.txt"))
+    a, b = read_table(here), read_table(there)
+    assert not (a.entries["done"] & b.entries["done"] & ~start.entries["done"]).any()  # disjoint new entries
+    runs = [json.loads(t.attrs["build_history"])[-1] for t in (a, b)]
+    assert all(run["seconds"] > 0 and run["torch"] and run["device"] == "cpu" for run in runs)
+
+    merged = read_table(merge_shards([there], here))
+    assert int(merged.entries["done"].sum()) == space.num_classes + 4
+    expected = float(start.attrs["build_seconds"]) + runs[0]["seconds"] + runs[1]["seconds"]
+    assert float(merged.attrs["build_seconds"]) == pytest.approx(expected)
+    assert len(json.loads(merged.attrs["build_history"])) == len(json.loads(start.attrs["build_history"])) + 2
+    # neither copy timed anything after the copy: the costs pass of the original still describes the epoch times
+    assert merged.attrs["costs_pass"] == start.attrs["costs_pass"]
+    # merging the same copy again adds no time
+    again = read_table(merge_shards([there], here))
+    assert float(again.attrs["build_seconds"]) == pytest.approx(expected)

@@ -213,8 +213,14 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
     else:
         table = TableData.empty(space, len(key["seeds"]), recipe.epochs, attrs)
         history = []
-    # Every (re)start of a build is recorded: a resumed table may span code versions and machines.
-    history.append({"started": attrs["created"], "git_commit": attrs["git_commit"], "machine": json.loads(attrs["machine"]).get("cpu", "")})
+    # Every (re)start of a build is recorded: a resumed table may span code versions, machines and
+    # libraries; `seconds` (this run's, updated at each checkpoint) lets a merge count shared runs once.
+    machine = json.loads(attrs["machine"])
+    versions = json.loads(attrs["versions"])
+    history.append({"started": attrs["created"], "git_commit": attrs["git_commit"], "machine": machine.get("cpu", ""),
+                    "device": machine.get("device", "cpu"), "workers": machine.get("workers"),
+                    "shard": attrs["shard"], "num_shards": attrs["num_shards"],
+                    "torch": versions.get("torch"), "numpy": versions.get("numpy"), "seconds": 0.0})
     table.attrs["build_history"] = json.dumps(history)
     return table
 
@@ -316,11 +322,16 @@ def run_build(
     started = time.monotonic()
     seconds_before = float(table.attrs["build_seconds"])
 
+    history = json.loads(table.attrs["build_history"])
+
     def checkpoint() -> None:
         table.attrs["complete"] = bool(all(table.entries["done"][j] for j in everything)
                                        and np.isfinite(table.epoch_seconds[timed_here]).all())
         table.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        table.attrs["build_seconds"] = seconds_before + time.monotonic() - started
+        elapsed = time.monotonic() - started
+        table.attrs["build_seconds"] = seconds_before + elapsed
+        history[-1]["seconds"] = elapsed
+        table.attrs["build_history"] = json.dumps(history)
         table.attrs["validity"] = json.dumps(validity_stats(table))
         write_table(path, table)
 
@@ -537,6 +548,46 @@ def check_same_timing(paths: Sequence[str | Path], tables: Sequence[TableData]) 
             )
 
 
+def _run_key(run: dict) -> str:
+    """A build run's identity in ``build_history``: everything but its running ``seconds``."""
+    return json.dumps({k: v for k, v in run.items() if k != "seconds"}, sort_keys=True)
+
+
+def merged_history(tables: Sequence[TableData]) -> list[dict]:
+    """The build runs of all ``tables``, each once (a run two copies share, with its longest ``seconds``)."""
+    runs: dict[str, dict] = {}
+    for t in tables:
+        for run in attr_json(t, "build_history", []):
+            key = _run_key(run)
+            if key not in runs or run.get("seconds", 0.0) > runs[key].get("seconds", 0.0):
+                runs[key] = run
+    return list(runs.values())
+
+
+def merged_build_seconds(tables: Sequence[TableData]) -> float:
+    """Build time of the union of ``tables``, counting each run once.
+
+    Runs that record their ``seconds`` are summed once each. The rest of a table's
+    ``build_seconds`` belongs to its older runs (no record): a table whose older runs
+    are among another's (a copy of it, or a shard that table was merged from) adds
+    nothing more; tables with other older runs add theirs.
+    """
+    timed: dict[str, float] = {}
+    older: list[tuple[frozenset, float]] = []
+    for t in tables:
+        untimed, counted = set(), 0.0
+        for run in attr_json(t, "build_history", []):
+            if "seconds" in run:
+                timed[_run_key(run)] = max(timed.get(_run_key(run), 0.0), float(run["seconds"]))
+                counted += float(run["seconds"])
+            else:
+                untimed.add(_run_key(run))
+        older.append((frozenset(untimed), max(float(t.attrs.get("build_seconds", 0.0)) - counted, 0.0)))
+    kept = [(runs, seconds) for k, (runs, seconds) in enumerate(older)
+            if not any(runs < other or (runs == other and j < k) for j, (other, _) in enumerate(older) if j != k)]
+    return float(sum(timed.values()) + sum(seconds for _, seconds in kept))
+
+
 def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
     """Join shard files of one build into one table; refuses shards of different builds.
 
@@ -556,7 +607,6 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         if t.attrs.get("build_key") != key:
             raise TableError(f"{p} was built with another config than {paths[0]}; refusing to merge")
     names = [os.path.basename(str(p)) for p in paths]
-    seconds = sum(float(t.attrs.get("build_seconds", 0.0)) for t in tables)
     if Path(output).exists():
         try:
             existing = read_table(output)
@@ -566,8 +616,6 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
             raise TableError(f"{output} exists and is not a table of this build; refusing to overwrite it")
         # An existing table of this build is one more input: its entries are kept.
         earlier = json.loads(existing.attrs.get("merged_from", "null") or "null") or [os.path.basename(str(output))]
-        if not set(earlier) <= set(names):  # else an earlier merge of these shards, whose time they already hold
-            seconds += float(existing.attrs.get("build_seconds", 0.0))
         names = list(dict.fromkeys(earlier + names))
         paths, tables = [output, *paths], [existing, *tables]
     check_same_timing(paths, tables)
@@ -588,12 +636,15 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
             merged.entries[n][new] = t.entries[n][new]
         timed = np.isfinite(t.epoch_seconds) & ~np.isfinite(merged.epoch_seconds)
         merged.epoch_seconds[timed] = t.epoch_seconds[timed]
-    merged.attrs["build_seconds"] = float(seconds)
-    # Each input measured its costs in its own sitting: the merged table's costs are not of one, so the next
-    # nasbench-build on it (costs_pass=auto or now) measures them again.
-    merged.attrs.pop("costs_pass", None)
-    history = [json.dumps(run, sort_keys=True) for t in tables for run in json.loads(t.attrs.get("build_history", "[]"))]
-    merged.attrs["build_history"] = json.dumps([json.loads(run) for run in dict.fromkeys(history)])
+    merged.attrs["build_seconds"] = merged_build_seconds(tables)
+    # Inputs that measured their costs in their own sittings make a table whose costs are not of one, so the
+    # next nasbench-build on it (costs_pass=auto or now) measures them again. Copies of one table that timed
+    # nothing since (same record, same epoch times) keep that sitting's record.
+    sittings = {t.attrs.get("costs_pass") for t in tables}
+    if len(sittings) != 1 or None in sittings or not all(
+            np.array_equal(t.epoch_seconds, tables[0].epoch_seconds, equal_nan=True) for t in tables[1:]):
+        merged.attrs.pop("costs_pass", None)
+    merged.attrs["build_history"] = json.dumps(merged_history(tables))
     merged.attrs["shard"] = 0
     merged.attrs["num_shards"] = 1
     merged.attrs["merged_from"] = json.dumps(names)
