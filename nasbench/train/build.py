@@ -583,9 +583,11 @@ def merged_build_seconds(tables: Sequence[TableData]) -> float:
             else:
                 untimed.add(_run_key(run))
         older.append((frozenset(untimed), max(float(t.attrs.get("build_seconds", 0.0)) - counted, 0.0)))
-    kept = [(runs, seconds) for k, (runs, seconds) in enumerate(older)
-            if not any(runs < other or (runs == other and j < k) for j, (other, _) in enumerate(older) if j != k)]
-    return float(sum(timed.values()) + sum(seconds for _, seconds in kept))
+    lumps: dict[frozenset, float] = {}
+    for runs, seconds in older:  # copies share their older runs: the longest-built copy holds them all
+        lumps[runs] = max(lumps.get(runs, 0.0), seconds)
+    kept = [seconds for runs, seconds in lumps.items() if not any(runs < other for other in lumps)]
+    return float(sum(timed.values()) + sum(kept))
 
 
 def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
