@@ -28,7 +28,7 @@ def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, space: CellSpace | N
         output=output,
         workers=kwargs.pop("workers", 0),
         progress=False,
-        log=lambda _: None,
+        log=kwargs.pop("log", lambda _: None),
         **kwargs,
     )
 

@@ -682,3 +682,18 @@ def test_copies_resumed_apart_merge_with_each_run_counted_once(tmp_path):
     # merging the same copy again adds no time
     again = read_table(merge_shards([there], here))
     assert float(again.attrs["build_seconds"]) == pytest.approx(expected)
+
+
+def test_verify_names_build_runs_on_other_setups(tmp_path):
+    path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=2)
+    from nasbench.train.verify import provenance_notes
+
+    assert not any(note.startswith("setups") for note in provenance_notes(path))
+    with h5py.File(path, "r+") as f:  # as if a second run had trained on another machine's CPU and torch
+        history = json.loads(f.attrs["build_history"])
+        f.attrs["build_history"] = json.dumps(history + [{**history[-1], "machine": "Other CPU", "torch": "2.11.0"}])
+    setups = [note for note in provenance_notes(path) if note.startswith("setups")]
+    assert len(setups) == 1 and "Other CPU (cpu) with torch 2.11.0" in setups[0]
+    said = []
+    build_tiny(path, seeds=(0,), max_entries=1, log=said.append)  # resuming here says so
+    assert any("earlier runs trained on Other CPU (cpu) with torch 2.11.0" in line for line in said)

@@ -37,6 +37,7 @@ from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.recipe import Recipe, TimingConfig
 from nasbench.train.timing import time_epoch
 from nasbench.train.trainer import RunResult, machine_description, measure_latencies, train
+from nasbench.train.verify import other_setups
 
 #: the seed position of a timing job ``(class, TIMING)``
 TIMING = -1
@@ -323,6 +324,10 @@ def run_build(
     seconds_before = float(table.attrs["build_seconds"])
 
     history = json.loads(table.attrs["build_history"])
+    others = other_setups(history[:-1], device)
+    if others:
+        log(f"{path}: note: earlier runs trained on {'; '.join(others)}; entries trained on different setups "
+            "may not re-run bit for bit (nasbench-verify)")
 
     def checkpoint() -> None:
         table.attrs["complete"] = bool(all(table.entries["done"][j] for j in everything)

@@ -108,7 +108,26 @@ def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
                if name in TRAINING_LIBRARIES and current.get(name) != version]
     if changed:
         notes.append("libraries: " + ", ".join(changed))
+    others = other_setups(attr_json(table, "build_history", []), device)
+    if others:
+        notes.append("setups: build runs also trained on " + "; ".join(others)
+                     + " (float order differs between CPUs and library versions: their entries may not re-run bit for bit)")
     return notes
+
+
+def other_setups(history: list[dict], device: str = "cpu") -> list[str]:
+    """The CPU, device and torch/numpy versions of build runs that differ from this machine's, one line each.
+
+    Only runs that record their libraries (build runs since they record ``torch``) are compared.
+    """
+    from nasbench.provenance import library_versions
+    from nasbench.train.trainer import machine_description
+
+    versions = library_versions()
+    here = (machine_description().get("cpu", ""), device, versions["torch"], versions["numpy"])
+    seen = dict.fromkeys((run.get("machine", ""), run.get("device", "cpu"), run["torch"], run.get("numpy"))
+                         for run in history if "torch" in run)
+    return [f"{cpu} ({dev}) with torch {t}, numpy {n}" for cpu, dev, t, n in seen if (cpu, dev, t, n) != here]
 
 
 def _max_abs_diff(rerun: np.ndarray, stored: np.ndarray) -> float:
