@@ -697,3 +697,53 @@ def test_verify_names_build_runs_on_other_setups(tmp_path):
     said = []
     build_tiny(path, seeds=(0,), max_entries=1, log=said.append)  # resuming here says so
     assert any("earlier runs trained on Other CPU (cpu) with torch 2.11.0" in line for line in said)
+
+
+def _as_older_runs(path, **fields):
+    """Rewrite a table's history as nasbench wrote it before runs recorded ids and seconds."""
+    with h5py.File(path, "r+") as f:
+        history = json.loads(f.attrs["build_history"])
+        keep = ("started", "git_commit", "machine")
+        f.attrs["build_history"] = json.dumps([{**{k: run[k] for k in keep}, **fields} for run in history])
+
+
+def test_copies_of_an_older_table_count_its_time_once(tmp_path):
+    space = tiny_space()
+    base = build_tiny(tmp_path / "base.h5", seeds=(0, 1), max_entries=space.num_classes)
+    _as_older_runs(base)
+    start = float(read_table(base).attrs["build_seconds"])
+    here, there = tmp_path / "here.h5", tmp_path / "there.h5"
+    shutil.copy(base, here)
+    shutil.copy(base, there)
+    build_tiny(here, seeds=(0, 1), max_entries=1)
+    rest = [space.to_string(tuple(space.all_decisions[r])) for r in space.representatives()][::-1][:1]
+    build_tiny(there, seeds=(0, 1), max_entries=1, priority=rest)
+    runs = [json.loads(read_table(p).attrs["build_history"])[-1]["seconds"] for p in (here, there)]
+    expected = start + sum(runs)
+    assert float(read_table(merge_shards([there], here)).attrs["build_seconds"]) == pytest.approx(expected)
+    assert float(read_table(merge_shards([there], here)).attrs["build_seconds"]) == pytest.approx(expected)
+
+
+def test_older_shards_started_in_the_same_second_add_their_times(tmp_path):
+    a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
+    b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
+    for shard in (a, b):
+        _as_older_runs(shard, started="2026-11-01T00:00:00+00:00")  # as a multirun starts them
+    seconds = [float(read_table(p).attrs["build_seconds"]) for p in (a, b)]
+    merged = merge_shards([a, b], tmp_path / "m.h5")
+    assert float(read_table(merged).attrs["build_seconds"]) == pytest.approx(sum(seconds))
+    assert len(json.loads(read_table(merged).attrs["build_history"])) == 2
+    # merging the same shards into the merged table again adds no time
+    assert float(read_table(merge_shards([a, b], merged)).attrs["build_seconds"]) == pytest.approx(sum(seconds))
+
+
+@pytest.mark.parametrize("into", ["here", "there"])
+def test_a_copy_that_timed_more_classes_drops_the_costs_pass_in_either_order(tmp_path, into):
+    base = build_tiny(tmp_path / "base.h5", seeds=(0,), max_entries=3, costs_pass="now")
+    assert "costs_pass" in read_table(base).attrs
+    here, there = tmp_path / "here.h5", tmp_path / "there.h5"
+    shutil.copy(base, here)
+    shutil.copy(base, there)
+    build_tiny(there, seeds=(0,), max_entries=2, costs_pass="off")  # trains and times two more classes
+    output, other = (here, there) if into == "here" else (there, here)
+    assert "costs_pass" not in read_table(merge_shards([other], output)).attrs

@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import time
+import uuid
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict
@@ -218,7 +219,7 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
     # libraries; `seconds` (this run's, updated at each checkpoint) lets a merge count shared runs once.
     machine = json.loads(attrs["machine"])
     versions = json.loads(attrs["versions"])
-    history.append({"started": attrs["created"], "git_commit": attrs["git_commit"], "machine": machine.get("cpu", ""),
+    history.append({"run": uuid.uuid4().hex, "started": attrs["created"], "git_commit": attrs["git_commit"], "machine": machine.get("cpu", ""),
                     "device": machine.get("device", "cpu"), "workers": machine.get("workers"),
                     "shard": attrs["shard"], "num_shards": attrs["num_shards"],
                     "torch": versions.get("torch"), "numpy": versions.get("numpy"), "seconds": 0.0})
@@ -553,44 +554,54 @@ def check_same_timing(paths: Sequence[str | Path], tables: Sequence[TableData]) 
             )
 
 
+def _runs(table: TableData) -> list[dict]:
+    """``build_history`` of ``table``; older entries of a shard file (which lack it) get the file's shard."""
+    runs = attr_json(table, "build_history", [])
+    if int(table.attrs.get("num_shards", 1)) > 1:  # shards started together by a multirun differ only in it
+        shard = {"shard": int(table.attrs["shard"]), "num_shards": int(table.attrs["num_shards"])}
+        runs = [run if "shard" in run else {**run, **shard} for run in runs]
+    return runs
+
+
 def _run_key(run: dict) -> str:
-    """A build run's identity in ``build_history``: everything but its running ``seconds``."""
-    return json.dumps({k: v for k, v in run.items() if k != "seconds"}, sort_keys=True)
+    """A build run's identity: its ``run`` id, or for older entries everything but its running ``seconds``."""
+    return run.get("run") or json.dumps({k: v for k, v in run.items() if k != "seconds"}, sort_keys=True)
 
 
 def merged_history(tables: Sequence[TableData]) -> list[dict]:
-    """The build runs of all ``tables``, each once (a run two copies share, with its longest ``seconds``)."""
+    """The build runs of all ``tables``, each once (a run two copies share, with its longest ``seconds``), by start."""
     runs: dict[str, dict] = {}
     for t in tables:
-        for run in attr_json(t, "build_history", []):
+        for run in _runs(t):
             key = _run_key(run)
             if key not in runs or run.get("seconds", 0.0) > runs[key].get("seconds", 0.0):
                 runs[key] = run
-    return list(runs.values())
+    return sorted(runs.values(), key=lambda run: str(run.get("started", "")))
 
 
-def merged_build_seconds(tables: Sequence[TableData]) -> float:
+def merged_build_seconds(tables: Sequence[TableData], older_counted: Sequence[bool] | None = None) -> float:
     """Build time of the union of ``tables``, counting each run once.
 
     Runs that record their ``seconds`` are summed once each. The rest of a table's
     ``build_seconds`` belongs to its older runs (no record): a table whose older runs
-    are among another's (a copy of it, or a shard that table was merged from) adds
-    nothing more; tables with other older runs add theirs.
+    are among another's (a copy of it) adds nothing more; tables with other older
+    runs add theirs, except those ``older_counted`` marks (shards an earlier merge
+    into another input already counted).
     """
+    older_counted = older_counted or [False] * len(tables)
     timed: dict[str, float] = {}
-    older: list[tuple[frozenset, float]] = []
-    for t in tables:
+    lumps: dict[frozenset, float] = {}
+    for t, counted_elsewhere in zip(tables, older_counted):
         untimed, counted = set(), 0.0
-        for run in attr_json(t, "build_history", []):
+        for run in _runs(t):
             if "seconds" in run:
                 timed[_run_key(run)] = max(timed.get(_run_key(run), 0.0), float(run["seconds"]))
                 counted += float(run["seconds"])
             else:
                 untimed.add(_run_key(run))
-        older.append((frozenset(untimed), max(float(t.attrs.get("build_seconds", 0.0)) - counted, 0.0)))
-    lumps: dict[frozenset, float] = {}
-    for runs, seconds in older:  # copies share their older runs: the longest-built copy holds them all
-        lumps[runs] = max(lumps.get(runs, 0.0), seconds)
+        if not counted_elsewhere:  # copies share their older runs: the longest-built copy holds them all
+            runs = frozenset(untimed)
+            lumps[runs] = max(lumps.get(runs, 0.0), max(float(t.attrs.get("build_seconds", 0.0)) - counted, 0.0))
     kept = [seconds for runs, seconds in lumps.items() if not any(runs < other for other in lumps)]
     return float(sum(timed.values()) + sum(kept))
 
@@ -614,6 +625,7 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         if t.attrs.get("build_key") != key:
             raise TableError(f"{p} was built with another config than {paths[0]}; refusing to merge")
     names = [os.path.basename(str(p)) for p in paths]
+    older_counted = None
     if Path(output).exists():
         try:
             existing = read_table(output)
@@ -622,10 +634,21 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         if existing is None or existing.attrs.get("build_key") != key:
             raise TableError(f"{output} exists and is not a table of this build; refusing to overwrite it")
         # An existing table of this build is one more input: its entries are kept.
-        earlier = json.loads(existing.attrs.get("merged_from", "null") or "null") or [os.path.basename(str(output))]
+        merged_before = json.loads(existing.attrs.get("merged_from", "null") or "null") or []
+        earlier = merged_before or [os.path.basename(str(output))]
+        # shards an earlier merge into the output joined: their older runs' time is in the output's already
+        older_counted = [False] + [os.path.basename(str(p)) in merged_before for p in paths]
         names = list(dict.fromkeys(earlier + names))
         paths, tables = [output, *paths], [existing, *tables]
     check_same_timing(paths, tables)
+    # Inputs that measured their costs in their own sittings make a table whose costs are not of one, so the
+    # next nasbench-build on it (costs_pass=auto or now) measures them again. Copies of one table that timed
+    # nothing since (same record, same epoch times) keep that sitting's record.
+    sittings = {t.attrs.get("costs_pass") for t in tables}
+    keep_costs_pass = len(sittings) == 1 and None not in sittings and all(
+        np.array_equal(t.epoch_seconds, tables[0].epoch_seconds, equal_nan=True) for t in tables[1:])
+    seconds = merged_build_seconds(tables, older_counted)
+    history = merged_history(tables)
     merged = tables[0]
     for p, t in zip(paths[1:], tables[1:]):
         both = merged.entries["done"] & t.entries["done"]
@@ -643,15 +666,10 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
             merged.entries[n][new] = t.entries[n][new]
         timed = np.isfinite(t.epoch_seconds) & ~np.isfinite(merged.epoch_seconds)
         merged.epoch_seconds[timed] = t.epoch_seconds[timed]
-    merged.attrs["build_seconds"] = merged_build_seconds(tables)
-    # Inputs that measured their costs in their own sittings make a table whose costs are not of one, so the
-    # next nasbench-build on it (costs_pass=auto or now) measures them again. Copies of one table that timed
-    # nothing since (same record, same epoch times) keep that sitting's record.
-    sittings = {t.attrs.get("costs_pass") for t in tables}
-    if len(sittings) != 1 or None in sittings or not all(
-            np.array_equal(t.epoch_seconds, tables[0].epoch_seconds, equal_nan=True) for t in tables[1:]):
+    merged.attrs["build_seconds"] = seconds
+    if not keep_costs_pass:
         merged.attrs.pop("costs_pass", None)
-    merged.attrs["build_history"] = json.dumps(merged_history(tables))
+    merged.attrs["build_history"] = json.dumps(history)
     merged.attrs["shard"] = 0
     merged.attrs["num_shards"] = 1
     merged.attrs["merged_from"] = json.dumps(names)

@@ -116,18 +116,23 @@ def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
 
 
 def other_setups(history: list[dict], device: str = "cpu") -> list[str]:
-    """The CPU, device and torch/numpy versions of build runs that differ from this machine's, one line each.
+    """Build runs on another CPU or device, or with other torch/numpy versions, than here: one line per setup.
 
-    Only runs that record their libraries (build runs since they record ``torch``) are compared.
+    Older runs, which recorded no library versions, are compared by CPU and device alone.
     """
     from nasbench.provenance import library_versions
     from nasbench.train.trainer import machine_description
 
     versions = library_versions()
-    here = (machine_description().get("cpu", ""), device, versions["torch"], versions["numpy"])
-    seen = dict.fromkeys((run.get("machine", ""), run.get("device", "cpu"), run["torch"], run.get("numpy"))
-                         for run in history if "torch" in run)
-    return [f"{cpu} ({dev}) with torch {t}, numpy {n}" for cpu, dev, t, n in seen if (cpu, dev, t, n) != here]
+    cpu_here, device_here = machine_description().get("cpu", ""), device.split(":")[0]
+    lines = []
+    for run in history:
+        cpu, dev, torch_version = run.get("machine", ""), str(run.get("device", "cpu")).split(":")[0], run.get("torch")
+        libraries_differ = torch_version is not None and (torch_version, run.get("numpy")) != (versions["torch"], versions["numpy"])
+        if (cpu, dev) != (cpu_here, device_here) or libraries_differ:
+            libraries = f"torch {torch_version}, numpy {run.get('numpy')}" if torch_version else "libraries not recorded"
+            lines.append(f"{cpu} ({dev}) with {libraries}")
+    return list(dict.fromkeys(lines))
 
 
 def _max_abs_diff(rerun: np.ndarray, stored: np.ndarray) -> float:
