@@ -546,3 +546,13 @@ def test_fidelity_report_refuses_sweeps_that_cannot_be_compared(table4, tmp_path
     for other, message in (("b", "share 1 strategy (rea)"), ("c", "different budgets (1 s, 2 s)"), ("d", "runs on different search spaces")):
         result = subprocess.run([*cli, str(tmp_path / other)], capture_output=True, text=True, timeout=120)
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_noise_check_gives_root_mean_square_and_median_ratios(model, bench4, split):
+    from nasbench.surrogate.quality import noise_check
+
+    check = noise_check(model, bench4, split[1])["valid_accuracy"]  # the valid classes: calibrated there
+    assert check["classes"] == len(split[1])
+    assert check["ratio"] == pytest.approx(1.0)  # the calibration matches root mean squares on these classes
+    assert check["median_true_std"] > 0 and check["median_predicted_std"] > 0
+    assert check["median_ratio"] == pytest.approx(check["median_predicted_std"] / check["median_true_std"])

@@ -164,7 +164,9 @@ def noise_check(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> d
     Over the ``classes`` with at least two finite seeds: ``true_std`` and
     ``predicted_std`` are root-mean-square standard deviations (the table's
     with ``ddof=1``), ``ratio`` is predicted / true, ``spearman`` correlates
-    them class by class.
+    them class by class. The ``median_*`` figures are the same over the median
+    class: a few classes with far-apart seeds (or members) dominate the
+    root mean square.
     """
     from scipy.stats import spearmanr
 
@@ -179,12 +181,17 @@ def noise_check(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> d
     for t, name in enumerate(model.outputs_):
         rows = enough[:, t]
         entry = {"classes": int(rows.sum()), "true_std": float("nan"), "predicted_std": float("nan"),
-                 "ratio": float("nan"), "spearman": float("nan")}
+                 "ratio": float("nan"), "median_true_std": float("nan"), "median_predicted_std": float("nan"),
+                 "median_ratio": float("nan"), "spearman": float("nan")}
         if rows.any():
             entry["true_std"] = float(np.sqrt(np.mean(true_std[rows, t] ** 2)))
             entry["predicted_std"] = float(np.sqrt(np.mean(spread[name][rows] ** 2)))
+            entry["median_true_std"] = float(np.median(true_std[rows, t]))
+            entry["median_predicted_std"] = float(np.median(spread[name][rows]))
             if entry["true_std"] > 0:
                 entry["ratio"] = entry["predicted_std"] / entry["true_std"]
+            if entry["median_true_std"] > 0:
+                entry["median_ratio"] = entry["median_predicted_std"] / entry["median_true_std"]
             if rows.sum() >= 2:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -400,8 +407,10 @@ def write_report(
         "## Seed noise",
         "",
         "`noise=True` draws one member per architecture and scales its deviation from the ensemble mean by a "
-        "factor per output fitted on the valid classes. Root-mean-square standard deviation over seeds on the "
-        "test classes with two or more trained seeds: the table's (`true_std`) and the draws' (`predicted_std`).",
+        "factor per output fitted on the valid classes (root mean squares matched). Standard deviation over seeds "
+        "on the test classes with two or more trained seeds, the table's (`true_std`) and the draws' "
+        "(`predicted_std`): root mean square over classes, and over the median class (`median_*`; a few classes "
+        "with far-apart seeds or members dominate the root mean square).",
         "",
         _markdown(noise_frame, ".4f") if noise_frame["classes"].max() >= 1 else
         "(no test class has two or more trained seeds)",
