@@ -220,6 +220,7 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
     machine = json.loads(attrs["machine"])
     versions = json.loads(attrs["versions"])
     history.append({"run": uuid.uuid4().hex, "started": attrs["created"], "git_commit": attrs["git_commit"], "machine": machine.get("cpu", ""),
+                    "cpu_capability": machine.get("cpu_capability"),
                     "device": machine.get("device", "cpu"), "workers": machine.get("workers"),
                     "shard": attrs["shard"], "num_shards": attrs["num_shards"],
                     "torch": versions.get("torch"), "numpy": versions.get("numpy"), "seconds": 0.0})

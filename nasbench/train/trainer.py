@@ -44,6 +44,8 @@ def machine_description() -> dict:
         "processor": platform.processor() or platform.machine(),
         "python": platform.python_version(),
         "torch_threads": torch.get_num_threads(),
+        # which vector kernels torch dispatches to: the same torch on AVX2 and AVX-512 hosts orders floats differently
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
     try:
         with open("/proc/cpuinfo") as handle:

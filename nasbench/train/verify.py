@@ -124,14 +124,17 @@ def other_setups(history: list[dict], device: str = "cpu") -> list[str]:
     from nasbench.train.trainer import machine_description
 
     versions = library_versions()
-    cpu_here, device_here = machine_description().get("cpu", ""), device.split(":")[0]
+    described = machine_description()
+    cpu_here, device_here, capability_here = described.get("cpu", ""), device.split(":")[0], described.get("cpu_capability")
     lines = []
     for run in history:
         cpu, dev, torch_version = run.get("machine", ""), str(run.get("device", "cpu")).split(":")[0], run.get("torch")
+        capability = run.get("cpu_capability")
         libraries_differ = torch_version is not None and (torch_version, run.get("numpy")) != (versions["torch"], versions["numpy"])
-        if (cpu, dev) != (cpu_here, device_here) or libraries_differ:
+        if (cpu, dev) != (cpu_here, device_here) or libraries_differ or capability not in (None, capability_here):
             libraries = f"torch {torch_version}, numpy {run.get('numpy')}" if torch_version else "libraries not recorded"
-            lines.append(f"{cpu} ({dev}) with {libraries}")
+            kernels = f", {capability} kernels" if capability else ""
+            lines.append(f"{cpu} ({dev}{kernels}) with {libraries}")
     return list(dict.fromkeys(lines))
 
 
