@@ -695,7 +695,7 @@ def test_verify_names_build_runs_on_other_setups(tmp_path):
     setups = [note for note in provenance_notes(path) if note.startswith("setups")]
     assert len(setups) == 1 and "Other CPU (cpu" in setups[0] and "with torch 2.11.0" in setups[0]
     said = []
-    build_tiny(path, seeds=(0,), max_entries=1, log=said.append)  # resuming here says so
+    build_tiny(path, seeds=(0,), max_entries=1, log=said.append, allow_other_setup=True)  # resuming here says so
     assert any("earlier runs trained on Other CPU (cpu" in line and "torch 2.11.0" in line for line in said)
 
 
@@ -759,3 +759,18 @@ def test_verify_names_runs_whose_cpu_kernels_differ(tmp_path):
         f.attrs["build_history"] = json.dumps(history + [{**history[-1], "cpu_capability": "OTHER"}])
     setups = [note for note in provenance_notes(path) if note.startswith("setups")]
     assert len(setups) == 1 and "OTHER kernels" in setups[0]
+
+
+def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path):
+    path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=1)
+    with h5py.File(path, "r+") as f:  # as if the first run had dispatched to other vector kernels
+        history = json.loads(f.attrs["build_history"])
+        f.attrs["build_history"] = json.dumps([{**history[-1], "cpu_capability": "OTHER"}])
+    before = read_table(path)
+    with pytest.raises(TableError, match=r"trained with OTHER cpu .*allow_other_setup=true"):
+        build_tiny(path, seeds=(0, 1), max_entries=1)
+    assert int(read_table(path).entries["done"].sum()) == int(before.entries["done"].sum())  # nothing written
+    build_tiny(path, seeds=(0, 1), max_entries=1, allow_other_setup=True)
+    assert int(read_table(path).entries["done"].sum()) == int(before.entries["done"].sum()) + 1
+    bad = run_cli(*TINY_CLI, f"output={path}", "max_entries=1")
+    assert bad.returncode != 0 and "allow_other_setup=true" in bad.stderr and "Traceback" not in bad.stderr

@@ -43,6 +43,7 @@ def main(cfg: DictConfig) -> None:
         priority=read_priority_file(cfg.priority_file) if cfg.priority_file else (),
         timing=TimingConfig(**OmegaConf.to_container(cfg.timing, resolve=True)),
         costs_pass=cfg.costs_pass,
+        allow_other_setup=cfg.allow_other_setup,
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         progress=cfg.progress,
     )

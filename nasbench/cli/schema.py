@@ -29,6 +29,7 @@ class BuildConfig:
     priority_file: Optional[str] = None
     timing: TimingConfig = field(default_factory=TimingConfig)
     costs_pass: str = "auto"
+    allow_other_setup: bool = False
     progress: bool = True
 
 

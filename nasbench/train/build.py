@@ -245,6 +245,7 @@ def run_build(
     priority: Sequence[Any] = (),
     timing: TimingConfig = TimingConfig(),
     costs_pass: str = "auto",
+    allow_other_setup: bool = False,
     config_yaml: str = "",
     progress: bool = True,
     log: Callable[[str], None] = print,
@@ -257,6 +258,10 @@ def run_build(
     the first seed's jobs have finished) and again once every entry is trained
     (:func:`costs_pass_due`), ``now`` after this run's training whatever is trained,
     ``off`` never.
+
+    A table whose earlier runs recorded another setup (torch's CPU kernels, device,
+    torch or numpy version) is refused unless ``allow_other_setup``: entries trained on
+    different setups do not re-run bit for bit on any one machine.
     """
     if costs_pass not in ("auto", "now", "off"):
         raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
@@ -327,6 +332,14 @@ def run_build(
 
     history = json.loads(table.attrs["build_history"])
     others = other_setups(history[:-1], device)
+    setup = _setup(history[-1])
+    recorded = sorted({" ".join(map(str, _setup(run))) for run in history[:-1]
+                       if "cpu_capability" in run and _setup(run) != setup})
+    if recorded and not allow_other_setup:
+        raise TableError(
+            f"{path} was trained with {'; '.join(recorded)} (kernels device torch numpy), this machine has "
+            f"{' '.join(map(str, setup))}: entries of both would not re-run bit for bit on one machine; resume on a "
+            "matching machine, or pass allow_other_setup=true")
     if others:
         log(f"{path}: note: earlier runs trained on {'; '.join(others)}; entries trained on different setups "
             "may not re-run bit for bit (nasbench-verify)")
@@ -562,6 +575,11 @@ def _runs(table: TableData) -> list[dict]:
         shard = {"shard": int(table.attrs["shard"]), "num_shards": int(table.attrs["num_shards"])}
         runs = [run if "shard" in run else {**run, **shard} for run in runs]
     return runs
+
+
+def _setup(run: dict) -> tuple:
+    """What decides a build run's float order: torch's CPU kernels, the device, torch and numpy."""
+    return (run.get("cpu_capability"), str(run.get("device", "cpu")).split(":")[0], run.get("torch"), run.get("numpy"))
 
 
 def _run_key(run: dict) -> str:
