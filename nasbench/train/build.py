@@ -38,7 +38,7 @@ from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.recipe import Recipe, TimingConfig
 from nasbench.train.timing import time_epoch
 from nasbench.train.trainer import RunResult, machine_description, measure_latencies, train
-from nasbench.train.verify import other_setups
+from nasbench.train.verify import other_setups, run_setup
 
 #: the seed position of a timing job ``(class, TIMING)``
 TIMING = -1
@@ -332,9 +332,9 @@ def run_build(
 
     history = json.loads(table.attrs["build_history"])
     others = other_setups(history[:-1], device)
-    setup = _setup(history[-1])
-    recorded = sorted({" ".join(map(str, _setup(run))) for run in history[:-1]
-                       if "cpu_capability" in run and _setup(run) != setup})
+    setup = run_setup(history[-1])
+    recorded = sorted({" ".join(map(str, run_setup(run))) for run in history[:-1]
+                       if "cpu_capability" in run and run_setup(run) != setup})
     if recorded and not allow_other_setup:
         raise TableError(
             f"{path} was trained with {'; '.join(recorded)} (kernels device torch numpy), this machine has "
@@ -575,11 +575,6 @@ def _runs(table: TableData) -> list[dict]:
         shard = {"shard": int(table.attrs["shard"]), "num_shards": int(table.attrs["num_shards"])}
         runs = [run if "shard" in run else {**run, **shard} for run in runs]
     return runs
-
-
-def _setup(run: dict) -> tuple:
-    """What decides a build run's float order: torch's CPU kernels, the device, torch and numpy."""
-    return (run.get("cpu_capability"), str(run.get("device", "cpu")).split(":")[0], run.get("torch"), run.get("numpy"))
 
 
 def _run_key(run: dict) -> str:

@@ -115,26 +115,30 @@ def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
     return notes
 
 
-def other_setups(history: list[dict], device: str = "cpu") -> list[str]:
-    """Build runs on another CPU or device, or with other torch/numpy versions, than here: one line per setup.
+def run_setup(run: dict) -> tuple:
+    """What decides a build run's float order: torch's CPU kernels, the device, torch and numpy."""
+    return (run.get("cpu_capability"), str(run.get("device", "cpu")).split(":")[0], run.get("torch"), run.get("numpy"))
 
-    Older runs, which recorded no library versions, are compared by CPU and device alone.
+
+def other_setups(history: list[dict], device: str = "cpu") -> list[str]:
+    """Build runs on another CPU or device, or with other kernels or torch/numpy versions, than here: one line each.
+
+    Older runs, which recorded no kernels or library versions, are compared by what they recorded.
     """
     from nasbench.provenance import library_versions
     from nasbench.train.trainer import machine_description
 
-    versions = library_versions()
-    described = machine_description()
-    cpu_here, device_here, capability_here = described.get("cpu", ""), device.split(":")[0], described.get("cpu_capability")
+    versions, described = library_versions(), machine_description()
+    here = run_setup({"cpu_capability": described.get("cpu_capability"), "device": device,
+                      "torch": versions["torch"], "numpy": versions["numpy"]})
     lines = []
     for run in history:
-        cpu, dev, torch_version = run.get("machine", ""), str(run.get("device", "cpu")).split(":")[0], run.get("torch")
-        capability = run.get("cpu_capability")
-        libraries_differ = torch_version is not None and (torch_version, run.get("numpy")) != (versions["torch"], versions["numpy"])
-        if (cpu, dev) != (cpu_here, device_here) or libraries_differ or capability not in (None, capability_here):
-            libraries = f"torch {torch_version}, numpy {run.get('numpy')}" if torch_version else "libraries not recorded"
+        capability, dev, torch_version, numpy_version = setup = run_setup(run)
+        if run.get("machine", "") != described.get("cpu", "") or any(
+                value is not None and value != mine for value, mine in zip(setup, here)):
+            libraries = f"torch {torch_version}, numpy {numpy_version}" if torch_version else "libraries not recorded"
             kernels = f", {capability} kernels" if capability else ""
-            lines.append(f"{cpu} ({dev}{kernels}) with {libraries}")
+            lines.append(f"{run.get('machine', '')} ({dev}{kernels}) with {libraries}")
     return list(dict.fromkeys(lines))
 
 
