@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 
 import h5py
 import numpy as np
@@ -187,7 +189,7 @@ def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
 def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_table, tmp_path):
     ok = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tiny_table), "-n", "3"], capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
-    assert "passed: 3 of 3" in ok.stdout
+    assert "passed: 3 of 3" in ok.stdout and "trained on this machine's setup (float fingerprint" in ok.stdout
     tampered = tmp_path / "tampered.h5"
     shutil.copy(tiny_table, tampered)
     with h5py.File(tampered, "r+") as f:
@@ -452,9 +454,9 @@ def test_verify_counts_one_sided_nan_and_diverged_as_mismatch(tamper, tiny_table
             f["metrics/valid_loss"][...] = values
         else:
             f["metrics/diverged"][...] = True
-    entries = verify_table(copy, num_entries=1)
+    entries = verify_table(copy, num_entries=1).entries
     assert entries[0].max_abs_diff == np.inf and not entries[0].passed(1e-4)
-    assert verify_table(tiny_table, num_entries=1)[0].passed(1e-4)
+    assert verify_table(tiny_table, num_entries=1).entries[0].passed(1e-4)
 
 
 def test_dataset_sizes_must_add_up_to_a_multiple_of_10():
@@ -686,17 +688,71 @@ def test_copies_resumed_apart_merge_with_each_run_counted_once(tmp_path):
 
 def test_verify_names_build_runs_on_other_setups(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=2)
-    from nasbench.train.verify import provenance_notes
+    from nasbench.train.verify import provenance_notes, verify_table
 
-    assert not any(note.startswith("setups") for note in provenance_notes(path))
+    here = verify_table(path, num_entries=1).setup
+    assert not any(note.startswith("setups") for note in provenance_notes(path, here_setup=here))
     with h5py.File(path, "r+") as f:  # as if a second run had trained on another machine's CPU and torch
         history = json.loads(f.attrs["build_history"])
-        f.attrs["build_history"] = json.dumps(history + [{**history[-1], "machine": "Other CPU", "torch": "2.11.0"}])
-    setups = [note for note in provenance_notes(path) if note.startswith("setups")]
+        f.attrs["build_history"] = json.dumps(history + [{**history[-1], "machine": "Other CPU", "torch": "2.11.0",
+                                                          "run": "other"}])
+    setups = [note for note in provenance_notes(path, here_setup=here) if note.startswith("setups")]
     assert len(setups) == 1 and "Other CPU (cpu" in setups[0] and "with torch 2.11.0" in setups[0]
     said = []
     build_tiny(path, seeds=(0,), max_entries=1, log=said.append, allow_other_setup=True)  # resuming here says so
     assert any("earlier runs trained on Other CPU (cpu" in line and "torch 2.11.0" in line for line in said)
+
+
+def test_every_trained_entry_records_its_run_and_each_run_its_float_fingerprint(tmp_path):
+    path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=3)
+    build_tiny(path, seeds=(0, 1), max_entries=2)
+    table = read_table(path)
+    history = json.loads(table.attrs["build_history"])
+    assert len(history) == 2 and all(len(run["float_fingerprint"]) == 16 for run in history)
+    assert history[0]["float_fingerprint"] == history[1]["float_fingerprint"]  # one machine, one float order
+    done = table.entries["done"]
+    runs = table.entries["run"]
+    assert sorted(Counter(runs[done]).values()) == [2, 3] and set(runs[done]) == {run["run"] for run in history}
+    assert set(runs[~done]) == {""}
+    # a merge keeps each entry's run
+    merged = read_table(merge_shards([path], tmp_path / "m.h5"))
+    np.testing.assert_array_equal(merged.entries["run"], runs)
+
+
+def test_a_table_without_run_records_reads_as_unrecorded_and_verify_says_why_it_cannot_check(tmp_path):
+    from nasbench.train.verify import verify_table
+
+    path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=2)
+    with h5py.File(path, "r+") as f:  # as nasbench wrote tables before entries recorded their run
+        del f["metrics/run"]
+    table = read_table(path)
+    assert set(table.entries["run"].ravel()) == {""}
+    with pytest.raises(TableError, match=r"none of its 2 entries was trained on this machine's setup .*--any-setup"):
+        verify_table(path, num_entries=1)
+    checked = verify_table(path, num_entries=2, any_setup=True)
+    assert len(checked.entries) == 2 and "all 2 entries" in checked.drawn
+    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(path), "-n", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "--any-setup" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_verify_draws_only_entries_of_runs_with_this_machines_float_fingerprint(tmp_path):
+    from nasbench.train.verify import verify_table
+
+    path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=4)
+    build_tiny(path, seeds=(0, 1), max_entries=2)
+    with h5py.File(path, "r+") as f:  # as if the first run had trained elsewhere, and its entries were off
+        history = json.loads(f.attrs["build_history"])
+        history[0]["float_fingerprint"] = "0" * 16
+        f.attrs["build_history"] = json.dumps(history)
+        elsewhere = f["metrics/run"].asstr()[()] == history[0]["run"]
+        values = f["metrics/valid_accuracy"][()]
+        values[elsewhere] += 0.25
+        f["metrics/valid_accuracy"][...] = values
+    checked = verify_table(path, num_entries=5)
+    assert len(checked.entries) == 2 and all(e.passed(1e-4) for e in checked.entries)
+    assert "the 2 of 6 entries trained on this machine's setup" in checked.drawn
+    assert not all(e.passed(1e-4) for e in verify_table(path, num_entries=6, any_setup=True).entries)
 
 
 def _as_older_runs(path, **fields):
@@ -752,12 +808,13 @@ def test_a_copy_that_timed_more_classes_drops_the_costs_pass_in_either_order(tmp
 
 def test_verify_names_runs_whose_cpu_kernels_differ(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=1)
-    from nasbench.train.verify import provenance_notes
+    from nasbench.train.verify import provenance_notes, verify_table
 
     with h5py.File(path, "r+") as f:  # the same CPU name and torch, but another vector instruction set
         history = json.loads(f.attrs["build_history"])
-        f.attrs["build_history"] = json.dumps(history + [{**history[-1], "cpu_capability": "OTHER"}])
-    setups = [note for note in provenance_notes(path) if note.startswith("setups")]
+        f.attrs["build_history"] = json.dumps(history + [{**history[-1], "cpu_capability": "OTHER", "run": "other",
+                                                          "float_fingerprint": None}])
+    setups = [note for note in provenance_notes(path, here_setup=verify_table(path).setup) if note.startswith("setups")]
     assert len(setups) == 1 and "OTHER kernels" in setups[0]
 
 
@@ -765,12 +822,23 @@ def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=1)
     with h5py.File(path, "r+") as f:  # as if the first run had dispatched to other vector kernels
         history = json.loads(f.attrs["build_history"])
-        f.attrs["build_history"] = json.dumps([{**history[-1], "cpu_capability": "OTHER"}])
+        f.attrs["build_history"] = json.dumps([{**history[-1], "cpu_capability": "OTHER", "float_fingerprint": None}])
     before = read_table(path)
-    with pytest.raises(TableError, match=r"trained with OTHER cpu .*allow_other_setup=true"):
+    with pytest.raises(TableError, match=r"trained on .*OTHER kernels.*allow_other_setup=true"):
         build_tiny(path, seeds=(0, 1), max_entries=1)
     assert int(read_table(path).entries["done"].sum()) == int(before.entries["done"].sum())  # nothing written
     build_tiny(path, seeds=(0, 1), max_entries=1, allow_other_setup=True)
     assert int(read_table(path).entries["done"].sum()) == int(before.entries["done"].sum()) + 1
     bad = run_cli(*TINY_CLI, f"output={path}", "max_entries=1")
     assert bad.returncode != 0 and "allow_other_setup=true" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("earlier", [{"float_fingerprint": "0" * 16}, {"float_fingerprint": None, "machine": "Other CPU"}])
+def test_resuming_after_a_run_of_another_float_order_or_cpu_is_refused_unless_allowed(tmp_path, earlier):
+    path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=1)
+    with h5py.File(path, "r+") as f:  # another measured float order, or (before fingerprints) another CPU
+        history = json.loads(f.attrs["build_history"])
+        f.attrs["build_history"] = json.dumps([{**history[-1], **earlier}])
+    with pytest.raises(TableError, match="allow_other_setup=true"):
+        build_tiny(path, seeds=(0, 1), max_entries=1)
+    build_tiny(path, seeds=(0, 1), max_entries=1, allow_other_setup=True)

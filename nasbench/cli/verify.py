@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of entries")
     parser.add_argument("--atol", type=float, default=1e-4, help="largest accepted absolute difference (default 1e-4)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--any-setup", action="store_true",
+                        help="draw from every entry, not only those trained on this machine's setup (others may differ "
+                             "by float order)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     if args.atol < 0:
@@ -31,15 +34,18 @@ def main(argv: list[str] | None = None) -> None:
     from nasbench.train.verify import provenance_notes, verify_table
 
     path = resolve_table_path(args.table)
-    entries = verify_table(path, args.num_entries, args.seed, args.device)
+    verification = verify_table(path, args.num_entries, args.seed, args.device, args.any_setup)
+    entries = verification.entries
     ok = all(e.passed(args.atol) for e in entries)
-    notes = provenance_notes(path, args.device)
+    notes = provenance_notes(path, args.device, verification.setup)
     if args.json:
-        report = {"table": str(path), "atol": args.atol, "passed": ok, "notes": notes, "entries": [e.__dict__ for e in entries]}
+        report = {"table": str(path), "atol": args.atol, "passed": ok, "drawn": verification.drawn, "setup": verification.setup,
+                  "notes": notes, "entries": [e.__dict__ for e in entries]}
         print(json.dumps(strict_json(report), indent=2, allow_nan=False))
     else:
         for note in notes:
             print(f"note: {note}")
+        print(f"entries {verification.drawn}")
         print(f"{'class':>6} {'seed':>4}  {'valid acc (table)':>17} {'(re-run)':>9} {'max |diff|':>11}  arch")
         for e in entries:
             mark = "ok" if e.passed(args.atol) else "MISMATCH"

@@ -16,6 +16,10 @@ dataset                        shape, dtype     meaning
 ``metrics/epoch_time``         (C, S, E) f32    training wall seconds of each epoch
 ``metrics/done``               (C, S) bool      entry trained (else its metrics are NaN)
 ``metrics/diverged``           (C, S) bool      loss became NaN/inf; curves stop there
+``metrics/run``                (C, S) S32       id of the build run (``build_history``)
+                                                that trained the entry; "" where not
+                                                recorded (optional, absent in tables
+                                                built before it)
 ``latency/batch1``             (C, S) f32       forward seconds at batch 1 (median)
 ``latency/batch256``           (C, S) f32       forward seconds at batch 256 (median)
 ``cost/epoch_seconds``         (C,) f32         seconds of one training epoch from the
@@ -51,13 +55,15 @@ EPOCH_FIELDS = (
     "train_loss", "train_accuracy", "valid_loss", "valid_accuracy",
     "test_loss", "test_accuracy", "epoch_time",
 )
-ENTRY_FIELDS = ("done", "diverged", "latency_b1", "latency_b256")
+ENTRY_FIELDS = ("done", "diverged", "latency_b1", "latency_b256", "run")
 _ENTRY_PATHS = {
     "done": "metrics/done",
     "diverged": "metrics/diverged",
     "latency_b1": "latency/batch1",
     "latency_b256": "latency/batch256",
+    "run": "metrics/run",
 }
+_OPTIONAL_ENTRIES = {"run": ""}  # fields tables written before them lack: read as this fill
 _ARCH_FIELDS = ("arch_str", "class_id", "connected", "params", "flops")
 
 
@@ -102,6 +108,7 @@ class TableData:
             "diverged": np.zeros(shape[:2], dtype=bool),
             "latency_b1": np.full(shape[:2], np.nan, dtype=np.float32),
             "latency_b256": np.full(shape[:2], np.nan, dtype=np.float32),
+            "run": np.full(shape[:2], "", dtype="U32"),
         }
         return cls(arch, space.representatives().astype(np.int64), epochs, entries, dict(attrs))
 
@@ -139,7 +146,8 @@ def write_table(path: str | Path, table: TableData) -> None:
             for name, data in table.epochs.items():
                 f.create_dataset(f"metrics/{name}", data=data, chunks=True, **opts)
             for name, data in table.entries.items():
-                f.create_dataset(_ENTRY_PATHS[name], data=data, **opts)
+                # run ids are 32 hex digits: fixed-length ASCII reads in a fraction of variable-length strings' time
+                f.create_dataset(_ENTRY_PATHS[name], data=data.astype("S32") if name == "run" else data, **opts)
             f.create_dataset("cost/epoch_seconds", data=table.epoch_seconds.astype(np.float32), **opts)
             for key, value in table.attrs.items():
                 f.attrs[key] = value
@@ -169,7 +177,10 @@ def read_table(path: str | Path) -> TableData:
             arch["arch_str"] = f["arch/arch_str"].asstr()[()].astype(object)
             representative = f["classes/representative"][()]
             epochs = {name: f[f"metrics/{name}"][()] for name in EPOCH_FIELDS}
-            entries = {name: f[p][()] for name, p in _ENTRY_PATHS.items()}
+            entries = {name: f[p][()] for name, p in _ENTRY_PATHS.items() if name not in _OPTIONAL_ENTRIES}
+            for name, fill in _OPTIONAL_ENTRIES.items():
+                entries[name] = _read_ids(f[_ENTRY_PATHS[name]]) if _ENTRY_PATHS[name] in f else np.full(
+                    entries["done"].shape, fill, dtype="U32")
             epoch_seconds = f["cost/epoch_seconds"][()] if "cost/epoch_seconds" in f else None
             attrs = {key: _plain(value) for key, value in f.attrs.items()}
     except TableError:
@@ -182,6 +193,13 @@ def read_table(path: str | Path) -> TableData:
     table = TableData(arch, representative, epochs, entries, attrs, epoch_seconds)
     _check_shapes(path, table)
     return table
+
+
+def _read_ids(dataset) -> np.ndarray:
+    """Run ids as a ``U32`` array, from fixed-length ASCII or (as first written) variable-length strings."""
+    if dataset.dtype.kind == "S":
+        return dataset[()].astype("U32")
+    return dataset.asstr()[()].astype("U32")
 
 
 def _plain(value: Any) -> Any:

@@ -37,8 +37,8 @@ from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, attr_json,
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.recipe import Recipe, TimingConfig
 from nasbench.train.timing import time_epoch
-from nasbench.train.trainer import RunResult, machine_description, measure_latencies, train
-from nasbench.train.verify import other_setups, run_setup
+from nasbench.train.trainer import RunResult, float_fingerprint, machine_description, measure_latencies, train
+from nasbench.train.verify import describe_setup, other_setups, same_setup
 
 #: the seed position of a timing job ``(class, TIMING)``
 TIMING = -1
@@ -130,6 +130,18 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def _float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: str, threads: int) -> str:
+    """:func:`float_fingerprint` with the threads each training process uses."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return float_fingerprint(space, data, recipe, device)
+    finally:
+        torch.set_num_threads(before)
+
+
 # ---------------------------------------------------------------- workers
 _WORKER: dict[str, Any] = {}
 
@@ -186,7 +198,8 @@ def with_timing(train_jobs: list[tuple[int, int]], timed_here: Sequence[int], ta
     return first + jobs
 
 
-def _store(table: TableData, job: tuple[int, int], result: RunResult | float) -> None:
+def _store(table: TableData, job: tuple[int, int], result: RunResult | float, run: str) -> None:
+    """Put a job's result into ``table``; a trained entry records the ``run`` id that trained it."""
     c, s = job
     if s == TIMING:
         table.epoch_seconds[c] = result
@@ -196,6 +209,7 @@ def _store(table: TableData, job: tuple[int, int], result: RunResult | float) ->
     table.entries["diverged"][c, s] = result.diverged
     table.entries["latency_b1"][c, s] = result.latency_b1
     table.entries["latency_b256"][c, s] = result.latency_b256
+    table.entries["run"][c, s] = run
     table.entries["done"][c, s] = True
 
 
@@ -220,7 +234,7 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
     machine = json.loads(attrs["machine"])
     versions = json.loads(attrs["versions"])
     history.append({"run": uuid.uuid4().hex, "started": attrs["created"], "git_commit": attrs["git_commit"], "machine": machine.get("cpu", ""),
-                    "cpu_capability": machine.get("cpu_capability"),
+                    "cpu_capability": machine.get("cpu_capability"), "float_fingerprint": machine.get("float_fingerprint"),
                     "device": machine.get("device", "cpu"), "workers": machine.get("workers"),
                     "shard": attrs["shard"], "num_shards": attrs["num_shards"],
                     "torch": versions.get("torch"), "numpy": versions.get("numpy"), "seconds": 0.0})
@@ -282,6 +296,7 @@ def run_build(
             raise ValueError(f"device={device} asked for, but torch sees no CUDA device; valid here: cpu")
     path = shard_path(Path(output), shard, num_shards)
     data: Splits = load_dataset(dataset)
+    fingerprint = _float_fingerprint(space, data, recipe, device, threads_per_worker)
     key = build_key(space, recipe, dataset, data.fingerprint, seeds)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     attrs = {
@@ -297,7 +312,8 @@ def run_build(
         "git_commit": git_commit(),
         "versions": json.dumps(library_versions()),
         # torch_threads: what each training process uses (the workers set it), not this process's default
-        "machine": json.dumps({**machine_description(), "torch_threads": threads_per_worker, "cpu_count": os.cpu_count(),
+        "machine": json.dumps({**machine_description(), "float_fingerprint": fingerprint,
+                               "torch_threads": threads_per_worker, "cpu_count": os.cpu_count(),
                                "workers": workers, "device": device, "threads_per_worker": threads_per_worker}),
         "created": now,
         "shard": shard,
@@ -331,18 +347,17 @@ def run_build(
     seconds_before = float(table.attrs["build_seconds"])
 
     history = json.loads(table.attrs["build_history"])
-    others = other_setups(history[:-1], device)
-    setup = run_setup(history[-1])
-    recorded = sorted({" ".join(map(str, run_setup(run))) for run in history[:-1]
-                       if "cpu_capability" in run and run_setup(run) != setup})
-    if recorded and not allow_other_setup:
+    others = other_setups(history[:-1], history[-1])
+    conflicting = list(dict.fromkeys(describe_setup(run) for run in history[:-1] if same_setup(run, history[-1]) is False))
+    if conflicting and not allow_other_setup:
         raise TableError(
-            f"{path} was trained with {'; '.join(recorded)} (kernels device torch numpy), this machine has "
-            f"{' '.join(map(str, setup))}: entries of both would not re-run bit for bit on one machine; resume on a "
-            "matching machine, or pass allow_other_setup=true")
+            f"{path} was trained on {'; '.join(conflicting)}, this machine is {describe_setup(history[-1])}: entries of "
+            "both would not re-run bit for bit on one machine; resume on a matching machine, or pass allow_other_setup=true "
+            "(each entry records the run that trained it)")
     if others:
         log(f"{path}: note: earlier runs trained on {'; '.join(others)}; entries trained on different setups "
-            "may not re-run bit for bit (nasbench-verify)")
+            "do not re-run bit for bit on one machine (nasbench-verify checks those of this machine's)")
+    run_id = history[-1]["run"]
 
     def checkpoint() -> None:
         table.attrs["complete"] = bool(all(table.entries["done"][j] for j in everything)
@@ -403,7 +418,7 @@ def run_build(
                 if at_seed_boundary(job) and costs_pass_due(table, shard_classes, mine):
                     costs_pass_now()
                 result = _run_job(tuple(space.all_decisions[reps[job[0]]]), asdict(recipe), _seed(seeds, job), device, asdict(timing))
-                _store(table, job, result)
+                _store(table, job, result, run_id)
                 bar.update(1)
                 if time.monotonic() - last > checkpoint_seconds:
                     checkpoint()
@@ -419,7 +434,7 @@ def run_build(
                     if at_seed_boundary(job):
                         # the first seed's jobs finish first: then every class may have a seed, and its costs pass is due
                         for future in wait(pending).done:
-                            _store(table, pending.pop(future), future.result())
+                            _store(table, pending.pop(future), future.result(), run_id)
                             bar.update(1)
                         if costs_pass_due(table, shard_classes, mine):
                             costs_pass_now()
@@ -431,7 +446,7 @@ def run_build(
                     break
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    _store(table, pending.pop(future), future.result())
+                    _store(table, pending.pop(future), future.result(), run_id)
                     bar.update(1)
                 if time.monotonic() - last > checkpoint_seconds:
                     checkpoint()
@@ -442,7 +457,7 @@ def run_build(
     finally:
         for future, job in pending.items():
             if future.done() and not future.cancelled() and future.exception() is None:
-                _store(table, job, future.result())
+                _store(table, job, future.result(), run_id)
         interrupted = final_checkpoint()
         bar.close()
         if pool is not None:

@@ -6,6 +6,7 @@ re-runs it and compares.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import platform
 import time
@@ -56,6 +57,48 @@ def machine_description() -> dict:
     except OSError:
         pass
     return info
+
+
+def fingerprint_decisions(space: SearchSpace) -> tuple[int, ...]:
+    """The architecture :func:`float_fingerprint` trains: the class representative using the most
+    distinct choices (the most kinds of kernel), ties broken by the most FLOPs, then by index."""
+    reps = space.representatives()
+    decisions = space.all_decisions[reps]
+    flops = space.costs(decisions)["flops"]
+    kinds = np.array([len(set(map(int, d))) for d in decisions])
+    best = np.lexsort((-np.arange(len(reps)), flops, kinds))[-1]
+    return tuple(int(v) for v in decisions[best])
+
+
+def float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: str = "cpu", steps: int = 8) -> str:
+    """A 16-hex-digit hash of a short fixed training run of the trainer's model, optimiser and loss.
+
+    Machines whose float arithmetic agrees for this recipe (same kernels, vendor paths,
+    thread count and libraries) give the same hash, so entries trained on one re-run bit
+    for bit on the other; a differing hash says they will not. It measures what a CPU's
+    name and torch's reported kernels only suggest (two AVX-512 CPUs of different vendors
+    train differently). Runs with the calling process's torch threads.
+    """
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(0)
+    model = space.build_model(fingerprint_decisions(space)).to(device)
+    optimizer = make_optimizer(model.parameters(), recipe)
+    x, y = (torch.as_tensor(a, device=device) for a in data.split("train"))
+    model.train()
+    for step in range(steps):
+        batch = slice(step * recipe.batch_size, (step + 1) * recipe.batch_size)
+        loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    digest = hashlib.sha256()
+    with torch.inference_mode():
+        model.eval()
+        x_valid = torch.as_tensor(data.split("valid")[0][:recipe.eval_batch_size], device=device)
+        digest.update(model(x_valid).cpu().numpy().tobytes())
+    for tensor in model.state_dict().values():
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 @torch.inference_mode()

@@ -30,8 +30,20 @@ class VerifiedEntry:
         return bool(self.max_abs_diff <= atol)
 
 
-def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, device: str = "cpu") -> list[VerifiedEntry]:
-    """Re-train ``num_entries`` random finished entries of the table at ``path``."""
+@dataclass
+class Verification:
+    entries: list[VerifiedEntry]
+    drawn: str  # which entries they were drawn from, in words
+    setup: dict  # this machine's, as a build run records it (:func:`this_setup`)
+
+
+def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, device: str = "cpu",
+                 any_setup: bool = False) -> Verification:
+    """Re-train ``num_entries`` random finished entries of the table at ``path`` and compare.
+
+    Only entries whose build run had this machine's setup (:func:`same_setup`) can be expected
+    to re-run bit for bit, so they are drawn from those, unless ``any_setup``.
+    """
     import torch
 
     table = read_table(path)
@@ -45,17 +57,33 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
             f"{path}: dataset fingerprint {table.attrs['dataset_fingerprint'][:12]} differs from this machine's "
             f"{data.fingerprint[:12]} (another mnist1d version?); entries cannot be re-trained identically"
         )
-    done = np.argwhere(table.entries["done"])
-    if len(done) == 0:
-        raise TableError(f"{path}: no finished entries to verify")
     if num_entries < 1:
         raise ValueError(f"number of entries must be >= 1, got {num_entries}")
-    picks = done[np.random.default_rng(rng_seed).choice(len(done), size=min(num_entries, len(done)), replace=False)]
+    done = table.entries["done"]
+    if not done.any():
+        raise TableError(f"{path}: no finished entries to verify")
     # The re-run uses the build's threads per training process, for the same float order.
     threads = torch.get_num_threads()
     torch.set_num_threads(int(attr_json(table, "machine", {}).get("threads_per_worker", 1)))
-    out = []
     try:
+        here = this_setup(space, data, recipe, device)
+        runs = {run["run"]: run for run in attr_json(table, "build_history", []) if run.get("run")}
+        matching = sorted(key for key, run in runs.items() if same_setup(run, here))
+        eligible = done & np.isin(table.entries["run"], matching)
+        if any_setup:
+            pool, drawn = done, f"drawn from all {int(done.sum())} entries (--any-setup)"
+        elif eligible.any():
+            pool = eligible
+            drawn = (f"drawn from the {int(eligible.sum())} of {int(done.sum())} entries trained on this machine's setup "
+                     f"(float fingerprint {here['float_fingerprint']}); the others can be checked bit for bit only on theirs")
+        else:
+            raise TableError(
+                f"{path}: none of its {int(done.sum())} entries was trained on this machine's setup ({describe_setup(here)}), "
+                "so none can be expected to re-run bit for bit here; pass --any-setup to re-train random entries anyway")
+        candidates = np.argwhere(pool)
+        picks = candidates[np.random.default_rng(rng_seed).choice(len(candidates), size=min(num_entries, len(candidates)),
+                                                                  replace=False)]
+        out = []
         for c, s in picks:
             index = int(table.representative[c])
             expected = space.to_string(tuple(space.all_decisions[index]))
@@ -78,17 +106,29 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
             )
     finally:
         torch.set_num_threads(threads)
-    return out
+    return Verification(out, drawn, here)
+
+
+def this_setup(space, data, recipe: Recipe, device: str = "cpu") -> dict:
+    """This machine's setup as a build run records it (with the calling process's torch threads)."""
+    from nasbench.provenance import library_versions
+    from nasbench.train.trainer import float_fingerprint, machine_description
+
+    described, versions = machine_description(), library_versions()
+    return {"machine": described.get("cpu", ""), "cpu_capability": described.get("cpu_capability"), "device": device,
+            "torch": versions["torch"], "numpy": versions["numpy"],
+            "float_fingerprint": float_fingerprint(space, data, recipe, device)}
 
 
 #: the libraries a re-trained entry can depend on (the others a table records do not train)
 TRAINING_LIBRARIES = ("torch", "numpy", "mnist1d", "h5py")
 
 
-def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
+def provenance_notes(path: str | Path, device: str = "cpu", here_setup: dict | None = None) -> list[str]:
     """Where this re-run differs from how the table was built (code commits, library versions), one line each.
 
     Differences do not fail a verification; they say why a mismatch may not be an error in the table.
+    ``here_setup`` (:func:`this_setup`) adds the build runs whose setup is not, or may not be, this one.
     """
     from nasbench.provenance import git_commit, library_versions
 
@@ -108,7 +148,7 @@ def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
                if name in TRAINING_LIBRARIES and current.get(name) != version]
     if changed:
         notes.append("libraries: " + ", ".join(changed))
-    others = other_setups(attr_json(table, "build_history", []), device)
+    others = other_setups(attr_json(table, "build_history", []), here_setup) if here_setup else []
     if others:
         notes.append("setups: build runs also trained on " + "; ".join(others)
                      + " (float order differs between CPUs and library versions: their entries may not re-run bit for bit)")
@@ -116,30 +156,35 @@ def provenance_notes(path: str | Path, device: str = "cpu") -> list[str]:
 
 
 def run_setup(run: dict) -> tuple:
-    """What decides a build run's float order: torch's CPU kernels, the device, torch and numpy."""
-    return (run.get("cpu_capability"), str(run.get("device", "cpu")).split(":")[0], run.get("torch"), run.get("numpy"))
+    """What a build run recorded of its float order: CPU, torch's CPU kernels, device, torch and numpy."""
+    return (run.get("machine", ""), run.get("cpu_capability"), str(run.get("device", "cpu")).split(":")[0],
+            run.get("torch"), run.get("numpy"))
 
 
-def other_setups(history: list[dict], device: str = "cpu") -> list[str]:
-    """Build runs on another CPU or device, or with other kernels or torch/numpy versions, than here: one line each.
+def same_setup(run: dict, other: dict) -> bool | None:
+    """Whether two build runs (or a run and :func:`this_setup`) train bit for bit alike.
 
-    Older runs, which recorded no kernels or library versions, are compared by what they recorded.
+    By their float fingerprints where both recorded one (the measured answer), else by
+    :func:`run_setup` where both recorded torch's kernels; None where neither tells.
     """
-    from nasbench.provenance import library_versions
-    from nasbench.train.trainer import machine_description
+    if run.get("float_fingerprint") and other.get("float_fingerprint"):
+        return run["float_fingerprint"] == other["float_fingerprint"] and run_setup(run)[2:] == run_setup(other)[2:]
+    if run.get("cpu_capability") and other.get("cpu_capability"):
+        return run_setup(run) == run_setup(other)
+    return None
 
-    versions, described = library_versions(), machine_description()
-    here = run_setup({"cpu_capability": described.get("cpu_capability"), "device": device,
-                      "torch": versions["torch"], "numpy": versions["numpy"]})
-    lines = []
-    for run in history:
-        capability, dev, torch_version, numpy_version = setup = run_setup(run)
-        if run.get("machine", "") != described.get("cpu", "") or any(
-                value is not None and value != mine for value, mine in zip(setup, here)):
-            libraries = f"torch {torch_version}, numpy {numpy_version}" if torch_version else "libraries not recorded"
-            kernels = f", {capability} kernels" if capability else ""
-            lines.append(f"{run.get('machine', '')} ({dev}{kernels}) with {libraries}")
-    return list(dict.fromkeys(lines))
+
+def describe_setup(run: dict) -> str:
+    machine, capability, device, torch_version, numpy_version = run_setup(run)
+    libraries = f"torch {torch_version}, numpy {numpy_version}" if torch_version else "libraries not recorded"
+    kernels = f", {capability} kernels" if capability else ""
+    fingerprint = f", float fingerprint {run['float_fingerprint']}" if run.get("float_fingerprint") else ""
+    return f"{machine} ({device}{kernels}{fingerprint}) with {libraries}"
+
+
+def other_setups(history: list[dict], here: dict) -> list[str]:
+    """Build runs of ``history`` that did not, or may not, train like ``here`` (a run record): one line each."""
+    return list(dict.fromkeys(describe_setup(run) for run in history if not same_setup(run, here)))
 
 
 def _max_abs_diff(rerun: np.ndarray, stored: np.ndarray) -> float:
