@@ -205,6 +205,13 @@ def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path):
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "does not exist" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["0", "1.5"])
+def test_verify_refuses_a_noise_quantile_outside_0_1(tiny_table, value):
+    result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tiny_table), "--noise-quantile", value],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "(0, 1]" in result.stderr
+
+
 def test_multirun_shards_then_merge(tiny_table, tmp_path):
     """The README's sharded build: joblib's launcher, each shard with its own worker processes."""
     out = tmp_path / "m.h5"
@@ -719,28 +726,57 @@ def test_every_trained_entry_records_its_run_and_each_run_its_float_fingerprint(
     np.testing.assert_array_equal(merged.entries["run"], runs)
 
 
-def test_a_table_without_run_records_reads_as_unrecorded_and_verify_says_why_it_cannot_check(tmp_path):
+def test_a_table_without_run_records_reads_as_unrecorded_and_verify_says_why_it_cannot_check(tiny_table, tmp_path):
     from nasbench.train.verify import verify_table
 
-    path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=2)
+    path = tmp_path / "t.h5"
+    shutil.copy(tiny_table, path)
     with h5py.File(path, "r+") as f:  # as nasbench wrote tables before entries recorded their run
         del f["metrics/run"]
     table = read_table(path)
     assert set(table.entries["run"].ravel()) == {""}
-    with pytest.raises(TableError, match=r"none of its 2 entries was trained on this machine's setup .*--any-setup"):
+    done = int(table.entries["done"].sum())
+    with pytest.raises(TableError, match=rf"none of its {done} entries was trained on this machine's setup .*--any-setup"):
         verify_table(path, num_entries=1)
     checked = verify_table(path, num_entries=2, any_setup=True)
-    assert len(checked.entries) == 2 and "all 2 entries" in checked.drawn
+    assert len(checked.entries) == 2 and f"all {done} entries" in checked.drawn
+    # judged as entries of another setup: this machine re-runs them exactly, so no seed change is smaller
+    assert all(not e.same_setup and e.noise_percentile == 0.0 and e.passed(0.0) for e in checked.entries)
     bad = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(path), "-n", "1"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "--any-setup" in bad.stderr and "Traceback" not in bad.stderr
+    ok = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(path), "-n", "1", "--any-setup"],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and "0 of this setup" in ok.stdout and "1 of other setups" in ok.stdout, ok.stdout + ok.stderr
+
+
+def test_entries_of_another_setup_must_stay_within_seed_noise(tiny_table, tmp_path):
+    from nasbench.train.verify import verify_table
+
+    path = tmp_path / "t.h5"
+    shutil.copy(tiny_table, path)
+    with h5py.File(path, "r+") as f:  # every entry from a run of another float order; one entry's valid accuracy moved
+        history = json.loads(f.attrs["build_history"])
+        f.attrs["build_history"] = json.dumps([{**run, "float_fingerprint": "0" * 16} for run in history])
+        values = f["metrics/valid_accuracy"][()]
+        final = values[:, :, -1]
+        moved_class = int(np.argmin(final[:, 0]))
+        values[moved_class, 0, -1] += 0.5  # more than any seed-to-seed change of the table's other classes
+        f["metrics/valid_accuracy"][...] = values
+        entries = int(f["metrics/done"][()].sum())
+    checked = verify_table(path, num_entries=entries, any_setup=True)
+    moved = [e for e in checked.entries if (e.class_id, e.seed) == (moved_class, 0)]
+    kept = [e for e in checked.entries if (e.class_id, e.seed) != (moved_class, 0)]
+    assert len(moved) == 1 and not any(e.same_setup for e in checked.entries)
+    assert not moved[0].passed(1e-4) and moved[0].noise_percentile > 99
+    assert all(e.passed(1e-4) for e in kept)
 
 
 def test_verify_draws_only_entries_of_runs_with_this_machines_float_fingerprint(tmp_path):
     from nasbench.train.verify import verify_table
 
-    path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=4)
-    build_tiny(path, seeds=(0, 1), max_entries=2)
+    path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_classes=3, max_entries=4)
+    build_tiny(path, seeds=(0, 1), max_classes=3)  # 3 classes x 2 seeds: seed pairs measure the noise
     with h5py.File(path, "r+") as f:  # as if the first run had trained elsewhere, and its entries were off
         history = json.loads(f.attrs["build_history"])
         history[0]["float_fingerprint"] = "0" * 16
@@ -752,7 +788,9 @@ def test_verify_draws_only_entries_of_runs_with_this_machines_float_fingerprint(
     checked = verify_table(path, num_entries=5)
     assert len(checked.entries) == 2 and all(e.passed(1e-4) for e in checked.entries)
     assert "the 2 of 6 entries trained on this machine's setup" in checked.drawn
-    assert not all(e.passed(1e-4) for e in verify_table(path, num_entries=6, any_setup=True).entries)
+    judged = verify_table(path, num_entries=6, any_setup=True).entries  # the others are judged by seed noise
+    assert sorted(e.same_setup for e in judged) == [False] * 4 + [True] * 2
+    assert all(np.isnan(e.noise_percentile) == e.same_setup for e in judged)
 
 
 def _as_older_runs(path, **fields):
