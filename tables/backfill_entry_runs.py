@@ -32,7 +32,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         before_path = Path(tmp) / "base.h5"
-        blob = subprocess.run(["git", "show", f"{args.base}:{args.table}"], capture_output=True, check=True).stdout
+        inside = subprocess.run(["git", "ls-files", "--full-name", "--error-unmatch", args.table], capture_output=True, text=True)
+        if inside.returncode != 0:
+            raise SystemExit(f"error: {args.table} is not a file git tracks here")
+        shown = subprocess.run(["git", "show", f"{args.base}:{inside.stdout.strip()}"], capture_output=True)
+        if shown.returncode != 0:
+            raise SystemExit(f"error: no {args.table} at {args.base}: {shown.stderr.decode().strip()}")
+        blob = shown.stdout
         before_path.write_bytes(blob)
         before = read_table(before_path)
     table = read_table(args.table)
@@ -47,7 +53,16 @@ def main() -> None:
         raise SystemExit("error: some new entries already record a run")
     table.entries["run"][new] = added[0]["run"]
     if args.fingerprint_here:
+        from nasbench.provenance import library_versions
         from nasbench.train.build import _float_fingerprint
+        from nasbench.train.trainer import machine_description
+        from nasbench.train.verify import run_setup
+
+        described, versions = machine_description(), library_versions()
+        here = {"machine": described.get("cpu", ""), "cpu_capability": described.get("cpu_capability"),
+                "device": added[0]["device"], "torch": versions["torch"], "numpy": versions["numpy"]}
+        if run_setup(here) != run_setup(added[0]):
+            raise SystemExit(f"error: this machine {run_setup(here)} is not the run's {run_setup(added[0])}")
 
         space = _space_of(table, args.table)
         data = load_dataset(DatasetConfig(**json.loads(table.attrs["dataset"])))

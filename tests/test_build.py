@@ -205,11 +205,11 @@ def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path):
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "does not exist" in result.stderr
 
 
-@pytest.mark.parametrize("value", ["0", "1.5"])
+@pytest.mark.parametrize("value", ["0", "1", "1.5"])
 def test_verify_refuses_a_noise_quantile_outside_0_1(tiny_table, value):
     result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tiny_table), "--noise-quantile", value],
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and result.stderr.startswith("error: ") and "(0, 1]" in result.stderr
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "(0, 1)" in result.stderr
 
 
 def test_multirun_shards_then_merge(tiny_table, tmp_path):
@@ -721,9 +721,18 @@ def test_every_trained_entry_records_its_run_and_each_run_its_float_fingerprint(
     runs = table.entries["run"]
     assert sorted(Counter(runs[done]).values()) == [2, 3] and set(runs[done]) == {run["run"] for run in history}
     assert set(runs[~done]) == {""}
-    # a merge keeps each entry's run
-    merged = read_table(merge_shards([path], tmp_path / "m.h5"))
-    np.testing.assert_array_equal(merged.entries["run"], runs)
+
+
+def test_a_merge_keeps_every_shards_run_records(tmp_path):
+    a = build_tiny(tmp_path / "s.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
+    b = build_tiny(tmp_path / "s.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
+    shards = [read_table(p) for p in (a, b)]
+    ids = [json.loads(t.attrs["build_history"])[-1]["run"] for t in shards]
+    merged = read_table(merge_shards([a, b], tmp_path / "m.h5"))
+    for shard, run in zip(shards, ids):
+        assert set(shard.entries["run"][shard.entries["done"]]) == {run}
+        np.testing.assert_array_equal(merged.entries["run"][shard.entries["done"]], run)
+    assert int((merged.entries["run"] != "").sum()) == int(merged.entries["done"].sum()) == 4
 
 
 def test_a_table_without_run_records_reads_as_unrecorded_and_verify_says_why_it_cannot_check(tiny_table, tmp_path):
@@ -748,6 +757,36 @@ def test_a_table_without_run_records_reads_as_unrecorded_and_verify_says_why_it_
     ok = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(path), "-n", "1", "--any-setup"],
                         capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0 and "0 of this setup" in ok.stdout and "1 of other setups" in ok.stdout, ok.stdout + ok.stderr
+
+
+def test_run_ids_written_as_variable_length_strings_read_the_same(tiny_table, tmp_path):
+    path = tmp_path / "t.h5"
+    shutil.copy(tiny_table, path)
+    runs = read_table(tiny_table).entries["run"]
+    with h5py.File(path, "r+") as f:  # as the first builder with run records wrote them
+        del f["metrics/run"]
+        f.create_dataset("metrics/run", data=runs.astype(object), dtype=h5py.string_dtype())
+    np.testing.assert_array_equal(read_table(path).entries["run"], runs)
+
+
+def test_another_setups_entry_that_diverges_again_passes_and_one_that_diverges_once_fails(tiny_table):
+    from nasbench.train.verify import _noise_percentile, _seed_changes
+
+    table = read_table(tiny_table)
+    changes = _seed_changes(table)
+
+    class Rerun:
+        def __init__(self, diverged, valid):
+            self.diverged = diverged
+            self.curves = {"valid_accuracy": np.array([valid], np.float32),
+                           "test_accuracy": table.epochs["test_accuracy"][0, 0, -1:]}
+
+    final = float(table.epochs["valid_accuracy"][0, 0, -1])
+    assert _noise_percentile(Rerun(False, final), table, 0, 0, changes) == 0.0
+    assert _noise_percentile(Rerun(False, np.nan), table, 0, 0, changes) == np.inf
+    assert _noise_percentile(Rerun(True, np.nan), table, 0, 0, changes) == np.inf  # diverged only in the re-run
+    table.entries["diverged"][0, 0] = True
+    assert _noise_percentile(Rerun(True, np.nan), table, 0, 0, changes) == 0.0  # both diverged
 
 
 def test_entries_of_another_setup_must_stay_within_seed_noise(tiny_table, tmp_path):

@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.atol < 0:
         raise ValueError("--atol must be >= 0")
-    if not 0 < args.noise_quantile <= 1:
-        raise ValueError(f"--noise-quantile must be in (0, 1], got {args.noise_quantile}")
+    if not 0 < args.noise_quantile < 1:
+        raise ValueError(f"--noise-quantile must be in (0, 1), got {args.noise_quantile}")
     from nasbench.table.benchmark import resolve_table_path
     from nasbench.train.verify import provenance_notes, verify_table
 
@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> None:
                   f"{e.max_abs_diff:>11.2e}  {setup:<24}  {e.arch_str}  {mark}")
         same = sum(e.same_setup for e in entries)
         print(f"{'passed' if ok else 'FAILED'}: {sum(e.passed(args.atol, args.noise_quantile) for e in entries)} of "
-              f"{len(entries)} entries ({same} of this setup within atol={args.atol}, {len(entries) - same} of other setups "
-              f"within the {args.noise_quantile:g} quantile of seed-to-seed changes)")
+              f"{len(entries)} entries ({same} of this setup, judged within atol={args.atol}; {len(entries) - same} of "
+              f"other setups, judged by final valid and test accuracy within the {args.noise_quantile:g} quantile of "
+              "seed-to-seed changes)")
     sys.exit(0 if ok else 1)
 
 

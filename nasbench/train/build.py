@@ -200,6 +200,8 @@ def with_timing(train_jobs: list[tuple[int, int]], timed_here: Sequence[int], ta
 
 def _store(table: TableData, job: tuple[int, int], result: RunResult | float, run: str) -> None:
     """Put a job's result into ``table``; a trained entry records the ``run`` id that trained it."""
+    if len(run) > 32:  # metrics/run holds 32 characters (a uuid4 hex)
+        raise ValueError(f"run id {run!r} is longer than 32 characters")
     c, s = job
     if s == TIMING:
         table.epoch_seconds[c] = result
@@ -236,6 +238,7 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
     history.append({"run": uuid.uuid4().hex, "started": attrs["created"], "git_commit": attrs["git_commit"], "machine": machine.get("cpu", ""),
                     "cpu_capability": machine.get("cpu_capability"), "float_fingerprint": machine.get("float_fingerprint"),
                     "device": machine.get("device", "cpu"), "workers": machine.get("workers"),
+                    "threads_per_worker": machine.get("threads_per_worker"),
                     "shard": attrs["shard"], "num_shards": attrs["num_shards"],
                     "torch": versions.get("torch"), "numpy": versions.get("numpy"), "seconds": 0.0})
     table.attrs["build_history"] = json.dumps(history)

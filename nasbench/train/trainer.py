@@ -85,8 +85,9 @@ def float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: 
     optimizer = make_optimizer(model.parameters(), recipe)
     x, y = (torch.as_tensor(a, device=device) for a in data.split("train"))
     model.train()
+    order = torch.arange(steps * recipe.batch_size, device=device) % len(x)  # small datasets wrap around
     for step in range(steps):
-        batch = slice(step * recipe.batch_size, (step + 1) * recipe.batch_size)
+        batch = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
         loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

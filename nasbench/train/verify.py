@@ -29,7 +29,8 @@ class VerifiedEntry:
     max_abs_diff: float  # over every compared metric and epoch; inf where NaN or diverged differ
     same_setup: bool = True  # trained on this machine's setup, so it must match to atol
     # trained elsewhere: the percentage of the table's seed-to-seed changes (same class, two seeds) that
-    # are smaller than this re-run's change of final valid or test accuracy, the larger; 100 if NaN/diverged
+    # are smaller than this re-run's change of final valid or test accuracy, the larger; inf where only one of
+    # table and re-run diverged or a value is NaN, 0 where both diverged
     noise_percentile: float = float("nan")
 
     def passed(self, atol: float, noise_quantile: float = 0.99) -> bool:
@@ -37,7 +38,7 @@ class VerifiedEntry:
         differ like a new seed at most: a change no larger than ``noise_quantile`` of seed-to-seed changes."""
         if self.same_setup:
             return bool(self.max_abs_diff <= atol)
-        return bool(self.noise_percentile <= 100 * noise_quantile)
+        return bool(self.noise_percentile <= 100 * noise_quantile)  # inf (NaN, diverged only once) fails
 
 
 @dataclass
@@ -145,13 +146,16 @@ def _seed_changes(table) -> dict[str, np.ndarray]:
 
 def _noise_percentile(result, table, c: int, s: int, seed_changes: dict[str, np.ndarray]) -> float:
     """Where the re-run's change of final accuracy lies among the table's seed-to-seed changes (0-100)."""
-    if result.diverged != bool(table.entries["diverged"][c, s]):
-        return 100.0
+    diverged = bool(table.entries["diverged"][c, s])
+    if result.diverged != diverged:
+        return float("inf")
+    if diverged:  # both diverged (their curves stop with NaN): the flag is what can agree
+        return 0.0
     worst = 0.0
     for metric in NOISE_JUDGED:
         change = abs(float(result.curves[metric][-1]) - float(table.epochs[metric][c, s, -1]))
         if not np.isfinite(change):
-            return 100.0
+            return float("inf")
         smaller = np.searchsorted(seed_changes[metric], change, side="left")
         worst = max(worst, 100.0 * smaller / len(seed_changes[metric]))
     return worst
@@ -159,12 +163,14 @@ def _noise_percentile(result, table, c: int, s: int, seed_changes: dict[str, np.
 
 def this_setup(space, data, recipe: Recipe, device: str = "cpu") -> dict:
     """This machine's setup as a build run records it (with the calling process's torch threads)."""
+    import torch
+
     from nasbench.provenance import library_versions
     from nasbench.train.trainer import float_fingerprint, machine_description
 
     described, versions = machine_description(), library_versions()
     return {"machine": described.get("cpu", ""), "cpu_capability": described.get("cpu_capability"), "device": device,
-            "torch": versions["torch"], "numpy": versions["numpy"],
+            "threads_per_worker": torch.get_num_threads(), "torch": versions["torch"], "numpy": versions["numpy"],
             "float_fingerprint": float_fingerprint(space, data, recipe, device)}
 
 
@@ -213,12 +219,14 @@ def same_setup(run: dict, other: dict) -> bool | None:
     """Whether two build runs (or a run and :func:`this_setup`) train bit for bit alike.
 
     By their float fingerprints where both recorded one (the measured answer), else by
-    :func:`run_setup` where both recorded torch's kernels; None where neither tells.
+    :func:`run_setup` and threads per worker where both recorded torch's kernels; None
+    where neither tells.
     """
     if run.get("float_fingerprint") and other.get("float_fingerprint"):
         return run["float_fingerprint"] == other["float_fingerprint"] and run_setup(run)[2:] == run_setup(other)[2:]
     if run.get("cpu_capability") and other.get("cpu_capability"):
-        return run_setup(run) == run_setup(other)
+        threads = run.get("threads_per_worker"), other.get("threads_per_worker")
+        return run_setup(run) == run_setup(other) and (None in threads or threads[0] == threads[1])
     return None
 
 
@@ -226,8 +234,9 @@ def describe_setup(run: dict) -> str:
     machine, capability, device, torch_version, numpy_version = run_setup(run)
     libraries = f"torch {torch_version}, numpy {numpy_version}" if torch_version else "libraries not recorded"
     kernels = f", {capability} kernels" if capability else ""
+    threads = f", {run['threads_per_worker']} thread(s) per worker" if run.get("threads_per_worker") else ""
     fingerprint = f", float fingerprint {run['float_fingerprint']}" if run.get("float_fingerprint") else ""
-    return f"{machine} ({device}{kernels}{fingerprint}) with {libraries}"
+    return f"{machine} ({device}{kernels}{threads}{fingerprint}) with {libraries}"
 
 
 def other_setups(history: list[dict], here: dict) -> list[str]:
