@@ -919,3 +919,34 @@ def test_resuming_after_a_run_of_another_float_order_or_cpu_is_refused_unless_al
     with pytest.raises(TableError, match="allow_other_setup=true"):
         build_tiny(path, seeds=(0, 1), max_entries=1)
     build_tiny(path, seeds=(0, 1), max_entries=1, allow_other_setup=True)
+
+
+def test_the_float_fingerprint_tells_torchs_cpu_kernels_apart(tmp_path):
+    """Forcing torch's scalar kernels (as an older CPU would run) changes the hash, as it changes the curves."""
+    import torch
+
+    if torch.backends.cpu.get_cpu_capability() == "DEFAULT":
+        pytest.skip("this CPU already runs torch's scalar kernels")
+    script = (
+        "import torch; torch.set_num_threads(1)\n"
+        "from nasbench.train.data import DatasetConfig, load_dataset\n"
+        "from nasbench.train.recipe import Recipe\n"
+        "from nasbench.train.trainer import float_fingerprint\n"
+        "from conftest import tiny_space\n"
+        "print(float_fingerprint(tiny_space(), load_dataset(DatasetConfig(n_train=400, n_valid=300, n_test=300)), "
+        "Recipe(epochs=2, batch_size=128)))\n"
+    )
+    here = Path(__file__).parent
+
+    def fingerprint(capability: str | None) -> str:
+        env = {**os.environ, "PYTHONPATH": str(here)}
+        env.pop("ATEN_CPU_CAPABILITY", None)
+        if capability:
+            env["ATEN_CPU_CAPABILITY"] = capability
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    native = fingerprint(None)
+    assert len(native) == 16 and fingerprint(None) == native
+    assert fingerprint("default") != native
