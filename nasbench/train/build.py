@@ -276,9 +276,11 @@ def run_build(
     (:func:`costs_pass_due`), ``now`` after this run's training whatever is trained,
     ``off`` never.
 
-    A table whose earlier runs recorded another setup (torch's CPU kernels, device,
-    torch or numpy version) is refused unless ``allow_other_setup``: entries trained on
-    different setups do not re-run bit for bit on any one machine.
+    A table whose earlier runs recorded another setup (another float fingerprint, or for
+    runs without one another CPU, torch kernels, device, torch or numpy version) is refused
+    unless ``allow_other_setup``: entries trained on different setups do not re-run bit for
+    bit on any one machine. Each trained entry records this run's id (``metrics/run``) and
+    the run its fingerprint, so ``nasbench-verify`` knows which entries this machine can check.
     """
     if costs_pass not in ("auto", "now", "off"):
         raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
