@@ -54,6 +54,15 @@ def test_shape_and_mapping(shipped):
     assert space_from_config(json.loads(table.attrs["space"])) == space
 
 
+def test_every_recorded_run_of_an_entry_is_a_run_of_the_build_history_with_a_fingerprint(table):
+    runs = {run.get("run"): run for run in json.loads(table.attrs["build_history"])}
+    done, recorded = table.entries["done"], table.entries["run"]
+    assert set(recorded[~done].ravel()) <= {""}  # an untrained entry names no run
+    named = set(recorded[done].ravel()) - {""}
+    assert named <= set(runs)
+    assert all(len(runs[run].get("float_fingerprint") or "") == 16 for run in named)
+
+
 def test_entries_are_consistent(table):
     done = table.entries["done"]
     assert done.sum() > 0
