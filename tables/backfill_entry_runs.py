@@ -38,8 +38,7 @@ def main() -> None:
         shown = subprocess.run(["git", "show", f"{args.base}:{inside.stdout.strip()}"], capture_output=True)
         if shown.returncode != 0:
             raise SystemExit(f"error: no {args.table} at {args.base}: {shown.stderr.decode().strip()}")
-        blob = shown.stdout
-        before_path.write_bytes(blob)
+        before_path.write_bytes(shown.stdout)
         before = read_table(before_path)
     table = read_table(args.table)
     history, old = json.loads(table.attrs["build_history"]), json.loads(before.attrs["build_history"])
@@ -53,24 +52,19 @@ def main() -> None:
         raise SystemExit("error: some new entries already record a run")
     table.entries["run"][new] = added[0]["run"]
     if args.fingerprint_here:
-        from nasbench.provenance import library_versions
-        from nasbench.train.build import _float_fingerprint
-        from nasbench.train.trainer import machine_description
-        from nasbench.train.verify import run_setup
-
-        described, versions = machine_description(), library_versions()
-        here = {"machine": described.get("cpu", ""), "cpu_capability": described.get("cpu_capability"),
-                "device": added[0]["device"], "torch": versions["torch"], "numpy": versions["numpy"]}
-        if run_setup(here) != run_setup(added[0]):
-            raise SystemExit(f"error: this machine {run_setup(here)} is not the run's {run_setup(added[0])}")
+        from nasbench.train.trainer import torch_threads
+        from nasbench.train.verify import run_setup, this_setup
 
         space = _space_of(table, args.table)
         data = load_dataset(DatasetConfig(**json.loads(table.attrs["dataset"])))
         if data.fingerprint != table.attrs["dataset_fingerprint"]:
             raise SystemExit("error: this machine's dataset differs from the table's")
         machine = json.loads(table.attrs["machine"])
-        fingerprint = _float_fingerprint(space, data, Recipe(**json.loads(table.attrs["recipe"])), added[0]["device"],
-                                         int(machine["threads_per_worker"]))
+        with torch_threads(int(machine["threads_per_worker"])):
+            here = this_setup(space, data, Recipe(**json.loads(table.attrs["recipe"])), added[0]["device"])
+        if run_setup(here) != run_setup(added[0]):
+            raise SystemExit(f"error: this machine {run_setup(here)} is not the run's {run_setup(added[0])}")
+        fingerprint = here["float_fingerprint"]
         added[0]["float_fingerprint"] = fingerprint
         table.attrs["machine"] = json.dumps({**machine, "float_fingerprint": fingerprint})
         table.attrs["build_history"] = json.dumps(history)

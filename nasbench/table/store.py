@@ -63,7 +63,6 @@ _ENTRY_PATHS = {
     "latency_b256": "latency/batch256",
     "run": "metrics/run",
 }
-_OPTIONAL_ENTRIES = {"run": ""}  # fields tables written before them lack: read as this fill
 _ARCH_FIELDS = ("arch_str", "class_id", "connected", "params", "flops")
 
 
@@ -177,10 +176,9 @@ def read_table(path: str | Path) -> TableData:
             arch["arch_str"] = f["arch/arch_str"].asstr()[()].astype(object)
             representative = f["classes/representative"][()]
             epochs = {name: f[f"metrics/{name}"][()] for name in EPOCH_FIELDS}
-            entries = {name: f[p][()] for name, p in _ENTRY_PATHS.items() if name not in _OPTIONAL_ENTRIES}
-            for name, fill in _OPTIONAL_ENTRIES.items():
-                entries[name] = _read_ids(f[_ENTRY_PATHS[name]]) if _ENTRY_PATHS[name] in f else np.full(
-                    entries["done"].shape, fill, dtype="U32")
+            entries = {name: f[p][()] for name, p in _ENTRY_PATHS.items() if name != "run"}
+            # tables built before 2026-12-06 record no run: "" for every entry
+            entries["run"] = _read_ids(f["metrics/run"]) if "metrics/run" in f else np.full(entries["done"].shape, "", "U32")
             epoch_seconds = f["cost/epoch_seconds"][()] if "cost/epoch_seconds" in f else None
             attrs = {key: _plain(value) for key, value in f.attrs.items()}
     except TableError:

@@ -37,7 +37,8 @@ from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, attr_json,
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.recipe import Recipe, TimingConfig
 from nasbench.train.timing import time_epoch
-from nasbench.train.trainer import RunResult, float_fingerprint, machine_description, measure_latencies, train
+from nasbench.train.trainer import (RunResult, float_fingerprint, machine_description, measure_latencies, torch_threads,
+                                    train)
 from nasbench.train.verify import describe_setup, other_setups, same_setup
 
 #: the seed position of a timing job ``(class, TIMING)``
@@ -128,18 +129,6 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")  # undefined for constant input
     return float(spearmanr(a, b).statistic)
-
-
-def _float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: str, threads: int) -> str:
-    """:func:`float_fingerprint` with the threads each training process uses."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        return float_fingerprint(space, data, recipe, device)
-    finally:
-        torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------- workers
@@ -301,7 +290,8 @@ def run_build(
             raise ValueError(f"device={device} asked for, but torch sees no CUDA device; valid here: cpu")
     path = shard_path(Path(output), shard, num_shards)
     data: Splits = load_dataset(dataset)
-    fingerprint = _float_fingerprint(space, data, recipe, device, threads_per_worker)
+    with torch_threads(threads_per_worker):  # the float order of the training processes
+        fingerprint = float_fingerprint(space, data, recipe, device)
     key = build_key(space, recipe, dataset, data.fingerprint, seeds)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     attrs = {

@@ -10,6 +10,7 @@ import hashlib
 import math
 import platform
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +58,17 @@ def machine_description() -> dict:
     except OSError:
         pass
     return info
+
+
+@contextmanager
+def torch_threads(threads: int):
+    """Run the block with ``threads`` torch threads (a training process's float order depends on them)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def fingerprint_decisions(space: SearchSpace) -> tuple[int, ...]:

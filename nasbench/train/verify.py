@@ -12,7 +12,7 @@ from nasbench.table.benchmark import _space_of
 from nasbench.table.store import TableError, attr_json, build_commits, read_table
 from nasbench.train.data import DatasetConfig, load_dataset
 from nasbench.train.recipe import Recipe
-from nasbench.train.trainer import train
+from nasbench.train.trainer import torch_threads, train
 
 COMPARED = ("train_accuracy", "valid_accuracy", "test_accuracy", "train_loss", "valid_loss", "test_loss")
 #: what an entry of another setup is judged on: its final accuracies against the table's seed-to-seed changes
@@ -56,8 +56,6 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     to re-run bit for bit, so they are drawn from those, unless ``any_setup``; an entry of another
     setup is judged against the table's seed noise instead (:meth:`VerifiedEntry.passed`).
     """
-    import torch
-
     table = read_table(path)
     space = _space_of(table, str(path))  # refuses a table whose space this nasbench rebuilds differently
     recipe = Recipe(**json.loads(table.attrs["recipe"]))
@@ -75,9 +73,7 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     if not done.any():
         raise TableError(f"{path}: no finished entries to verify")
     # The re-run uses the build's threads per training process, for the same float order.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(int(attr_json(table, "machine", {}).get("threads_per_worker", 1)))
-    try:
+    with torch_threads(int(attr_json(table, "machine", {}).get("threads_per_worker", 1))):
         here = this_setup(space, data, recipe, device)
         runs = {run["run"]: run for run in attr_json(table, "build_history", []) if run.get("run")}
         matching = sorted(key for key, run in runs.items() if same_setup(run, here))
@@ -126,8 +122,6 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
                     noise_percentile=percentile,
                 )
             )
-    finally:
-        torch.set_num_threads(threads)
     return Verification(out, drawn, here)
 
 
