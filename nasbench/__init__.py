@@ -22,6 +22,7 @@ _EXPORTS = {
     "BlockSpace": "nasbench.space",
     "Benchmark": "nasbench.table",
     "QueryResult": "nasbench.table",
+    "MissingEntryError": "nasbench.table",
     "TableError": "nasbench.table",
 }
 

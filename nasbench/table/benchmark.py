@@ -7,7 +7,7 @@
     bench = Benchmark.load()                 # the shipped table (nasbench/tables/nb201-mnist1d.h5)
     r = bench.query("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|")
     r.valid_accuracy, r.train_time, r.params
-    bench.query(11153, epoch=4, seed=1)      # any encoding: index, string, ops, one-hot, matrix, Arch, ...
+    bench.query(11153, epoch=4, seed=0)      # any encoding: index, string, ops, one-hot, matrix, Arch, ...
     bench.query_batch(range(100), as_frame=True)
     bench.best("valid_accuracy")
 

@@ -28,9 +28,11 @@ dataset                        shape, dtype     meaning
 =============================  ===============  =========================================
 
 Root attributes: ``schema_version``, ``build_key`` (JSON: space, recipe,
-dataset and seeds -- what makes two tables comparable), ``space``, ``recipe``,
+dataset and seeds -- what makes two tables comparable), ``space``,
+``space_signature``, ``recipe``,
 ``dataset``, ``dataset_fingerprint``, ``seeds``, ``config`` (resolved YAML),
 ``package_version``, ``git_commit``, ``versions`` (JSON), ``machine`` (JSON),
+``build_history`` (JSON: one record per build run), ``build_seconds``,
 ``created``, ``updated``, ``complete``, ``shard``, ``num_shards``,
 ``validity`` (JSON), ``timing`` (JSON: how ``cost/epoch_seconds`` was measured),
 ``costs_pass`` (JSON: when every cost was last re-measured in one sitting).
