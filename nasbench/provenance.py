@@ -5,6 +5,7 @@ Tables, surrogates and reports record these in their own metadata. Imports no to
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shlex
@@ -34,6 +35,23 @@ def git_commit() -> str:
         return (commit + ("-dirty" if dirty else "")) if commit else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+@functools.lru_cache(maxsize=1)
+def code_sha256() -> str:
+    """SHA-256 of the nasbench code this process runs: the package's Python files and the shipped configs.
+
+    Names the code where git cannot (an installed copy, where :func:`git_commit` is ``unknown``)
+    and tells uncommitted edits apart where it can. Taken once per process.
+    """
+    from importlib.resources import files
+
+    digest = hashlib.sha256()
+    for name, root, pattern in (("nasbench", _PACKAGE, "*.py"), ("conf", Path(str(files("nasbench.conf"))), "*.yaml")):
+        for path in sorted(root.rglob(pattern)):
+            digest.update(f"{name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:

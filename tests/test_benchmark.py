@@ -498,6 +498,23 @@ def test_code_commit_is_dirty_when_a_shipped_config_changes(tmp_path):
     assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.strip() == "unknown"
 
 
+def test_code_hash_names_the_files_without_git(tmp_path):
+    """An installed copy has no commit; the hash of its files tells two versions of the code apart."""
+    import shutil
+
+    clone = tmp_path / "copy"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "nasbench", clone / "nasbench",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    probe = [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from nasbench.provenance import code_sha256; "
+             "print(code_sha256(), code_sha256() == code_sha256())", str(clone)]
+    first = subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.split()
+    assert len(first[0]) == 64 and first[1] == "True"
+    assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.split() == first
+    with open(clone / "nasbench" / "space" / "__init__.py", "a") as f:
+        f.write("# edited\n")
+    assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.split()[0] != first[0]
+
+
 def test_searching_a_table_and_reporting_do_not_import_torch(tiny_table, tmp_path):
     """nasbench-search and nasbench-report on a table run without torch (its import alone costs seconds)."""
     code = f"""

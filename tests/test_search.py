@@ -528,9 +528,22 @@ def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monk
     assert code == 0 and "kept" not in out
     assert all(json.loads(p.read_text())["benchmark"]["resolved"]["table_git_commit"] == "1" * 40
                for p in (tmp_path / "runs").rglob("result.json"))
-    commit["now"] = "a" * 40 + "-dirty"  # uncommitted changes: nothing can be vouched for
+    commit["now"] = "a" * 40 + "-dirty"  # uncommitted changes: a new commit identity, so the runs run again
     code, out, _ = compare(monkeypatch, capsys, *args)
-    assert code == 0 and "so every run runs again" in out and "kept" not in out
+    assert code == 0 and "kept" not in out
+    code, out, _ = compare(monkeypatch, capsys, *args)  # the same uncommitted files: their hash vouches for them
+    assert code == 0 and "kept 4 finished runs" in out
+    monkeypatch.setattr(provenance, "code_sha256", lambda: "f" * 64)  # the files changed again
+    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert code == 0 and "kept" not in out
+    commit["now"] = "unknown"  # an installed copy: no git, the hash alone names the code
+    assert compare(monkeypatch, capsys, *args)[0] == 0
+    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert code == 0 and "kept 4 finished runs" in out
+    versions = dict(provenance.library_versions())
+    monkeypatch.setattr(provenance, "library_versions", lambda: {**versions, "numpy": "0.0"})  # another numpy
+    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert code == 0 and "kept" not in out
 
 
 def test_compare_loads_the_benchmark_once_and_its_runs_match_single_runs(tiny_table, tmp_path, monkeypatch, capsys):

@@ -183,7 +183,7 @@ def test_shipped_surrogates_load_by_bare_name_and_a_missing_one_lists_them(tmp_p
         pytest.skip("the block surrogate is not shipped in this checkout")
     monkeypatch.chdir(tmp_path)  # a bare name is looked up among the shipped models, not the current folder
     assert SurrogateBenchmark.load("blocks-mnist1d").space.kind == "blocks"
-    with pytest.raises(SurrogateError, match=r"metadata.json is missing.*shipped: .*blocks-mnist1d"):
+    with pytest.raises(SurrogateError, match=r"metadata.json is missing; fit one with nasbench-surrogate out=DIR and pass benchmark.path=DIR.*shipped: .*blocks-mnist1d"):
         SurrogateBenchmark.load("no-such-model")
     with pytest.raises(SurrogateError, match="folder path or name"):
         SurrogateBenchmark.load(3)

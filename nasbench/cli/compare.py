@@ -4,7 +4,8 @@ Runs the same function as ``nasbench-search`` for every (strategy, seed,
 duplicate setting), in this process, writing one ``result.json`` per run in
 ``runs_dir``, then writes the report like ``nasbench-report``. Runs already
 finished with the same config, on the same benchmark (same table contents as
-far as :func:`~nasbench.provenance.describe_benchmark` tells) and by the same code commit
+far as :func:`~nasbench.provenance.describe_benchmark` tells), by the same code (commit and
+:func:`~nasbench.provenance.code_sha256`, so an installed copy resumes too) and libraries
 are kept, so an interrupted comparison resumes; other runs are run again. A run
 that fails is reported (one line) and listed in the report; the others go on.
 """
@@ -76,13 +77,14 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def finished(path: Path, run: dict[str, Any], identity: dict[str, Any]) -> bool:
-    """Whether ``path`` holds a result of ``run`` made on the same benchmark by the same code."""
+    """Whether ``path`` holds a result of ``run`` made on the same benchmark by the same code and libraries."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return False  # missing or unreadable: run it again
     return (
         isinstance(data, dict) and data.get("config") == run and data.get("git_commit") == identity["git_commit"]
+        and data.get("code_sha256") == identity["code_sha256"] and data.get("versions") == identity["versions"]
         and (data.get("benchmark") or {}).get("resolved") == identity["benchmark"]
     )
 
@@ -94,7 +96,7 @@ def main(cfg: DictConfig) -> None:
     from tqdm import tqdm
 
     from nasbench.cli.search import check_search, load_benchmark, search, write_json
-    from nasbench.provenance import describe_benchmark, git_commit
+    from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
     from nasbench.report.comparison import write_report
     from nasbench.report.pareto import write_pareto_report
 
@@ -103,14 +105,11 @@ def main(cfg: DictConfig) -> None:
     benchmark = load_benchmark(plain["benchmark"])
     for _, run in {(run["strategy"]["name"], run["skip_duplicates"]): (f, run) for f, run in runs}.values():
         check_search(run, benchmark)  # a bad strategy option or constraint stops the comparison before any run
-    identity = {"benchmark": describe_benchmark(benchmark), "git_commit": git_commit()}
-    if identity["git_commit"] == "unknown" or identity["git_commit"].endswith("-dirty"):
-        print(f"code {identity['git_commit']}: uncommitted changes may differ from those of the earlier runs, so every run runs again")
-        todo = list(runs)
-    else:
-        todo = [(folder, run) for folder, run in runs if not finished(folder / "result.json", run, identity)]
+    identity = {"benchmark": describe_benchmark(benchmark), "git_commit": git_commit(), "code_sha256": code_sha256(),
+                "versions": library_versions()}
+    todo = [(folder, run) for folder, run in runs if not finished(folder / "result.json", run, identity)]
     if len(todo) < len(runs):
-        print(f"kept {len(runs) - len(todo)} finished runs from {plain['runs_dir']} (same config, benchmark and code)")
+        print(f"kept {len(runs) - len(todo)} finished runs from {plain['runs_dir']} (same config, benchmark, code and libraries)")
     failures = []
     for folder, run in tqdm(todo, desc="comparison", unit="run", disable=not plain["progress"]):
         (folder / "result.json").unlink(missing_ok=True)  # a stale result must not stand in for this run

@@ -86,7 +86,7 @@ def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> di
     """
     from nasbench.search import ONE_SHOT_NAMES, Budget, make_generators, make_strategy, run_search
     from nasbench.search.base import positive_float
-    from nasbench.provenance import describe_benchmark, git_commit, library_versions
+    from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
 
     commit = commit or git_commit()  # of the code this process imported, before the run
     options = dict(cfg["strategy"])
@@ -116,6 +116,7 @@ def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> di
         "config": cfg,
         "versions": library_versions(),
         "git_commit": commit,
+        "code_sha256": code_sha256(),
         **result,
     }
 

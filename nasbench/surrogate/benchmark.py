@@ -161,8 +161,8 @@ class SurrogateBenchmark(Benchmark):
         if not (folder / METADATA).is_file():
             shipped = ", ".join("surrogate/" if n == "." else n for n in shipped_surrogates()) or "none"
             raise SurrogateError(
-                f"no surrogate at {folder}: {METADATA} is missing; fit one with nasbench-surrogate, or name a "
-                f"shipped one (benchmark.path=NAME; shipped: {shipped})"
+                f"no surrogate at {folder}: {METADATA} is missing; fit one with nasbench-surrogate out=DIR and "
+                f"pass benchmark.path=DIR, or name a shipped one (benchmark.path=NAME; shipped: {shipped})"
             )
         return cls(Surrogate.load(folder, table=table), noise=noise, noise_seed=noise_seed, path=folder)
 
