@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 _PACKAGE = Path(__file__).resolve().parent
-LIBRARIES = ("nasbench", "torch", "numpy", "scipy", "pandas", "h5py", "xgboost", "optuna", "hydra-core", "mnist1d")
+LIBRARIES = ("nasbench", "torch", "numpy", "scipy", "pandas", "h5py", "xgboost", "optuna", "cmaes", "hydra-core", "mnist1d")
+#: folders an installed copy holds inside the package (``package-dir`` in pyproject.toml): configs and data, not modules
+_MAPPED = frozenset({"conf", "tables", "surrogate_models"})
 
 
 def git_commit() -> str:
@@ -42,14 +44,23 @@ def code_sha256() -> str:
     """SHA-256 of the nasbench code this process runs: the package's Python files and the shipped configs.
 
     Names the code where git cannot (an installed copy, where :func:`git_commit` is ``unknown``)
-    and tells uncommitted edits apart where it can. Taken once per process.
+    and tells uncommitted edits apart where it can; a checkout and an install of the same files
+    agree. Hidden files (editor locks, checkpoints) are not code. Taken once per process.
     """
     from importlib.resources import files
 
+    def code_files(root: Path, suffixes: tuple[str, ...], skip: frozenset = frozenset()):
+        for path in sorted(root.rglob("*")):
+            parts = path.relative_to(root).parts
+            if (path.suffix in suffixes and path.is_file() and parts[0] not in skip
+                    and not any(part.startswith(".") for part in parts)):
+                yield parts, path
+
     digest = hashlib.sha256()
-    for name, root, pattern in (("nasbench", _PACKAGE, "*.py"), ("conf", Path(str(files("nasbench.conf"))), "*.yaml")):
-        for path in sorted(root.rglob(pattern)):
-            digest.update(f"{name}/{path.relative_to(root).as_posix()}\0".encode())
+    conf = Path(str(files("nasbench.conf")))
+    for name, found in (("nasbench", code_files(_PACKAGE, (".py",), _MAPPED)), ("conf", code_files(conf, (".py", ".yaml")))):
+        for parts, path in found:
+            digest.update(f"{name}/{'/'.join(parts)}\0".encode())
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -113,7 +124,8 @@ def describe_benchmark(benchmark) -> dict[str, Any]:
 
 def report_provenance(**sources: Any) -> dict[str, Any]:
     """How a report was made: the command, the code commit and library versions, plus what it read (``sources``)."""
-    return {"command": command_line(), "git_commit": git_commit(), "versions": library_versions(), **sources}
+    return {"command": command_line(), "git_commit": git_commit(), "code_sha256": code_sha256(),
+            "versions": library_versions(), **sources}
 
 
 def distinct(values: list[Any]) -> list[Any]:
@@ -130,9 +142,10 @@ def distinct(values: list[Any]) -> list[Any]:
 
 
 def runs_provenance(results: list[dict]) -> dict[str, Any]:
-    """What the runs of a report were made with: their code commits, library versions and benchmarks."""
+    """What the runs of a report were made with: their code (commits and hashes), library versions and benchmarks."""
     return {
         "run_git_commits": sorted({str(data.get("git_commit", "unknown")) for data in results}),
+        "run_code_sha256s": sorted({str(data["code_sha256"]) for data in results if data.get("code_sha256")}),
         "run_versions": distinct([data.get("versions") for data in results if data.get("versions")]),
         "benchmarks": distinct([(data.get("benchmark") or {}).get("resolved") for data in results
                                 if (data.get("benchmark") or {}).get("resolved")]),

@@ -499,20 +499,38 @@ def test_code_commit_is_dirty_when_a_shipped_config_changes(tmp_path):
 
 
 def test_code_hash_names_the_files_without_git(tmp_path):
-    """An installed copy has no commit; the hash of its files tells two versions of the code apart."""
+    """An installed copy has no commit; the hash of its files names the code, as a checkout's does."""
     import shutil
+    from importlib.resources import files
 
-    clone = tmp_path / "copy"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "nasbench", clone / "nasbench",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    probe = [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from nasbench.provenance import code_sha256; "
-             "print(code_sha256(), code_sha256() == code_sha256())", str(clone)]
-    first = subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.split()
-    assert len(first[0]) == 64 and first[1] == "True"
-    assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.split() == first
-    with open(clone / "nasbench" / "space" / "__init__.py", "a") as f:
+    import nasbench
+    from nasbench.provenance import code_sha256
+
+    # the layout of an installed wheel: configs and data inside the package, next to a hidden editor file
+    package = tmp_path / "site" / "nasbench"
+    shutil.copytree(Path(nasbench.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(Path(str(files("nasbench.conf"))), package / "conf", ignore=shutil.ignore_patterns("__pycache__"),
+                    dirs_exist_ok=True)
+    (package / "tables").mkdir(exist_ok=True)
+    (package / "tables" / "backfill_entry_runs.py").write_text("# a script among the data, not a module\n")
+    (package / ".#search.py").symlink_to(tmp_path / "gone")  # an editor's lock: a dangling link
+    (package / "moved.py").symlink_to(tmp_path / "gone")  # a link whose file is gone holds no code
+    (package / ".ipynb_checkpoints").mkdir()
+    (package / ".ipynb_checkpoints" / "search-checkpoint.py").write_text("x = 1\n")
+    probe = [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import nasbench.provenance as p; "
+             "assert p.__file__.startswith(sys.argv[1]); print(p.code_sha256())", str(package.parent)]
+
+    def installed_hash() -> str:
+        return subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+    assert installed_hash() == code_sha256()  # same files, other layout: same code
+    with open(package / "conf" / "search.yaml", "a") as f:
         f.write("# edited\n")
-    assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.split()[0] != first[0]
+    edited_config = installed_hash()
+    assert edited_config != code_sha256()
+    with open(package / "space" / "__init__.py", "a") as f:
+        f.write("# edited\n")
+    assert installed_hash() not in (edited_config, code_sha256())
 
 
 def test_searching_a_table_and_reporting_do_not_import_torch(tiny_table, tmp_path):

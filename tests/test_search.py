@@ -437,7 +437,7 @@ def compare(monkeypatch, capsys, *overrides):
 def test_reports_record_how_they_were_made(tiny_table, tmp_path, monkeypatch, capsys):
     import shlex
 
-    from nasbench.provenance import git_commit, library_versions
+    from nasbench.provenance import code_sha256, git_commit, library_versions
 
     args = [f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",
             "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
@@ -445,6 +445,7 @@ def test_reports_record_how_they_were_made(tiny_table, tmp_path, monkeypatch, ca
     made = json.loads((tmp_path / "rep" / "summary.json").read_text())["provenance"]
     assert made["command"] == shlex.join(["nasbench-compare", *args, "progress=false"])  # quoted as a shell needs it
     assert made["git_commit"] == git_commit() and made["run_git_commits"] == [git_commit()]
+    assert made["code_sha256"] == code_sha256() and made["run_code_sha256s"] == [code_sha256()]
     assert made["versions"] == library_versions() and made["run_versions"] == [library_versions()]
     [benchmark] = made["benchmarks"]
     assert benchmark["path"] == "tiny.h5" and benchmark["complete"] and benchmark["dataset_fingerprint"]

@@ -89,6 +89,7 @@ def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> di
     from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
 
     commit = commit or git_commit()  # of the code this process imported, before the run
+    code = code_sha256()
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
     # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
@@ -116,7 +117,7 @@ def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> di
         "config": cfg,
         "versions": library_versions(),
         "git_commit": commit,
-        "code_sha256": code_sha256(),
+        "code_sha256": code,
         **result,
     }
 

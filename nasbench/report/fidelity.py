@@ -185,6 +185,7 @@ def write_fidelity_report(
         "failed_runs": on_table.failed + on_surrogate.failed,
         "provenance": report_provenance(
             run_git_commits=sorted({*on_table.provenance["run_git_commits"], *on_surrogate.provenance["run_git_commits"]}),
+            run_code_sha256s=sorted({*on_table.provenance["run_code_sha256s"], *on_surrogate.provenance["run_code_sha256s"]}),
             table_runs=on_table.provenance, surrogate_runs=on_surrogate.provenance,
             **({"rescored_against": describe_benchmark(truth)} if truth is not None else {}),
         ),
