@@ -184,8 +184,8 @@ def write_fidelity_report(
         "final": json.loads(frame.to_json(orient="index")),
         "failed_runs": on_table.failed + on_surrogate.failed,
         "provenance": report_provenance(
-            run_git_commits=sorted({*on_table.provenance["run_git_commits"], *on_surrogate.provenance["run_git_commits"]}),
-            run_code_sha256s=sorted({*on_table.provenance["run_code_sha256s"], *on_surrogate.provenance["run_code_sha256s"]}),
+            **{key: sorted({*on_table.provenance[key], *on_surrogate.provenance[key]})
+               for key in ("run_git_commits", "run_code_sha256s")},
             table_runs=on_table.provenance, surrogate_runs=on_surrogate.provenance,
             **({"rescored_against": describe_benchmark(truth)} if truth is not None else {}),
         ),
