@@ -5,6 +5,7 @@
 #   reports/regenerate.sh blocks     # the block-space reports from tables/blocks-mnist1d.h5 (minutes)
 #   reports/regenerate.sh oneshot    # re-score the committed one-shot runs against the current flagship table
 #   reports/regenerate.sh table      # the first look at the flagship table
+#   reports/regenerate.sh speed      # the speed benchmarks of the shipped table and surrogate -> reports/speed (minutes)
 #   reports/regenerate.sh flagship   # every flagship report (needs every class's first seed: searches refuse
 #                                    # a table with untrained classes); the one-shot runs are kept
 #
@@ -50,6 +51,13 @@ table() {
     nasbench-table-report
 }
 
+speed() {
+    # medians of a noisy shared machine: each figure is read next to its baseline from the same run
+    python -m pytest benchmarks/test_query_speed.py benchmarks/test_surrogate_speed.py --benchmark-only \
+        --benchmark-json=outputs/speed.json -q
+    python benchmarks/summarize.py outputs/speed.json reports/speed
+}
+
 flagship() {
     table
     nasbench-compare                                   # the main job -> reports/comparison
@@ -71,6 +79,7 @@ case "${1:-}" in
     blocks) blocks ;;
     oneshot) oneshot ;;
     table) table ;;
+    speed) speed ;;
     flagship) flagship ;;
-    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|flagship" >&2; exit 2 ;;
+    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|flagship" >&2; exit 2 ;;
 esac
