@@ -389,6 +389,19 @@ def test_evaluate_scores_every_output(model, bench4, split):
     assert np.isnan(scores["train_time"]["sparse_kendall_tau"])  # defined for accuracies only
 
 
+def test_feature_importance_shares_sum_to_one_per_output_and_name_every_feature(model):
+    from nasbench.surrogate.quality import feature_group, feature_importance
+
+    importance = feature_importance(model)
+    names = model.space_.feature_names()
+    assert len(importance) == len(names) * len(model.outputs_)
+    shares = importance.groupby("output").gain_share.sum()
+    np.testing.assert_allclose(shares[list(model.outputs_)], 1.0)
+    assert (importance.gain_share >= 0).all()
+    assert {feature_group(n) for n in names} >= {"one-hot choices", "path encoding", "log10_params", "log10_flops"}
+    assert feature_group("pos0=res3") == "one-hot choices" and feature_group("count_skip") == "block counts"
+
+
 def test_seed_agreement_is_one_seed_against_the_mean_of_the_others(bench4):
     from nasbench.surrogate.model import seed_targets
     from nasbench.surrogate.quality import seed_agreement
@@ -458,11 +471,13 @@ def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path):
     assert "latency" in meta["training"]["targets"]
     assert len(list(out.glob("member*-*.json"))) == 2 * len(meta["training"]["outputs"])
     for name in ("README.md", "metrics.csv", "seed_agreement.csv", "noise.csv", "fractions.csv", "summary.json",
-                 "scatter.png", "fractions.png"):
+                 "scatter.png", "fractions.png", "feature_importance.csv"):
         assert (report / name).stat().st_size > 0, name
     summary = json.loads((report / "summary.json").read_text())
     assert sorted({row["fraction"] for row in summary["fractions"]}) == [0.25, 0.5]
     assert "Sparse Kendall tau" in (report / "README.md").read_text()
+    assert "## Which features matter" in (report / "README.md").read_text()
+    assert sum(summary["feature_importance"]["valid_accuracy"].values()) == pytest.approx(1.0)
     assert summary["seed_agreement"]["valid_accuracy"]["n"] == len(meta["split"]["test"])
     assert meta["quality"]["seed_agreement"]["valid_accuracy"]["n"] == len(meta["split"]["test"])
     # the model serves nasbench-search as benchmark=surrogate

@@ -240,6 +240,36 @@ def check_fractions(fractions: Any) -> list[float]:
 
 
 # ---------------------------------------------------------------------- the report
+def feature_group(name: str) -> str:
+    """The group a feature of ``space.feature_names()`` belongs to (one-hot choices, path encoding, a cost, counts)."""
+    if "=" in name:
+        return "one-hot choices"
+    if name.startswith("path"):
+        return "path encoding"
+    if name.startswith("count_"):
+        return "block counts"
+    return name
+
+
+def feature_importance(model: Surrogate) -> pd.DataFrame:
+    """Each feature's share of an output's total XGBoost gain, summed over members.
+
+    Columns ``output``, ``feature``, ``group`` (:func:`feature_group`) and
+    ``gain_share`` (sums to 1 per output; a feature no tree splits on has 0).
+    """
+    names = model.space_.feature_names()
+    rows = []
+    for t, output in enumerate(model.outputs_):
+        gain = np.zeros(len(names))
+        for member in model.boosters_:
+            for key, value in member[t].get_score(importance_type="total_gain").items():
+                gain[int(key.lstrip("f"))] += value
+        total = gain.sum()
+        rows += [{"output": output, "feature": name, "group": feature_group(name),
+                  "gain_share": float(g / total) if total > 0 else float("nan")} for name, g in zip(names, gain)]
+    return pd.DataFrame(rows)
+
+
 def plot_scatter(model: Surrogate, bench: Benchmark, classes: np.ndarray, path: Path) -> None:
     """Predicted vs true final valid and test accuracy, and predicted vs true seed std of valid accuracy."""
     plt = _plt()
@@ -339,6 +369,10 @@ def write_report(
     study = fraction_study(bench, (train, valid, test), fractions, make_model, seed=model.seed) if fractions else pd.DataFrame()
 
     plot_scatter(model, bench, test, out / "scatter.png")
+    importance = feature_importance(model)
+    by_group = importance.pivot_table(index="group", columns="output", values="gain_share", aggfunc="sum", sort=False)
+    by_group = by_group[list(model.outputs_)].sort_values(model.outputs_[0], ascending=False)
+    _atomic_text(out / "feature_importance.csv", importance.to_csv(index=False))
     metrics_frame = pd.DataFrame([{"output": k, **v} for k, v in metrics.items()])
     noise_frame = pd.DataFrame([{"output": k, **v} for k, v in noise.items()])
     ceiling_frame = pd.DataFrame([{"output": k, **v} for k, v in ceiling.items()])
@@ -360,6 +394,7 @@ def write_report(
         "seed_agreement": ceiling,
         "split_agreement": splits,
         "fractions": json.loads(study.to_json(orient="records")) if len(study) else [],
+        "feature_importance": {output: by_group[output].to_dict() for output in by_group.columns},
         "provenance": report_provenance(surrogate_config=model.metadata_.get("config"), table=source),
     }
     _atomic_text(out / "summary.json", json.dumps(_finite(summary), indent=1, sort_keys=True) + "\n")
@@ -404,6 +439,18 @@ def write_report(
         "",
         "![predicted vs true](scatter.png)",
         "",
+        "## Which features matter",
+        "",
+        "Share of each output's total XGBoost gain (summed over members) by feature group; per feature in "
+        "`feature_importance.csv`. Correlated features share credit (the costs follow from the ops), so a small "
+        "share means the trees found the same information elsewhere, not that it is absent.",
+        "",
+        _markdown(by_group.reset_index(), ".3f"),
+        "",
+        "Top features for " + model.outputs_[0] + ": " + ", ".join(
+            f"`{row.feature}` {row.gain_share:.3f}" for row in importance[importance.output == model.outputs_[0]]
+            .nlargest(8, "gain_share").itertuples()) + ".",
+        "",
         "## Seed noise",
         "",
         "`noise=True` draws one member per architecture and scales its deviation from the ensemble mean by a "
@@ -436,7 +483,8 @@ def write_report(
             "![metrics vs training fraction](fractions.png)",
             "",
         ]
-    lines += ["Files: `metrics.csv`, `seed_agreement.csv`, `noise.csv`, `fractions.csv`, `summary.json` (everything).", "",
+    lines += ["Files: `metrics.csv`, `seed_agreement.csv`, `noise.csv`, `fractions.csv`, `feature_importance.csv`, "
+              "`summary.json` (everything).", "",
               provenance_line(summary["provenance"]), ""]
     _atomic_text(out / "README.md", "\n".join(lines))
     return out
