@@ -1,4 +1,4 @@
-"""The shipped tables: shape, integrity and provenance (a table may be partial while it is built)."""
+"""The shipped tables: complete, and their shape, integrity and provenance."""
 
 from __future__ import annotations
 
@@ -39,6 +39,12 @@ def table(shipped):
 
 def test_the_flagship_table_is_shipped():
     assert "nb201-mnist1d.h5" in PRESENT
+
+
+def test_every_class_and_seed_is_trained(table):
+    done = table.entries["done"]
+    assert done.all(), f"{int((~done).sum())} of {done.size} (class, seed) entries untrained"
+    assert bool(table.attrs["complete"])
 
 
 def test_shape_and_mapping(shipped):
