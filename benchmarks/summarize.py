@@ -30,6 +30,15 @@ TARGETS = {
     "surrogate-throughput": ("per_second", 100_000),
 }
 
+#: group -> what its figures measure, where the test names alone do not say
+NOTES = {
+    "surrogate-load": "Building a `SurrogateBenchmark`: every class of the space through every booster once.",
+    "surrogate-throughput": "`query_batch` looks up the classes predicted at load (what searches use); `predict` on "
+                            "indices runs each class through the ensemble once, caches it, then gathers.",
+    "surrogate-raw-features": "`predict` on an `(n, F)` feature matrix: every row through every booster "
+                              "(members x outputs), nothing cached; the raw XGBoost cost, a reference without a target.",
+}
+
 
 def is_baseline(name: str) -> bool:
     """A baseline's test name ends in ``_dict``, with its variant in brackets (``test_load_dict[dict-full]``)."""
@@ -100,8 +109,9 @@ def write(data: dict, out: Path, source: str = "") -> Path:
         "",
     ]
     for group, part in table.groupby("group", sort=False):
-        lines += [f"## {group}" + (f" (target: {part.target.iloc[0]})" if part.target.iloc[0] else ""), "",
-                  "| benchmark | median | mean | rounds | per second | x faster than the fastest baseline | target met |",
+        lines += [f"## {group}" + (f" (target: {part.target.iloc[0]})" if part.target.iloc[0] else ""), ""]
+        lines += [NOTES[group], ""] if group in NOTES else []
+        lines += ["| benchmark | median | mean | rounds | per second | x faster than the fastest baseline | target met |",
                   "|---|---|---|---|---|---|---|"]
         for row in part.itertuples():
             rate = "" if row.per_second is None or row.per_second != row.per_second else f"{row.per_second:,.0f}"

@@ -95,7 +95,7 @@ def test_predict_indices_per_second(benchmark, model, indices):
     assert _rate(benchmark, len(indices)) >= TARGET_PER_SECOND
 
 
-@pytest.mark.benchmark(group="surrogate-throughput")
+@pytest.mark.benchmark(group="surrogate-raw-features")  # a reference without a target, in its own group
 def test_predict_features_per_second(benchmark, model, indices):
     features = model.space_.features(model.space_.all_decisions[indices])
     out = benchmark.pedantic(model.predict, args=(features,), rounds=1, iterations=1)
