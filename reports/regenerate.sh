@@ -70,6 +70,10 @@ flagship() {
         title="Strategy comparison on the surrogate"
     nasbench-report outputs/comparison-runs --fidelity outputs/surrogate-runs --truth shipped --out reports/fidelity \
         --title "Trajectory fidelity: table vs surrogate"
+    nasbench-compare benchmark=surrogate benchmark.noise=true runs_dir=outputs/surrogate-noise-runs \
+        out=reports/comparison-surrogate-noise title="'Strategy comparison on the surrogate, seed noise on'"
+    nasbench-report outputs/comparison-runs --fidelity outputs/surrogate-noise-runs --truth shipped \
+        --out reports/fidelity-noise --title "Trajectory fidelity: table vs surrogate with seed noise"
     nasbench-compare "strategies=[random,rea,reinforce]" seeds=5 runs_dir=reports/oneshot/runs \
         out=outputs/oneshot-table-only
     oneshot

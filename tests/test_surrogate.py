@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, 
 from nasbench.space import CellSpace
 from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
 from nasbench.provenance import sha256_file
-from nasbench.surrogate.model import seed_targets
+from nasbench.surrogate.model import seed_deviation_bound, seed_targets
 from nasbench.surrogate.quality import evaluate, regression_metrics, sparse_kendall_tau
 from nasbench.table import Benchmark
 from nasbench.table.store import read_table, write_table
@@ -98,6 +99,48 @@ def test_noise_draws_vary_with_the_generator_and_repeat_with_its_seed(model):
     # one member per architecture for every output: the draw is one seed-like run
     draws = np.stack([draw(s)["valid_accuracy"] for s in range(200)])
     assert np.allclose(draws.std(axis=0), spread, rtol=0.35, atol=1e-9)
+
+
+def test_seed_deviation_bound_is_the_largest_deviation_per_level_of_the_mean():
+    rng = np.random.default_rng(0)
+    level = np.repeat([0.5, 0.9], 21)  # 42 classes at two levels: noisy ones low, quiet ones high
+    spread = np.where(level < 0.7, 0.05, 0.005)
+    values = (level + spread * rng.standard_normal((3, 42)))[:, :, None]  # (S, n, T=1)
+    values[2, 0, 0] = np.nan  # a class with two seeds still counts; one with a single seed does not
+    values[1:, 1, 0] = np.nan
+    edges, bounds = seed_deviation_bound(values, bins=4)
+    assert edges.shape == (1, 3) and bounds.shape == (1, 4)  # 41 classes with two seeds allow 4 bins of 10
+    several = np.isfinite(values[:, :, 0]).sum(axis=0) >= 2
+    mean = np.nanmean(values[:, :, 0], axis=0)
+    deviation = np.nanmax(np.abs(values[:, :, 0] - mean), axis=0)
+    high = several & (mean > 0.7)
+    assert bounds[0, -1] == deviation[high].max() < 0.05 < deviation[several & ~high].max() == bounds[0, 0]
+    assert seed_deviation_bound(values, bins=20)[1].shape == (1, 4)  # at least 10 classes a bin
+    assert (seed_deviation_bound(values[:1])[1] == 0).all()  # one seed: no bound to learn
+
+
+def test_noise_draws_stray_no_further_than_train_seeds_of_the_same_level_did(model, bench4, split):
+    values = seed_targets(bench4, model.outputs_)[:, split[0]]  # (S, train classes, T)
+    mean = np.nanmean(values, axis=0)
+    deviation = np.nanmax(np.abs(values - mean), axis=0)  # (train classes, T)
+    bound = model.noise_bound(mean)
+    assert (deviation <= bound + 1e-12).all()  # every train seed lies within its level's bound ...
+    for t in (0, 1):  # ... and each level's bound is some train seed's deviation ([2] train_time has no seed spread)
+        assert set(np.round(model.noise_clip_[t], 9)) <= set(np.round(deviation[:, t], 9))
+    assert model.metadata_["noise"]["clip"]["valid_accuracy"]["bounds"] == model.noise_clip_[0].tolist()
+    idx = np.arange(64)
+    tight = copy.copy(model)  # the same boosters, a bound the draws of some class reach
+    tight.noise_clip_ = model.noise_clip_ / 100
+    spread = []
+    for m in (model, tight):
+        mean = m.predict(idx)
+        limit = m.noise_bound(np.stack([mean[name] for name in m.outputs_], axis=1)).T  # (T, n)
+        deviations = np.stack([[m.predict(idx, noise=True, rng=np.random.default_rng(s))[name] - mean[name]
+                                for name in m.outputs_] for s in range(20)])  # (draws, T, n)
+        assert (np.abs(deviations) <= limit + 1e-12).all()
+        spread.append(np.abs(deviations).max())
+    assert 0 < spread[1] < spread[0]  # the tight bound binds
+    assert (tight.predict_std(idx)["valid_accuracy"] <= limit[0] + 1e-12).all()
 
 
 @pytest.mark.parametrize(
@@ -403,7 +446,7 @@ def test_feature_importance_shares_sum_to_one_per_output_and_name_every_feature(
 
 
 def test_seed_agreement_is_one_seed_against_the_mean_of_the_others(bench4):
-    from nasbench.surrogate.model import seed_targets
+    from nasbench.surrogate.model import seed_deviation_bound, seed_targets
     from nasbench.surrogate.quality import seed_agreement
 
     classes = np.arange(bench4.num_classes)

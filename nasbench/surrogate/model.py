@@ -30,7 +30,12 @@ Conventions:
   every class). ``noise=False`` returns the ensemble mean; ``noise=True``
   returns, per architecture, one member's deviation from the mean, scaled by
   a factor per output fitted on the valid classes so that the spread matches
-  the table's seed-to-seed standard deviation (see ``noise_scale_``);
+  the table's seed-to-seed standard deviation (see ``noise_scale_``), and
+  bounded by the largest deviation of any trained seed from its class mean
+  among train classes of about the same mean (the same twentieth by mean,
+  ``noise_clip_``), both at the class's level and where the draw lands: where
+  members disagree for want of data, not seed noise, an unbounded draw would
+  make up a new optimum;
 * saved as XGBoost's native JSON model files plus ``metadata.json`` (never
   pickle); loading checks format, file checksums and space, and with
   ``table=`` the table's SHA-256.
@@ -46,7 +51,7 @@ import warnings
 import weakref
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -56,7 +61,7 @@ from nasbench.space.registry import space_from_config
 from nasbench.table.benchmark import ENTRY_METRICS, EPOCH_METRICS, Benchmark, file_stamp
 
 #: version of the saved model folder's layout
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: noise draws are bounded by noise_clip
 #: metadata file of a saved model folder
 METADATA = "metadata.json"
 #: outputs the search runner needs (cost, what the search sees, ground truth)
@@ -193,6 +198,39 @@ def seed_targets(bench: Benchmark, outputs: Sequence[str]) -> np.ndarray:
     return out
 
 
+NOISE_BINS = 20  #: bins by class mean of the bound on noise draws (fewer when there are < 10 classes a bin)
+
+
+def seed_deviation_bound(values: np.ndarray, bins: int = NOISE_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Largest ``|seed value - class mean|`` by level of the class mean: ``(edges (T, B-1), bounds (T, B))``.
+
+    ``values``: ``(S, n, T)`` per-seed values. Classes with two or more finite
+    seeds are put in ``B`` bins by their mean (quantiles; at least 10 classes a
+    bin); ``bounds[t, b]`` is the largest deviation in bin ``b`` (an empty bin,
+    from tied quantiles, gets the largest of all). An output with no such class
+    gets 0 (its draws are refused anyway: see ``_check_noise_calibrated``).
+    """
+    several = np.isfinite(values).sum(axis=0) >= 2  # (n, T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        mean = np.nanmean(values, axis=0)  # (n, T)
+        deviation = np.nanmax(np.abs(values - mean), axis=0) if len(values) else np.zeros(mean.shape)
+    T = values.shape[-1]
+    fewest = int(several.sum(axis=0).min()) if several.size else 0  # classes with several seeds, by output
+    B = max(1, min(bins, fewest // 10))
+    edges, bounds = np.zeros((T, B - 1)), np.zeros((T, B))
+    for t in range(T):
+        rows = several[:, t]
+        if not rows.any():
+            continue
+        edges[t] = np.quantile(mean[rows, t], np.linspace(0, 1, B + 1)[1:-1])
+        which = np.searchsorted(edges[t], mean[rows, t], side="right")
+        largest = deviation[rows, t].max()
+        bounds[t] = [deviation[rows, t][which == b].max(initial=-1.0) for b in range(B)]
+        bounds[t][bounds[t] < 0] = largest
+    return edges, bounds
+
+
 def time_profile(bench: Benchmark, classes: np.ndarray) -> np.ndarray:
     """Median share of the final ``train_time`` spent by each epoch's end, ``(E,)``, last entry 1."""
     reps = np.asarray(bench.representatives)[classes]
@@ -240,6 +278,8 @@ class Surrogate:
     num_epochs_ : int, epochs of the table
     boosters_ : list (``K``) of lists (``T``) of ``xgboost.Booster``
     noise_scale_ : (T,) float64, factor on member deviations for noise draws
+    noise_clip_ : (T, B) float64, bound on a noise draw's deviation from the mean (units of the output), by level
+    noise_clip_edges_ : (T, B-1) float64, the levels' inner edges on the predicted mean
     time_profile_ : (E,) float64, share of the final train_time at each epoch's end
     metadata_ : dict, what ``metadata.json`` holds
     """
@@ -375,7 +415,10 @@ class Surrogate:
         self.boosters_ = boosters
         self.num_features_ = features.shape[1]
         self.time_profile_ = time_profile(bench, train)
+        self.noise_clip_edges_, self.noise_clip_ = seed_deviation_bound(values[:, train])
         self.noise_scale_, noise_info = self._calibrate(values[:, valid], features[valid])
+        noise_info["clip"] = {name: {"edges": self.noise_clip_edges_[t].tolist(), "bounds": self.noise_clip_[t].tolist()}
+                              for t, name in enumerate(outputs)}
         meta = bench.metadata
         self.metadata_ = {
             "format_version": FORMAT_VERSION,
@@ -417,11 +460,13 @@ class Surrogate:
         return self
 
     def _calibrate(self, values: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-        """Scale per output so that the members' spread matches the seed std on these classes.
+        """Scale per output so that the draws' spread matches the seed std on these classes.
 
-        ``values``: ``(S, n, T)`` per-seed values; ``features``: ``(n, F)``.
+        ``values``: ``(S, n, T)`` per-seed values; ``features``: ``(n, F)``. The
+        root mean square over classes of the draws' std (bounded by
+        ``noise_clip_``, so found by bisection) equals the table's.
         """
-        spread = self._members(features).std(axis=0)  # (n, T), ddof 0 across members
+        members = self._members(features)  # (K, n, T)
         finite = np.isfinite(values).sum(axis=0) >= 2  # (n, T)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -431,9 +476,14 @@ class Surrogate:
         for t, name in enumerate(self.outputs_):
             rows = finite[:, t]
             true_var = float(np.mean(true_std[rows, t] ** 2)) if rows.any() else float("nan")
-            pred_var = float(np.mean(spread[rows, t] ** 2)) if rows.any() else float("nan")
+            pred_var = float(np.mean(members[:, rows, t].std(axis=0) ** 2)) if rows.any() else float("nan")
             ok = self.ensemble_size > 1 and np.isfinite(true_var) and pred_var > 0
-            scale[t] = np.sqrt(true_var / pred_var) if ok else 1.0
+            if ok:
+                def draw_var(factor: float) -> float:
+                    factors = np.ones(len(self.outputs_))
+                    factors[t] = factor
+                    return float(np.mean(self._bounded_deviation(members[:, rows], factors)[..., t].std(axis=0) ** 2))
+                scale[t] = _bisect_increasing(draw_var, true_var, start=np.sqrt(true_var / pred_var))
             info["scale"][name] = float(scale[t])
             info["calibrated"][name] = bool(ok)
         return scale, info
@@ -518,7 +568,8 @@ class Surrogate:
         predicted through their class representative. ``noise=False``: the ensemble mean (deterministic).
         ``noise=True``: per architecture, one member drawn by ``rng``
         (a ``numpy.random.Generator``), its deviation from the mean scaled by
-        ``noise_scale_``: one seed-like draw, the same member for every output.
+        ``noise_scale_`` and bounded (see ``_bounded_deviation``): one seed-like draw,
+        the same member for every output.
         """
         if not isinstance(noise, (bool, np.bool_)):
             raise SurrogateError(f"noise must be True or False, got {noise!r}")
@@ -531,7 +582,7 @@ class Surrogate:
                 raise SurrogateError("noise=True needs an ensemble of at least 2 members; this surrogate has 1")
             self._check_noise_calibrated()
             pick = rng.integers(len(members), size=mean.shape[0])
-            mean = mean + self.noise_scale_ * (members[pick, np.arange(mean.shape[0])] - mean)
+            mean = mean + self._bounded_deviation(members, self.noise_scale_)[pick, np.arange(mean.shape[0])]
         return {name: mean[:, t] for t, name in enumerate(self.outputs_)}
 
     def _check_noise_calibrated(self) -> None:
@@ -545,9 +596,26 @@ class Surrogate:
                 f"table with more seeds trained"
             )
 
+    def noise_bound(self, level: np.ndarray) -> np.ndarray:
+        """The table's largest seed deviation at each level, ``(..., T)`` for values ``(..., T)``."""
+        return np.stack([self.noise_clip_[t][np.searchsorted(self.noise_clip_edges_[t], level[..., t], side="right")]
+                         for t in range(len(self.outputs_))], axis=-1)
+
+    def _bounded_deviation(self, members: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Each member's draw, ``(K, n, T)``: its scaled deviation from the mean, bounded at both ends.
+
+        The bound is the smaller of :meth:`noise_bound` at the mean and at the
+        value the draw would reach: a draw may not leave its class's level by
+        more than the table's seeds do, nor land where they stray less.
+        """
+        mean = members.mean(axis=0)
+        deviation = scale * (members - mean)
+        bound = np.minimum(self.noise_bound(mean)[None], self.noise_bound(mean + deviation))
+        return np.clip(deviation, -bound, bound)
+
     def predict_std(self, X: Any) -> dict[str, np.ndarray]:
-        """Standard deviation of ``noise=True`` draws (calibrated member spread): output name -> ``(n,)``."""
-        spread = self.predict_members(X).std(axis=0) * self.noise_scale_
+        """Standard deviation of ``noise=True`` draws (over the members, as drawn): output name -> ``(n,)``."""
+        spread = self._bounded_deviation(self.predict_members(X), self.noise_scale_).std(axis=0)
         return {name: spread[:, t] for t, name in enumerate(self.outputs_)}
 
     # ------------------------------------------------------------------ save / load
@@ -574,7 +642,8 @@ class Surrogate:
                 for booster, name in zip(row, names):
                     booster.save_model(str(tmp / name))
                     files[name] = sha256_file(tmp / name)
-            meta = {**self.metadata_, "files": files, "noise_scale": self.noise_scale_.tolist()}
+            meta = {**self.metadata_, "files": files, "noise_scale": self.noise_scale_.tolist(),
+                    "noise_clip": self.noise_clip_.tolist(), "noise_clip_edges": self.noise_clip_edges_.tolist()}
             (tmp / METADATA).write_text(json.dumps(meta, indent=1, sort_keys=True, default=_plain) + "\n")
             if not path.exists():
                 os.replace(tmp, path)
@@ -613,7 +682,8 @@ class Surrogate:
         except (ValueError, KeyError, TypeError):
             raise SurrogateError(f"{meta_path} is not a surrogate's metadata (unreadable JSON or no format_version)") from None
         if version != FORMAT_VERSION:
-            raise SurrogateError(f"{path}: surrogate format version {version!r}; this nasbench reads {FORMAT_VERSION}")
+            raise SurrogateError(f"{path}: surrogate format version {version!r}; this nasbench reads {FORMAT_VERSION}: "
+                                 "refit it with nasbench-surrogate")
         try:
             space = space_from_config(meta["space"]["config"])
             training = meta["training"]
@@ -656,6 +726,8 @@ class Surrogate:
         model.num_features_ = int(meta["space"]["num_features"])
         model.time_profile_ = np.asarray(meta["time_profile"], dtype=np.float64)
         model.noise_scale_ = np.asarray(meta["noise_scale"], dtype=np.float64)
+        model.noise_clip_ = np.asarray(meta["noise_clip"], dtype=np.float64).reshape(len(model.outputs_), -1)
+        model.noise_clip_edges_ = np.asarray(meta["noise_clip_edges"], dtype=np.float64).reshape(len(model.outputs_), -1)
         model.boosters_ = []
         for names in [[f"member{k}-{n.replace('@', '-epoch')}.json" for n in model.outputs_]
                       for k in range(model.ensemble_size)]:
@@ -671,7 +743,7 @@ class Surrogate:
                 booster.load_model(str(file))
                 row.append(booster)
             model.boosters_.append(row)
-        model.metadata_ = {k: v for k, v in meta.items() if k not in ("files", "noise_scale")}
+        model.metadata_ = {k: v for k, v in meta.items() if k not in ("files", "noise_scale", "noise_clip", "noise_clip_edges")}
         return model
 
     def __repr__(self) -> str:
@@ -684,6 +756,19 @@ class Surrogate:
 
 
 # ---------------------------------------------------------------------- helpers
+def _bisect_increasing(f: Callable[[float], float], target: float, start: float, steps: int = 60) -> float:
+    """``x >= 0`` with ``f(x) = target`` for a nondecreasing ``f`` (nearly so: bisection finds one crossing)."""
+    low, high = 0.0, max(start, 1e-12)
+    for _ in range(60):  # widen: a bound on the draws may need a larger factor than the unbounded one
+        if f(high) >= target:
+            break
+        low, high = high, 2 * high
+    for _ in range(steps):
+        middle = (low + high) / 2
+        low, high = (middle, high) if f(middle) < target else (low, middle)
+    return high
+
+
 def _member_values(values: np.ndarray, done: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Targets of member ``k``, ``(C, T)``: seed ``k``'s values where trained, else a random trained seed per class.
 
