@@ -1,7 +1,7 @@
 """Prediction throughput of the XGBoost surrogate. Target: >= 100,000 architectures per second.
 
-The model is a shipped one: the flagship's (``surrogate/``) once it is committed,
-else the block table's (``surrogate/blocks-mnist1d/``); without either, one is
+The model is a shipped one: the flagship's (``surrogate/``), else (in a copy
+without it) the block table's (``surrogate/blocks-mnist1d/``); without either, one is
 fitted here with the default configuration (``conf/surrogate.yaml``) on the
 trained classes of the shipped table. Batches of >= 100,000 architectures are the
 model's space's indices tiled.
