@@ -143,6 +143,15 @@ def test_noise_draws_stray_no_further_than_train_seeds_of_the_same_level_did(mod
     assert (tight.predict_std(idx)["valid_accuracy"] <= limit[0] + 1e-12).all()
 
 
+def test_noise_scale_stays_finite_where_the_bound_holds_draws_below_the_seeds_spread(model):
+    # with two seeds a class's seed std is sqrt(2) times its seeds' deviation from their mean, so bounded
+    # draws may not reach the table's spread: the unbounded factor is kept and the metadata says so
+    reachable = model.metadata_["noise"]["reachable"]
+    assert set(reachable) == {n for n, ok in model.metadata_["noise"]["calibrated"].items() if ok}
+    assert not all(reachable.values())  # this table has such an output
+    assert np.isfinite(model.noise_scale_).all() and (model.noise_scale_ < 1e3).all()
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

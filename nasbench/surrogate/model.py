@@ -472,7 +472,8 @@ class Surrogate:
             warnings.simplefilter("ignore", RuntimeWarning)
             true_std = np.nanstd(values, axis=0, ddof=1)  # (n, T)
         scale = np.ones(len(self.outputs_))
-        info: dict[str, Any] = {"classes_with_two_seeds": int(finite[:, 0].sum()), "scale": {}, "calibrated": {}}
+        info: dict[str, Any] = {"classes_with_two_seeds": int(finite[:, 0].sum()), "scale": {}, "calibrated": {},
+                                "reachable": {}}
         for t, name in enumerate(self.outputs_):
             rows = finite[:, t]
             true_var = float(np.mean(true_std[rows, t] ** 2)) if rows.any() else float("nan")
@@ -480,10 +481,14 @@ class Surrogate:
             ok = self.ensemble_size > 1 and np.isfinite(true_var) and pred_var > 0
             if ok:
                 def draw_var(factor: float) -> float:
-                    factors = np.ones(len(self.outputs_))
-                    factors[t] = factor
-                    return float(np.mean(self._bounded_deviation(members[:, rows], factors)[..., t].std(axis=0) ** 2))
-                scale[t] = _bisect_increasing(draw_var, true_var, start=np.sqrt(true_var / pred_var))
+                    draws = self._bounded_deviation(members[:, rows][..., [t]], np.array([factor]), outputs=[t])
+                    return float(np.mean(draws[..., 0].std(axis=0) ** 2))
+                unbounded = np.sqrt(true_var / pred_var)
+                found = _bisect_increasing(draw_var, true_var, start=unbounded)
+                # the bound can hold the draws below the seeds' spread (with two seeds their std exceeds
+                # their deviation from the mean): then keep the unbounded factor and say so
+                scale[t] = unbounded if found is None else found
+                info["reachable"][name] = found is not None
             info["scale"][name] = float(scale[t])
             info["calibrated"][name] = bool(ok)
         return scale, info
@@ -596,21 +601,28 @@ class Surrogate:
                 f"table with more seeds trained"
             )
 
-    def noise_bound(self, level: np.ndarray) -> np.ndarray:
-        """The table's largest seed deviation at each level, ``(..., T)`` for values ``(..., T)``."""
-        return np.stack([self.noise_clip_[t][np.searchsorted(self.noise_clip_edges_[t], level[..., t], side="right")]
-                         for t in range(len(self.outputs_))], axis=-1)
+    def noise_bound(self, level: np.ndarray, outputs: Sequence[int] | None = None) -> np.ndarray:
+        """The table's largest seed deviation at each level, ``(..., T)`` for values ``(..., T)``.
 
-    def _bounded_deviation(self, members: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        ``outputs``: the output indices the last axis holds (default: all, in order).
+        """
+        outputs = range(len(self.outputs_)) if outputs is None else outputs
+        return np.stack([self.noise_clip_[t][np.searchsorted(self.noise_clip_edges_[t], level[..., i], side="right")]
+                         for i, t in enumerate(outputs)], axis=-1)
+
+    def _bounded_deviation(self, members: np.ndarray, scale: np.ndarray,
+                           outputs: Sequence[int] | None = None) -> np.ndarray:
         """Each member's draw, ``(K, n, T)``: its scaled deviation from the mean, bounded at both ends.
 
         The bound is the smaller of :meth:`noise_bound` at the mean and at the
-        value the draw would reach: a draw may not leave its class's level by
-        more than the table's seeds do, nor land where they stray less.
+        value the unbounded draw would reach, so a draw neither leaves its
+        class's level by more than the table's seeds do nor reaches far into a
+        level where they stray less. (So the draws' spread can shrink as the
+        scale grows; the calibration's bisection finds one crossing.)
         """
         mean = members.mean(axis=0)
         deviation = scale * (members - mean)
-        bound = np.minimum(self.noise_bound(mean)[None], self.noise_bound(mean + deviation))
+        bound = np.minimum(self.noise_bound(mean, outputs)[None], self.noise_bound(mean + deviation, outputs))
         return np.clip(deviation, -bound, bound)
 
     def predict_std(self, X: Any) -> dict[str, np.ndarray]:
@@ -688,6 +700,7 @@ class Surrogate:
             space = space_from_config(meta["space"]["config"])
             training = meta["training"]
             files = meta["files"]
+            noise = {key: np.asarray(meta[key], dtype=np.float64) for key in ("noise_scale", "noise_clip", "noise_clip_edges")}
         except (KeyError, TypeError, ValueError) as err:
             raise SurrogateError(f"{meta_path}: bad or missing field ({err})") from None
         if space.signature != meta["space"].get("signature"):
@@ -725,9 +738,9 @@ class Surrogate:
         model.seeds_ = tuple(meta["table"]["seeds"])
         model.num_features_ = int(meta["space"]["num_features"])
         model.time_profile_ = np.asarray(meta["time_profile"], dtype=np.float64)
-        model.noise_scale_ = np.asarray(meta["noise_scale"], dtype=np.float64)
-        model.noise_clip_ = np.asarray(meta["noise_clip"], dtype=np.float64).reshape(len(model.outputs_), -1)
-        model.noise_clip_edges_ = np.asarray(meta["noise_clip_edges"], dtype=np.float64).reshape(len(model.outputs_), -1)
+        model.noise_scale_ = noise["noise_scale"]
+        model.noise_clip_ = noise["noise_clip"].reshape(len(model.outputs_), -1)
+        model.noise_clip_edges_ = noise["noise_clip_edges"].reshape(len(model.outputs_), -1)
         model.boosters_ = []
         for names in [[f"member{k}-{n.replace('@', '-epoch')}.json" for n in model.outputs_]
                       for k in range(model.ensemble_size)]:
@@ -756,13 +769,18 @@ class Surrogate:
 
 
 # ---------------------------------------------------------------------- helpers
-def _bisect_increasing(f: Callable[[float], float], target: float, start: float, steps: int = 60) -> float:
-    """``x >= 0`` with ``f(x) = target`` for a nondecreasing ``f`` (nearly so: bisection finds one crossing)."""
+def _bisect_increasing(f: Callable[[float], float], target: float, start: float, steps: int = 60) -> float | None:
+    """``x >= 0`` with ``f(x)`` crossing ``target`` (``f`` nondecreasing, or nearly: bisection finds one crossing).
+
+    ``None`` when ``f`` stays below ``target`` up to ``2**20 * start``.
+    """
     low, high = 0.0, max(start, 1e-12)
-    for _ in range(60):  # widen: a bound on the draws may need a larger factor than the unbounded one
+    for _ in range(20):  # widen: a bound on the draws may need a larger factor than the unbounded one
         if f(high) >= target:
             break
         low, high = high, 2 * high
+    else:
+        return None
     for _ in range(steps):
         middle = (low + high) / 2
         low, high = (middle, high) if f(middle) < target else (low, middle)
