@@ -18,7 +18,7 @@ from nasbench.space import CellSpace
 from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
 from nasbench.provenance import sha256_file
 from nasbench.surrogate.model import seed_deviation_bound, seed_targets
-from nasbench.surrogate.quality import evaluate, regression_metrics, sparse_kendall_tau
+from nasbench.surrogate.quality import evaluate, oracle_agreement, regression_metrics, sparse_kendall_tau
 from nasbench.table import Benchmark
 from nasbench.table.store import read_table, write_table
 
@@ -480,6 +480,21 @@ def test_split_agreement_scores_valid_accuracy_against_test_accuracy_of_the_same
     assert split_agreement(bench4, classes[:5])["n"] == 5
 
 
+def test_oracle_agreement_is_one_without_seed_noise_and_falls_as_the_noise_grows():
+    rng = np.random.default_rng(1)
+    expected = np.linspace(0.90, 0.99, 200)
+    tau = {}
+    for std in (0.0, 0.002, 0.02, 1.0):
+        per_seed = expected + std * rng.standard_normal((3, 200))
+        tau[std] = oracle_agreement(per_seed, draws=20)["kendall_tau"]
+    assert tau[0.0] == 1.0
+    assert 1.0 > tau[0.002] > tau[0.02] > tau[1.0] and tau[1.0] < 0.5
+    one_seed = oracle_agreement(expected[None, :])
+    assert one_seed["n"] == 0 and np.isnan(one_seed["kendall_tau"])
+    noisy = expected + 0.01 * rng.standard_normal((3, 200))
+    assert oracle_agreement(noisy, draws=5, seed=3) == oracle_agreement(noisy, draws=5, seed=3)  # seeded
+
+
 def test_top_quarter_keeps_the_best_quarter_of_the_given_classes(bench4):
     from nasbench.surrogate.quality import top_quarter
 
@@ -532,6 +547,10 @@ def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path):
     assert sum(summary["feature_importance"]["valid_accuracy"].values()) == pytest.approx(1.0)
     assert summary["seed_agreement"]["valid_accuracy"]["n"] == len(meta["split"]["test"])
     assert meta["quality"]["seed_agreement"]["valid_accuracy"]["n"] == len(meta["split"]["test"])
+    oracle = summary["oracle_ceiling"]["valid_accuracy"]
+    assert oracle["n"] == len(meta["split"]["test"])  # its tau is null where noise swamps the classes' spread
+    assert oracle["kendall_tau"] is None or -1 <= oracle["kendall_tau"] <= 1
+    assert "A perfect model" in (report / "README.md").read_text()
     # the model serves nasbench-search as benchmark=surrogate
     search = subprocess.run(
         [sys.executable, "-m", "nasbench.cli.search", "strategy=rea", "benchmark=surrogate", f"benchmark.path={out}",

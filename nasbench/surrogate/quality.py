@@ -16,6 +16,9 @@
 * :func:`top_quarter`: the classes where searches look (top quarter by valid accuracy);
 * :func:`split_agreement`: valid accuracy as the "prediction" of the same
   runs' test accuracy -- the evaluation noise alone, available with one seed;
+* :func:`oracle_ceiling`: the rank correlation a perfect predictor of each
+  class's expected accuracy would reach against the table's mean over seeds,
+  which is itself noisy (simulated from the table's own seed spread);
 * :func:`fraction_study`: the metrics as the training set grows (1% .. 80% of
   the trained classes; valid and test classes fixed);
 * :func:`write_report`: all of it as README.md, CSV, JSON and PNG figures.
@@ -129,6 +132,51 @@ def seed_agreement(bench: Benchmark, outputs: Sequence[str], classes: Sequence[i
         out[name] = {key: float(np.mean([m[key] for m in per_seed])) for key in per_seed[0]}
         out[name]["n"] = int(rows.sum())
     return out
+
+
+def oracle_agreement(per_seed: np.ndarray, draws: int = 200, seed: int = 0) -> dict[str, float]:
+    """Rank correlation of the expected values with their noisy mean over seeds, simulated from ``(S, n)`` values.
+
+    Each class's expected value is taken as its mean over its finite seeds,
+    shrunk towards the grand mean so that the spread across classes loses the
+    seed noise's share; each draw adds Gaussian noise of that class's own seed
+    std / sqrt(seeds) and scores the ranks. Classes with fewer than two finite
+    seeds are left out; ``n`` 0 and NaN figures when fewer than two remain,
+    NaN figures too when the seed noise is as large as the spread across
+    classes (nothing left to rank).
+    """
+    from scipy.stats import kendalltau, spearmanr
+
+    rows = np.isfinite(per_seed).sum(axis=0) >= 2
+    nan = {"n": int(rows.sum()), "kendall_tau": float("nan"), "kendall_tau_sd": float("nan"), "spearman": float("nan")}
+    if rows.sum() < 2:
+        return {**nan, "n": 0}
+    values = per_seed[:, rows]
+    count = np.isfinite(values).sum(axis=0)
+    mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0, ddof=1)
+    noise_var = std ** 2 / count
+    spread = np.var(mean)
+    if spread == 0:
+        return nan
+    shrink = np.sqrt(max(spread - noise_var.mean(), 0.0) / spread)
+    expected = mean.mean() + shrink * (mean - mean.mean())
+    rng = np.random.default_rng(seed)
+    taus, rhos = [], []
+    for _ in range(draws):
+        observed = expected + rng.standard_normal(len(expected)) * np.sqrt(noise_var)
+        taus.append(kendalltau(expected, observed).statistic)
+        rhos.append(spearmanr(expected, observed).statistic)
+    return {"n": int(rows.sum()), "kendall_tau": float(np.mean(taus)), "kendall_tau_sd": float(np.std(taus)),
+            "spearman": float(np.mean(rhos))}
+
+
+def oracle_ceiling(bench: Benchmark, classes: Sequence[int], outputs: Sequence[str] = ("valid_accuracy", "test_accuracy"),
+                   draws: int = 200, seed: int = 0) -> dict[str, dict[str, float]]:
+    """:func:`oracle_agreement` of each output's final per-seed values on ``classes``: the best rank a model can score."""
+    values = seed_targets(bench, list(outputs))[:, np.asarray(classes, dtype=np.int64)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # classes with one seed: NaN std, left out
+        return {name: oracle_agreement(values[:, :, t], draws, seed) for t, name in enumerate(outputs)}
 
 
 def top_quarter(bench: Benchmark, classes: Sequence[int]) -> np.ndarray:
@@ -360,8 +408,10 @@ def write_report(
     noise = noise_check(model, bench, test)
     ceiling = seed_agreement(bench, model.outputs_, test)
     splits = split_agreement(bench, test)
+    oracle = oracle_ceiling(bench, test, seed=model.seed)
     model.metadata_["quality"] = _finite({"test_classes": int(len(test)), "metrics": metrics, "noise": noise,
                                           "seed_agreement": ceiling, "split_agreement": splits,
+                                          "oracle_ceiling": oracle,
                                           "top_quarter_metrics": top_metrics})
     if make_model is None:
         def make_model() -> Surrogate:
@@ -393,6 +443,7 @@ def write_report(
         "noise_check": noise,
         "seed_agreement": ceiling,
         "split_agreement": splits,
+        "oracle_ceiling": oracle,
         "fractions": json.loads(study.to_json(orient="records")) if len(study) else [],
         "feature_importance": {output: by_group[output].to_dict() for output in by_group.columns},
         "provenance": report_provenance(surrogate_config=model.metadata_.get("config"), table=source),
@@ -437,6 +488,15 @@ def write_report(
         + ", ".join(f"{key} {splits[key]:.4f}" for key in ("r2", "kendall_tau", "sparse_kendall_tau", "spearman"))
         + ".",
         "",
+        "A perfect model, one that knew each class's expected accuracy, against the table's mean over seeds, which "
+        "is itself noisy: simulated from the table's own seed spread (each class's mean shrunk by the noise's share "
+        "of the spread across classes, then Gaussian noise of its seed std / sqrt(seeds); mean of 200 draws). "
+        "No surrogate can rank these classes better than this: "
+        + "; ".join(f"{name}: n {v['n']}, kendall_tau {v['kendall_tau']:.4f} (+- {v['kendall_tau_sd']:.4f}), "
+                    f"spearman {v['spearman']:.4f}" for name, v in oracle.items() if v["n"] >= 2)
+        + "." if any(v["n"] >= 2 for v in oracle.values()) else
+        "(no test class has two or more trained seeds: no simulated ceiling)",
+        "",
         "![predicted vs true](scatter.png)",
         "",
         "## Which features matter",
@@ -454,7 +514,8 @@ def write_report(
         "## Seed noise",
         "",
         "`noise=True` draws one member per architecture and scales its deviation from the ensemble mean by a "
-        "factor per output fitted on the valid classes (root mean squares matched). Standard deviation over seeds "
+        "factor per output fitted on the valid classes (root mean squares matched), bounded by the largest seed "
+        "deviation among train classes of about the same mean (see `Surrogate`). Standard deviation over seeds "
         "on the test classes with two or more trained seeds, the table's (`true_std`) and the draws' "
         "(`predicted_std`): root mean square over classes, and over the median class (`median_*`; a few classes "
         "with far-apart seeds or members dominate the root mean square).",
@@ -504,7 +565,8 @@ def _finite(value: Any) -> Any:
 
 
 __all__ = [
-    "regression_metrics", "sparse_kendall_tau", "evaluate", "seed_agreement", "split_agreement", "top_quarter", "noise_check",
+    "regression_metrics", "sparse_kendall_tau", "evaluate", "seed_agreement", "split_agreement", "oracle_agreement",
+    "oracle_ceiling", "top_quarter", "noise_check",
     "fraction_study", "write_report",
     "DEFAULT_FRACTIONS",
 ]
