@@ -480,8 +480,11 @@ class Surrogate:
             pred_var = float(np.mean(members[:, rows, t].std(axis=0) ** 2)) if rows.any() else float("nan")
             ok = self.ensemble_size > 1 and np.isfinite(true_var) and pred_var > 0
             if ok:
+                column = members[:, rows][..., [t]]  # (K, r, 1)
+                column_mean = column.mean(axis=0)
+
                 def draw_var(factor: float) -> float:
-                    draws = self._bounded_deviation(members[:, rows][..., [t]], np.array([factor]), outputs=[t])
+                    draws = self._bounded(column_mean, factor * (column - column_mean), outputs=[t])
                     return float(np.mean(draws[..., 0].std(axis=0) ** 2))
                 unbounded = np.sqrt(true_var / pred_var)
                 found = _bisect_increasing(draw_var, true_var, start=unbounded)
@@ -573,7 +576,7 @@ class Surrogate:
         predicted through their class representative. ``noise=False``: the ensemble mean (deterministic).
         ``noise=True``: per architecture, one member drawn by ``rng``
         (a ``numpy.random.Generator``), its deviation from the mean scaled by
-        ``noise_scale_`` and bounded (see ``_bounded_deviation``): one seed-like draw,
+        ``noise_scale_`` and bounded (see ``_bounded``): one seed-like draw,
         the same member for every output.
         """
         if not isinstance(noise, (bool, np.bool_)):
@@ -587,7 +590,8 @@ class Surrogate:
                 raise SurrogateError("noise=True needs an ensemble of at least 2 members; this surrogate has 1")
             self._check_noise_calibrated()
             pick = rng.integers(len(members), size=mean.shape[0])
-            mean = mean + self._bounded_deviation(members, self.noise_scale_)[pick, np.arange(mean.shape[0])]
+            deviation = self.noise_scale_ * (members[pick, np.arange(mean.shape[0])] - mean)
+            mean = mean + self._bounded(mean, deviation)
         return {name: mean[:, t] for t, name in enumerate(self.outputs_)}
 
     def _check_noise_calibrated(self) -> None:
@@ -610,9 +614,8 @@ class Surrogate:
         return np.stack([self.noise_clip_[t][np.searchsorted(self.noise_clip_edges_[t], level[..., i], side="right")]
                          for i, t in enumerate(outputs)], axis=-1)
 
-    def _bounded_deviation(self, members: np.ndarray, scale: np.ndarray,
-                           outputs: Sequence[int] | None = None) -> np.ndarray:
-        """Each member's draw, ``(K, n, T)``: its scaled deviation from the mean, bounded at both ends.
+    def _bounded(self, mean: np.ndarray, deviation: np.ndarray, outputs: Sequence[int] | None = None) -> np.ndarray:
+        """Scaled deviations ``(..., n, T)`` from the ensemble mean ``(n, T)``, bounded at both ends.
 
         The bound is the smaller of :meth:`noise_bound` at the mean and at the
         value the unbounded draw would reach, so a draw neither leaves its
@@ -620,14 +623,14 @@ class Surrogate:
         level where they stray less. (So the draws' spread can shrink as the
         scale grows; the calibration's bisection finds one crossing.)
         """
-        mean = members.mean(axis=0)
-        deviation = scale * (members - mean)
-        bound = np.minimum(self.noise_bound(mean, outputs)[None], self.noise_bound(mean + deviation, outputs))
+        bound = np.minimum(self.noise_bound(mean, outputs), self.noise_bound(mean + deviation, outputs))
         return np.clip(deviation, -bound, bound)
 
     def predict_std(self, X: Any) -> dict[str, np.ndarray]:
         """Standard deviation of ``noise=True`` draws (over the members, as drawn): output name -> ``(n,)``."""
-        spread = self._bounded_deviation(self.predict_members(X), self.noise_scale_).std(axis=0)
+        members = self.predict_members(X)
+        mean = members.mean(axis=0)
+        spread = self._bounded(mean, self.noise_scale_ * (members - mean)).std(axis=0)
         return {name: spread[:, t] for t, name in enumerate(self.outputs_)}
 
     # ------------------------------------------------------------------ save / load
