@@ -950,3 +950,22 @@ def test_the_float_fingerprint_tells_torchs_cpu_kernels_apart(tmp_path):
     native = fingerprint(None)
     assert len(native) == 16 and fingerprint(None) == native
     assert fingerprint("default") != native
+
+
+def test_classes_file_trains_only_the_listed_classes(tmp_path):
+    from nasbench.table.store import read_table
+    from nasbench.train.build import read_priority_file
+
+    space = tiny_space()
+    listed = tmp_path / "sample.txt"
+    chosen = [space[int(space.representatives()[c])].arch_str for c in (3, 7)]
+    listed.write_text("\n".join(chosen) + "\n")
+    out = build_tiny(tmp_path / "sample.h5", seeds=(0,), epochs=1, only=read_priority_file(listed, "classes_file"),
+                     costs_pass="off")
+    done = read_table(out).entries["done"][:, 0]
+    assert sorted(int(c) for c in np.flatnonzero(done)) == sorted(space.parse(a).class_id for a in chosen)
+    with pytest.raises(ValueError, match="cannot read classes_file"):
+        read_priority_file(tmp_path / "missing.txt", "classes_file")
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    with pytest.raises(ValueError, match="lists no architecture"):
+        build_tiny(tmp_path / "empty.h5", seeds=(0,), only=read_priority_file(tmp_path / "empty.txt"))

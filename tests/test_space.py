@@ -461,3 +461,25 @@ def test_features(space):
     np.testing.assert_array_equal(feats[:, -1], space.is_connected()[:50])
     assert not feats[:, -1].all() and feats[:, -1].any()  # the first 50 cells hold both kinds
     np.testing.assert_array_equal(space.features(dec[7]), feats[7:8])
+
+
+@pytest.mark.parametrize("reduction", ["residual", "pool"])
+def test_cell_space_reduction_costs_match_the_model(reduction):
+    space = CellSpace(reduction=reduction)
+    for arch in ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+                 "|skip_connect~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|"):
+        decisions = space.parse(arch).decisions
+        model = space.build_model(decisions)
+        assert space.costs(decisions)["params"] == sum(p.numel() for p in model.parameters())
+
+
+def test_cell_space_reduction_is_part_of_its_identity_only_when_not_the_default():
+    from nasbench.space.registry import space_from_config
+
+    assert "reduction" not in CellSpace().config()  # tables made before the option keep their signature
+    pool = CellSpace(reduction="pool")
+    assert pool.config()["reduction"] == "pool" and pool.signature != CellSpace().signature
+    assert space_from_config(pool.config()) == pool
+    assert space_from_config({**CellSpace().config(), "reduction": "residual"}) == CellSpace()
+    with pytest.raises(SpaceError, match="unknown reduction 'linear'; valid: pool, residual"):
+        CellSpace(reduction="linear")

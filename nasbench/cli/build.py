@@ -41,6 +41,7 @@ def main(cfg: DictConfig) -> None:
         max_entries=cfg.max_entries,
         max_classes=cfg.max_classes,
         priority=read_priority_file(cfg.priority_file) if cfg.priority_file else (),
+        only=read_priority_file(cfg.classes_file, "classes_file") if cfg.classes_file else None,
         timing=TimingConfig(**OmegaConf.to_container(cfg.timing, resolve=True)),
         costs_pass=cfg.costs_pass,
         allow_other_setup=cfg.allow_other_setup,

@@ -27,6 +27,7 @@ class BuildConfig:
     max_entries: Optional[int] = None
     max_classes: Optional[int] = None
     priority_file: Optional[str] = None
+    classes_file: Optional[str] = None
     timing: TimingConfig = field(default_factory=TimingConfig)
     costs_pass: str = "auto"
     allow_other_setup: bool = False

@@ -525,3 +525,44 @@ def check_channels(channels: Any) -> tuple[int, ...]:
     if isinstance(channels, str) or not is_sequence(channels) or len(channels) == 0:
         raise SpaceError(f"channels must be a non-empty list of positive integers, got {channels!r}")
     return tuple(int_arg("channels", c, 1) for c in channels)
+
+
+#: the fixed module between stages: NAS-Bench-201's residual block, or a linear pool + 1x1 conv + BN
+REDUCTIONS = ("pool", "residual")
+
+
+def check_reduction(reduction: Any) -> str:
+    """A reduction name of :data:`REDUCTIONS`, or :class:`SpaceError`."""
+    if reduction not in REDUCTIONS:
+        raise SpaceError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
+    return reduction
+
+
+def stage_lengths(input_length: int, stages: int) -> list[int]:
+    """Signal length in each stage: every reduction halves it, rounding up (stride 2)."""
+    lengths = [input_length]
+    for _ in range(stages - 1):
+        lengths.append((lengths[-1] - 1) // 2 + 1)
+    return lengths
+
+
+def skeleton_costs(in_channels: int, channels: Sequence[int], input_length: int, num_classes: int,
+                   reduction: str) -> tuple[int, int]:
+    """Params and MACs of the macro skeleton: stem conv + BN, the reductions, BN + linear head."""
+    c0 = channels[0]
+    params = in_channels * c0 * 3 + 2 * c0  # stem conv + BN
+    macs = in_channels * c0 * 3 * input_length
+    lengths = stage_lengths(input_length, len(channels))
+    for (c_in, c_out), length in zip(zip(channels, channels[1:]), lengths[1:]):
+        if reduction == "residual":
+            params += c_in * c_out * 3 + 2 * c_out  # conv_a (stride 2) + BN
+            params += c_out * c_out * 3 + 2 * c_out  # conv_b + BN
+            params += c_in * c_out  # shortcut 1x1 conv after avg-pool
+            macs += (c_in * c_out * 3 + c_out * c_out * 3 + c_in * c_out) * length
+        else:
+            params += c_in * c_out + 2 * c_out  # 1x1 conv after avg-pool + BN
+            macs += c_in * c_out * length
+    c_last = channels[-1]
+    params += 2 * c_last + c_last * num_classes + num_classes  # BN + linear
+    macs += c_last * num_classes
+    return params, macs

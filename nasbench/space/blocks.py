@@ -73,13 +73,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nasbench.space.base import SearchSpace, SpaceError, check_channels, check_menu, int_arg, is_sequence
+from nasbench.space.base import (REDUCTIONS, SearchSpace, SpaceError, check_channels, check_menu, check_reduction, int_arg,
+                                  is_sequence, skeleton_costs, stage_lengths)
 
 #: every block the model builder knows; a space uses a subset, in the order given
 KNOWN_BLOCKS = ("skip", "res3", "res5", "incep", "sep3")
 DEFAULT_BLOCKS = ("skip", "res3", "incep", "sep3")
-#: the fixed module between stages: NAS-Bench-201's residual block, or a linear pool + 1x1 conv + BN
-REDUCTIONS = ("pool", "residual")
 SEPARATOR = "-"
 
 
@@ -118,9 +117,7 @@ class BlockSpace(SearchSpace):
         num_classes: int = 10,
         reduction: str = "pool",
     ):
-        if reduction not in REDUCTIONS:
-            raise SpaceError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
-        self.reduction = reduction
+        self.reduction = check_reduction(reduction)
         blocks = check_menu("blocks", "block", blocks, KNOWN_BLOCKS)
         positions = int_arg("positions", positions, 1, 8)
         channels = check_channels(channels)
@@ -212,10 +209,7 @@ class BlockSpace(SearchSpace):
     # ------------------------------------------------------------------ costs
     @cached_property
     def _stage_lengths(self) -> list[int]:
-        lengths = [self.input_length]
-        for _ in self.channels[1:]:
-            lengths.append((lengths[-1] - 1) // 2 + 1)  # conv k=3, stride 2, pad 1
-        return lengths
+        return stage_lengths(self.input_length, len(self.channels))
 
     @cached_property
     def _cost_tables(self) -> tuple[np.ndarray, np.ndarray]:
@@ -233,22 +227,7 @@ class BlockSpace(SearchSpace):
     @cached_property
     def _skeleton_costs(self) -> tuple[int, int]:
         """Params and MACs of everything outside the positions (the cell space's skeleton)."""
-        c0, l0 = self.channels[0], self.input_length
-        params = self.in_channels * c0 * 3 + 2 * c0  # stem conv + BN
-        macs = self.in_channels * c0 * 3 * l0
-        for (c_in, c_out), length in zip(zip(self.channels, self.channels[1:]), self._stage_lengths[1:]):
-            if self.reduction == "residual":
-                params += c_in * c_out * 3 + 2 * c_out  # conv_a (stride 2) + BN
-                params += c_out * c_out * 3 + 2 * c_out  # conv_b + BN
-                params += c_in * c_out  # shortcut 1x1 conv after avg-pool
-                macs += (c_in * c_out * 3 + c_out * c_out * 3 + c_in * c_out) * length
-            else:
-                params += c_in * c_out + 2 * c_out  # 1x1 conv after avg-pool + BN
-                macs += c_in * c_out * length
-        c_last = self.channels[-1]
-        params += 2 * c_last + c_last * self.num_classes_out + self.num_classes_out  # BN + linear
-        macs += c_last * self.num_classes_out
-        return params, macs
+        return skeleton_costs(self.in_channels, self.channels, self.input_length, self.num_classes_out, self.reduction)
 
     def costs(self, decisions: Sequence[int] | np.ndarray) -> dict[str, Any]:
         """Parameters (count) and FLOPs (multiply-accumulates of conv and linear layers).

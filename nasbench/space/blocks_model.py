@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from nasbench.space.cell_model import PoolReduction, ReLUConvBN, ResidualReduction, head, stem
+from nasbench.space.cell_model import ReLUConvBN, head, make_reduction, stem
 
 
 class Residual(nn.Module):
@@ -68,13 +68,6 @@ def make_block(name: str, channels: int) -> nn.Module | None:
     if name == "sep3":
         return SepConv(channels)
     raise ValueError(f"unknown block {name!r}")
-
-
-def make_reduction(space, c_in: int, c_out: int) -> nn.Module:
-    """The fixed module between two stages: ``space.reduction`` is ``residual`` or ``pool``."""
-    if space.reduction == "residual":
-        return ResidualReduction(c_in, c_out)
-    return PoolReduction(c_in, c_out)
 
 
 class BlockNetwork(nn.Module):

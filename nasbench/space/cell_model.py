@@ -1,6 +1,7 @@
 """The network the generator trains for a cell architecture: plain PyTorch, 1-D.
 
-NAS-Bench-201's macro skeleton, scaled down for 1-D signals: the ops use the
+NAS-Bench-201's macro skeleton, scaled down for 1-D signals (with its residual
+reduction between stages, or a linear one: see :class:`nasbench.space.cell.CellSpace`): the ops use the
 same names and structure (ReLU-Conv-BN, 3-tap average pooling without padded
 zeros, identity, zero), Conv1d standing in for Conv2d.
 """
@@ -113,6 +114,13 @@ class PoolReduction(nn.Module):
         return self.body(x)
 
 
+def make_reduction(space, c_in: int, c_out: int) -> nn.Module:
+    """The fixed module between two stages: ``space.reduction`` is ``residual`` or ``pool``."""
+    if space.reduction == "residual":
+        return ResidualReduction(c_in, c_out)
+    return PoolReduction(c_in, c_out)
+
+
 def stem(space) -> list[nn.Module]:
     c0 = space.channels[0]
     return [nn.Conv1d(space.in_channels, c0, 3, padding=1, bias=False), nn.BatchNorm1d(c0)]
@@ -124,7 +132,7 @@ def head(space) -> list[nn.Module]:
 
 
 class CellNetwork(nn.Module):
-    """Stem, cells and reductions per stage, BN-ReLU, global pooling, linear head.
+    """Stem, cells per stage and a reduction between stages, BN-ReLU, global pooling, linear head.
 
     Input ``(batch, in_channels, length)``; output logits ``(batch, num_classes)``.
     """
@@ -135,7 +143,7 @@ class CellNetwork(nn.Module):
         layers = stem(space)
         for stage, c in enumerate(space.channels):
             if stage > 0:
-                layers.append(ResidualReduction(space.channels[stage - 1], c))
+                layers.append(make_reduction(space, space.channels[stage - 1], c))
             layers.extend(Cell(space.edges, ops, c) for _ in range(space.cells_per_stage))
         self.features = nn.Sequential(*layers, *head(space))
         self.classifier = nn.Linear(space.channels[-1], space.num_classes_out)

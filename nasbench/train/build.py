@@ -82,12 +82,12 @@ def prioritise(jobs: list[tuple[int, int]], space: SearchSpace, priority: Sequen
     return sorted(jobs, key=lambda job: (job[1], job[0] not in first, position[job]))
 
 
-def read_priority_file(path: str | Path) -> list[str]:
+def read_priority_file(path: str | Path, option: str = "priority_file") -> list[str]:
     """Architectures listed one per line (any text encoding; ``#`` starts a comment)."""
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as err:
-        raise ValueError(f"cannot read priority_file {path}: {err.strerror or err}") from None
+        raise ValueError(f"cannot read {option} {path}: {err.strerror or err}") from None
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
@@ -249,6 +249,7 @@ def run_build(
     max_entries: int | None = None,
     max_classes: int | None = None,
     priority: Sequence[Any] = (),
+    only: Sequence[Any] | None = None,
     timing: TimingConfig = TimingConfig(),
     costs_pass: str = "auto",
     allow_other_setup: bool = False,
@@ -257,6 +258,9 @@ def run_build(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Train the missing entries of this shard into ``output`` (or its shard file); returns the path.
+
+    ``only``: architectures (any encoding) whose classes alone are trained, e.g. a
+    pilot's sample; the table is then partial by design (``complete`` stays false).
 
     ``costs_pass``: when to re-measure every trained class's epoch time and every
     entry's latency in one sitting (:func:`measure_costs`): ``auto`` once every class
@@ -328,6 +332,11 @@ def run_build(
         )
     table.attrs["timing"] = timing_attr
     mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes)
+    if only is not None:
+        chosen = {int(space.parse(arch).class_id) for arch in only}
+        if not chosen:
+            raise ValueError("classes_file lists no architecture; give one per line")
+        mine = [job for job in mine if job[0] in chosen]
     train_jobs = prioritise([j for j in mine if not table.entries["done"][j]], space, priority)
     if max_entries is not None:
         train_jobs = train_jobs[:max_entries]
