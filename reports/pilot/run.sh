@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The pilot that chose the default table's setup: every candidate trains the same sample of classes
+# (reports/pilot/classes.txt, from `nasbench-pilot sample`) with seeds 0 and 1, then `nasbench-pilot report`
+# compares them. Each build resumes where it stopped, so rerunning this script only trains what is missing.
+#   bash reports/pilot/run.sh            # all candidates, then the report
+#   bash reports/pilot/run.sh pool       # one candidate's build
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+common=(classes_file=reports/pilot/classes.txt 'seeds=[0,1]' costs_pass=off train.latency_repeats=0)
+declare -A setup=(
+  [pool]="space.reduction=pool"
+  [pool-2cells]="space.reduction=pool space.cells_per_stage=2"
+  [pool-24ep]="space.reduction=pool train.epochs=24"
+  [pool-bigeval]="space.reduction=pool dataset.n_valid=10000 dataset.n_test=10000"
+  [pool-8k]="space.reduction=pool dataset.n_train=8000"
+)
+order=(pool pool-2cells pool-24ep pool-bigeval pool-8k)
+declare -A words=(
+  [residual]="the flagship: residual reductions, 1 cell per stage, MNIST-1D 4k/5k/5k, 12 epochs (its shipped table, seeds 0 and 1)"
+  [pool]="linear pool reductions, 1 cell per stage, MNIST-1D 4k/5k/5k, 12 epochs"
+  [pool-2cells]="linear pool reductions, 2 cells per stage, MNIST-1D 4k/5k/5k, 12 epochs"
+  [pool-24ep]="linear pool reductions, 1 cell per stage, MNIST-1D 4k/5k/5k, 24 epochs"
+  [pool-bigeval]="linear pool reductions, 1 cell per stage, MNIST-1D 4k/10k/10k, 12 epochs"
+  [pool-8k]="linear pool reductions, 1 cell per stage, MNIST-1D 8k/5k/5k, 12 epochs"
+)
+for name in "${@:-${order[@]}}"; do
+  # shellcheck disable=SC2086
+  nasbench-build "${common[@]}" ${setup[$name]} output="reports/pilot/tables/$name.h5" \
+    hydra.run.dir="outputs/pilot/$name"
+done
+if [ $# -eq 0 ]; then
+  args=(residual=nb201-mnist1d.h5) describe=(--describe "residual=${words[residual]}")
+  for name in "${order[@]}"; do
+    args+=("$name=reports/pilot/tables/$name.h5")
+    describe+=(--describe "$name=${words[$name]}")
+  done
+  nasbench-pilot report --sample reports/pilot/classes.csv --out reports/pilot "${describe[@]}" "${args[@]}"
+fi
