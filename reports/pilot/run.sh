@@ -14,7 +14,7 @@ declare -A setup=(
   [pool-bigeval]="space.reduction=pool dataset.n_valid=10000 dataset.n_test=10000"
   [pool-8k]="space.reduction=pool dataset.n_train=8000"
 )
-order=(pool pool-2cells pool-24ep pool-bigeval pool-8k)
+order=(pool pool-bigeval pool-2cells pool-24ep pool-8k)
 declare -A words=(
   [residual]="the flagship: residual reductions, 1 cell per stage, MNIST-1D 4k/5k/5k, 12 epochs (its shipped table, seeds 0 and 1)"
   [pool]="linear pool reductions, 1 cell per stage, MNIST-1D 4k/5k/5k, 12 epochs"
