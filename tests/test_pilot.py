@@ -23,8 +23,10 @@ def test_sample_is_stratified_weighted_and_holds_the_anchors(tiny_table):
     assert (drawn["stratum"] == 2).sum() == 3  # the top stratum gets top_share of the sample
     # each drawn class stands for its class size x its stratum's classes per draw: the weights estimate every cell
     sizes = np.bincount(space.class_ids(), minlength=space.num_classes)
-    assert (drawn["weight"] / sizes[drawn["class_id"]]).sum() == pytest.approx(space.num_classes)
-    assert drawn["weight"].sum() == pytest.approx(len(space), rel=0.5)  # an unbiased estimate of the cell count
+    assert drawn["class_weight"].sum() == pytest.approx(space.num_classes)  # each stratum's classes, exactly
+    assert drawn["weight"].sum() == pytest.approx(len(space))  # and its cells
+    assert np.allclose(drawn["weight"] / sizes[drawn["class_id"]] / drawn["class_weight"],
+                       (drawn["weight"] / sizes[drawn["class_id"]] / drawn["class_weight"]).groupby(drawn["stratum"]).transform("first"))
     for name, arch in TINY_ANCHORS.items():
         assert space.parse(arch).class_id in set(sample.loc[sample["anchor"] == name, "class_id"])
     # higher strata hold higher reference accuracy

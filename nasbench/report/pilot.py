@@ -8,7 +8,7 @@ what a benchmark needs, measured on the sample:
   conv3 on the 0->3 edge and all-conv3; the all-skip gap to the best class is
   how visible a collapse is;
 * **top-decile ratio**: among the classes in the top 10 % of the candidate's own
-  population, the std of class means over the mean seed-to-seed std (>= 1 means
+  classes, the std of class means over the mean seed-to-seed std (>= 1 means
   the top is ranked by architecture more than by seed);
 * **seed-to-seed Spearman** of the two seeds' final test accuracy, over all
   sampled classes and within the top half;
@@ -18,8 +18,9 @@ what a benchmark needs, measured on the sample:
 
 The sample is stratified over a reference table's class-mean accuracy (deciles,
 the top decile over-weighted). Population figures (top decile, median, random
-search) weight each sampled class by the architectures it stands for: its class
-size times its stratum's classes per sampled class.
+search) weight each sampled class by the classes it stands for (its stratum's
+classes per sampled class) or, where architectures are drawn uniformly as random
+search draws them, by the architectures it stands for.
 """
 
 from __future__ import annotations
@@ -59,8 +60,10 @@ def stratified_sample(table_path: str | Path, size: int = 150, top_share: float 
     The classes fall into ``strata`` equal-count strata by accuracy; the top one gets
     ``top_share`` of the sample, the rest is split evenly. Columns: ``class_id``,
     ``arch_str``, ``stratum`` (-1 for an anchor not drawn), ``reference_test``
-    (the table's class mean, %), ``weight`` (architectures each stands for; 0 for an
-    anchor not drawn), ``anchor`` (its name or "").
+    (the table's class mean, %), ``class_weight`` (classes each stands for) and
+    ``weight`` (architectures each stands for; both 0 for an anchor not drawn),
+    ``anchor`` (its name or ""). Within a stratum the weights add up to exactly its
+    classes and its architectures.
     """
     from nasbench.space.registry import space_from_config
     from nasbench.table.store import read_table
@@ -85,8 +88,12 @@ def stratified_sample(table_path: str | Path, size: int = 150, top_share: float 
     rows = []
     for s, count in enumerate(counts):
         members = np.flatnonzero(stratum == s)
-        for c in rng.choice(members, size=int(count), replace=False):
-            rows.append({"class_id": int(c), "stratum": s, "weight": float(class_size[c] * len(members) / count)})
+        drawn = rng.choice(members, size=int(count), replace=False)
+        # ratio weights: the drawn classes of a stratum stand for exactly its classes and its cells
+        cells = class_size[members].sum() / class_size[drawn].sum()
+        for c in drawn:
+            rows.append({"class_id": int(c), "stratum": s, "class_weight": len(members) / count,
+                         "weight": float(class_size[c] * cells)})
     frame = pd.DataFrame(rows)
     frame["anchor"] = ""
     for name, arch in anchors.items():
@@ -94,11 +101,11 @@ def stratified_sample(table_path: str | Path, size: int = 150, top_share: float 
         if c in set(frame["class_id"]):
             frame.loc[frame["class_id"] == c, "anchor"] = name
         else:
-            frame.loc[len(frame)] = {"class_id": c, "stratum": -1, "weight": 0.0, "anchor": name}
+            frame.loc[len(frame)] = {"class_id": c, "stratum": -1, "class_weight": 0.0, "weight": 0.0, "anchor": name}
     reps = space.representatives()
     frame["arch_str"] = [space[int(reps[c])].arch_str for c in frame["class_id"]]
     frame["reference_test"] = means[frame["class_id"]]
-    return frame[["class_id", "arch_str", "stratum", "reference_test", "weight", "anchor"]]
+    return frame[["class_id", "arch_str", "stratum", "reference_test", "class_weight", "weight", "anchor"]]
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -142,8 +149,10 @@ def candidate_stats(table, sample: pd.DataFrame) -> dict[str, Any]:
     seed_sd = test.std(axis=1, ddof=1)
     drawn = sample["weight"].to_numpy() > 0
     w = sample["weight"].to_numpy()[drawn]
-    cut_top = weighted_quantile(mean[drawn], w, 0.9)
-    cut_half = weighted_quantile(mean[drawn], w, 0.5)
+    cw = sample["class_weight"].to_numpy()[drawn]
+    # the top decile and half are of classes (as NAS-Bench-201's statistics are); random search draws cells
+    cut_top = weighted_quantile(mean[drawn], cw, 0.9)
+    cut_half = weighted_quantile(mean[drawn], cw, 0.5)
     top = drawn & (mean >= cut_top)
     half = drawn & (mean >= cut_half)
     best = float(mean.max())
@@ -152,7 +161,7 @@ def candidate_stats(table, sample: pd.DataFrame) -> dict[str, Any]:
     stats = {
         "classes": int(len(ids)),
         "best": best,
-        "median": weighted_quantile(mean[drawn], w, 0.5),
+        "median": cut_half,
         "anchors": anchors,
         "all_skip_gap": best - anchors.get("all-skip", float("nan")),
         "top_decile_classes": int(top.sum()),
@@ -168,12 +177,11 @@ def candidate_stats(table, sample: pd.DataFrame) -> dict[str, Any]:
 
 
 def entry_cost(table) -> dict[str, float]:
-    """Core-seconds per entry: the build's wall time x workers over its entries, and training alone from the timing pass."""
+    """Core-seconds per entry: the build's wall time x workers over its entries (everything: training,
+    evaluation, timing, process start), and training alone from the timing pass (process CPU clock)."""
     done = int(table.entries["done"].sum())
-    history = json.loads(table.attrs.get("build_history", "[]"))
-    core_seconds = sum(float(run.get("seconds", 0.0)) * int(run.get("workers") or 1) for run in history)
-    if not core_seconds:  # older runs recorded no seconds: the table's total over its machine's workers
-        core_seconds = float(table.attrs.get("build_seconds", 0.0)) * int(json.loads(table.attrs["machine"]).get("workers") or 1)
+    workers = int(json.loads(table.attrs["machine"]).get("workers") or 1)
+    core_seconds = float(table.attrs.get("build_seconds", 0.0)) * max(workers, 1)
     epochs = table.epochs["test_accuracy"].shape[2]
     timed = table.epoch_seconds[np.isfinite(table.epoch_seconds)]
     per_entry = core_seconds / done if done else float("nan")
@@ -201,7 +209,7 @@ def write_pilot_report(candidates: Mapping[str, str | Path], sample_csv: str | P
     sample = pd.read_csv(sample_csv, keep_default_na=False)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stats, tables, per_class = {}, {}, sample[["class_id", "arch_str", "stratum", "weight", "anchor"]].copy()
+    stats, tables, per_class = {}, {}, sample[["class_id", "arch_str", "stratum", "class_weight", "weight", "anchor"]].copy()
     for name, path in candidates.items():
         table = read_table(path)
         tables[name] = table
@@ -242,7 +250,7 @@ def _plot(stats: dict, per_class: pd.DataFrame, sample: pd.DataFrame, path: Path
     import matplotlib.pyplot as plt
 
     drawn = sample["weight"].to_numpy() > 0
-    w = sample["weight"].to_numpy()[drawn]
+    w = sample["class_weight"].to_numpy()[drawn]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     for name in stats:
         mean = per_class[f"{name}_mean"].to_numpy()[drawn]
@@ -251,7 +259,7 @@ def _plot(stats: dict, per_class: pd.DataFrame, sample: pd.DataFrame, path: Path
         left.step(share, mean[order], where="post", label=name)
         right.scatter(np.full(1, stats[name]["top_decile_ratio"]), [stats[name]["all_skip_gap"]], s=60, label=name)
     left.set_xscale("log")
-    left.set_xlabel("share of all cells at or above (%, log)")
+    left.set_xlabel("share of all classes at or above (%, log)")
     left.set_ylabel("class-mean test accuracy (%)")
     left.set_title("How accuracy falls off from the best cell")
     left.grid(alpha=0.3, which="both")
