@@ -203,11 +203,6 @@ def test_block_table(tmp_path):
     assert set(api.get_more_info(99, "mnist1d")) >= {"train-loss", "valid-accuracy", "test-all-time"}
 
 
-def test_importing_the_adapter_imports_no_optional_library():
-    code = ("import sys, nasbench.compat.nats; nasbench.compat.nats.create(); "
-            "assert not {'torch', 'nats_bench', 'ConfigSpace', 'syne_tune'} & set(sys.modules), sys.modules.keys()")
-    subprocess.run([sys.executable, "-c", code], check=True)
-
 
 def test_regularized_evolution_example_runs_on_the_default_table():
     script = ROOT / "examples" / "nats_regularized_evolution.py"

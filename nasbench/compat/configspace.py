@@ -6,8 +6,8 @@
 
     cs = configuration_space(seed=0)                  # the cell space: six categoricals "1<-0" ... "3<-2"
     config = cs.sample_configuration()
-    to_arch(config).arch_str                          # '|nor_conv_3x3~0|+|none~0|...|'
-    objective(config, fidelity=4, seed=0)             # {'function_value': 0.031, 'fitness': 0.031, 'cost': 2.9, 'info': {...}}
+    to_arch(config).arch_str                          # its NAS-Bench-201 arch string
+    objective(config, fidelity=4, seed=0)             # {'function_value': ..., 'fitness': ..., 'cost': ..., 'info': {...}}
 
 Hyperparameters are categoricals over the option names, one per decision of the space:
 for the cell space one per edge, named ``"j<-i"`` for the edge from node ``i`` to node ``j``
@@ -37,12 +37,7 @@ import functools
 import json
 import math
 import numbers
-from typing import Any
-
-try:
-    import ConfigSpace
-except ImportError:  # pragma: no cover - depends on the environment
-    raise ImportError('nasbench.compat.configspace needs ConfigSpace: pip install "nasbench[configspace]"') from None
+from typing import TYPE_CHECKING, Any
 
 from nasbench.space import BlockSpace, CellSpace
 from nasbench.space.base import Arch, SearchSpace, SpaceError
@@ -50,8 +45,20 @@ from nasbench.space.registry import space_from_config
 from nasbench.table.benchmark import Benchmark
 from nasbench.table.store import TableError
 
+if TYPE_CHECKING:
+    import ConfigSpace
+
 #: key of the space's config in a ConfigurationSpace's ``meta``
 META_KEY = "nasbench_space"
+
+
+def _configspace():
+    """The ConfigSpace package, imported when first needed (``import nasbench`` never imports it)."""
+    try:
+        import ConfigSpace
+    except ImportError:
+        raise ImportError('nasbench.compat.configspace needs ConfigSpace: pip install "nasbench[configspace]"') from None
+    return ConfigSpace
 
 
 def hyperparameter_names(space: SearchSpace) -> list[str]:
@@ -65,6 +72,7 @@ def hyperparameter_names(space: SearchSpace) -> list[str]:
 
 def configuration_space(space: SearchSpace | Benchmark | None = None, seed: int | None = None) -> ConfigSpace.ConfigurationSpace:
     """The ``ConfigurationSpace`` of ``space`` (a space or a table's; ``None``: the default cell space)."""
+    ConfigSpace = _configspace()
     if isinstance(space, Benchmark):
         space = space.space
     elif space is None:
@@ -82,6 +90,7 @@ def configuration_space(space: SearchSpace | Benchmark | None = None, seed: int 
 
 def space_of(cs: ConfigSpace.ConfigurationSpace) -> SearchSpace:
     """The nasbench space a ``ConfigurationSpace`` made by :func:`configuration_space` describes."""
+    ConfigSpace = _configspace()
     meta = cs.meta if isinstance(cs, ConfigSpace.ConfigurationSpace) else None
     if not isinstance(meta, dict) or META_KEY not in meta:
         raise SpaceError("this ConfigurationSpace was not made by nasbench.compat.configspace.configuration_space")
@@ -122,7 +131,7 @@ def to_config(arch: Any, cs: ConfigSpace.ConfigurationSpace) -> ConfigSpace.Conf
     space = space_of(cs)
     decisions = space.parse(arch).decisions
     values = {name: space.option_names(d)[k] for d, (name, k) in enumerate(zip(hyperparameter_names(space), decisions))}
-    return ConfigSpace.Configuration(cs, values=values)
+    return _configspace().Configuration(cs, values=values)
 
 
 @functools.lru_cache(maxsize=4)
