@@ -18,10 +18,6 @@ import pytest
 
 from nasbench.compat.nats import LATENCY_BATCH, SET_NAMES, create
 
-nats_bench = pytest.importorskip("nats_bench", reason='needs nats_bench: pip install "nasbench[nats]"')
-from nats_bench.api_utils import ArchResults, ResultsCount  # noqa: E402
-from nats_bench.genotype_utils import topology_str2structure  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE_DATASET = "cifar100"  # NATS-Bench's dataset with the table's split layout
 
@@ -31,8 +27,17 @@ def api():
     return create()
 
 
+@pytest.fixture(scope="module")
+def nats_bench():
+    """The real library; only the tests that compare against it need it."""
+    return pytest.importorskip("nats_bench", reason='needs nats_bench: pip install "nasbench[nats]"')
+
+
 def nats_oracle(api, indices):
     """A real NATS-Bench API over the table's numbers for ``indices``."""
+    import nats_bench
+    from nats_bench.api_utils import ArchResults, ResultsCount
+
     bench = api.benchmark
     epochs = bench.num_epochs
     n_valid, n_test = api._n_valid, api._n_test
@@ -74,7 +79,9 @@ def assert_same(ours: dict, theirs: dict):
         assert ours[key] == pytest.approx(theirs[key], rel=1e-9, abs=1e-12), key
 
 
-def test_every_arch_string_and_structure_finds_its_index(api):
+def test_every_arch_string_and_structure_finds_its_index(api, nats_bench):
+    from nats_bench.genotype_utils import topology_str2structure
+
     assert len(api) == 15625
     for index in range(len(api)):
         structure = topology_str2structure(api[index])
@@ -85,7 +92,9 @@ def test_every_arch_string_and_structure_finds_its_index(api):
     assert api.query_index_by_arch("|nor_conv_7x7~0|+|none~0|none~1|+|none~0|none~1|none~2|") == -1
 
 
-def test_every_key_matches_nats_bench(api):
+def test_every_key_matches_nats_bench(api, nats_bench):
+    from nats_bench.genotype_utils import topology_str2structure
+
     rng = np.random.default_rng(0)
     indices = sorted(set(rng.choice(len(api), size=30, replace=False).tolist()) | {0, 15624})
     oracle = nats_oracle(api, indices)
@@ -109,8 +118,8 @@ def test_every_key_matches_nats_bench(api):
         assert_same(ours, oracle.get_more_info(index, ORACLE_DATASET))
 
 
-def test_find_best_matches_nats_bench_on_a_whole_table(tiny_table):
-    api = create(tiny_table)
+def test_find_best_matches_nats_bench_on_a_whole_table(nats_bench, request):
+    api = create(request.getfixturevalue("tiny_table"))  # built only where nats_bench is installed
     oracle = nats_oracle(api, range(len(api)))
     hp = api.avaliable_hps[0]
     costs = [api.get_cost_info(i, api.dataset, hp=hp) for i in range(len(api))]
