@@ -1,0 +1,143 @@
+"""A table as a syne-tune ``Blackbox`` for syne-tune's simulator (``pip install "nasbench[synetune]"``).
+
+::
+
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+    from syne_tune.blackbox_repository import UserBlackboxBackend
+    from syne_tune.optimizer.baselines import RandomSearch
+    from nasbench.compat.synetune import METRIC_ELAPSED_TIME, METRIC_VALID_ERROR, blackbox
+
+    bb = blackbox()                                   # the shipped flagship table
+    backend = UserBlackboxBackend(bb, elapsed_time_attr=METRIC_ELAPSED_TIME, tuner_sleep_time=0.5)
+    scheduler = RandomSearch(bb.configuration_space, metrics=[METRIC_VALID_ERROR], random_seed=0)
+    Tuner(backend, scheduler, StoppingCriterion(max_wallclock_time=3000), n_workers=4,
+          sleep_time=0, callbacks=[SimulatorCallback()]).run()
+
+A trial on the shipped tables trains for 3-15 simulated seconds (12 epochs; 5.6 s for the
+flagship's median cell), and syne-tune's simulator starts new trials only when its tuner
+wakes, every ``tuner_sleep_time`` simulated seconds (5 by default). Random search
+(``random_seed=0``) on the flagship for 200 s with 4 workers trained for 543 of the 800
+worker-seconds with the default and for 756 with ``tuner_sleep_time=0.5``.
+
+The names are those of syne-tune's own NAS-Bench-201 blackbox (``nasbench201`` in its
+blackbox repository), so a script or scheduler set up for it runs on a table after
+changing where the blackbox comes from:
+
+* hyperparameters ``hp_x0``, ``hp_x1``, ... one per decision of the space (for the cell
+  space the six edges in arch-string order), each a ``choice`` over the option names;
+* fidelity ``hp_epoch``, the epochs ``1 .. num_epochs`` (12 for the shipped tables);
+* seeds: the table's training seeds that every class has (the simulator draws one per trial);
+* objectives, in the order syne-tune's NAS-Bench-201 blackbox has them, then the test error:
+
+  ===========================  ============================================================
+  ``metric_valid_error``       ``1 - valid_accuracy`` (fraction), the default metric
+  ``metric_train_error``       ``1 - train_accuracy``
+  ``metric_runtime``           simulated training seconds of this epoch alone
+  ``metric_elapsed_time``      simulated training seconds up to this epoch (``train_time``)
+  ``metric_latency``           forward seconds at batch 256 (NATS-Bench's latency)
+  ``metric_flops``             multiply-accumulates per example, in millions (NATS-Bench's unit)
+  ``metric_params``            parameters, in millions
+  ``metric_test_error``        ``1 - test_accuracy``
+  ===========================  ============================================================
+
+Where they differ from syne-tune's NAS-Bench-201 numbers: it reads its validation error
+from NATS-Bench's ``ori-test`` evaluations (on cifar100 and ImageNet16-120 the valid and test
+splits together) and adds an evaluation's time to its runtime; here the validation error is the table's valid split alone, the test
+error its test split, and the times are the table's simulated training time alone (it
+records no evaluation time). Every number is the table's, never imputed: a class without
+one of the seeds drops that seed from the blackbox, and a table where no seed is trained for
+every class is refused.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nasbench.table.benchmark import Benchmark
+from nasbench.table.store import TableError
+
+if TYPE_CHECKING:
+    from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
+
+#: the fidelity: the epoch (syne-tune's NAS-Bench-201 blackbox's ``TIME_ATTR``)
+RESOURCE_ATTR = "hp_epoch"
+METRIC_VALID_ERROR = "metric_valid_error"
+METRIC_TRAIN_ERROR = "metric_train_error"
+#: time of this epoch alone
+METRIC_RUNTIME = "metric_runtime"
+#: time from the start of training to the end of this epoch (the simulator's ``elapsed_time_attr``)
+METRIC_ELAPSED_TIME = "metric_elapsed_time"
+METRIC_LATENCY = "metric_latency"
+METRIC_FLOPS = "metric_flops"
+METRIC_PARAMS = "metric_params"
+METRIC_TEST_ERROR = "metric_test_error"
+OBJECTIVES = (METRIC_VALID_ERROR, METRIC_TRAIN_ERROR, METRIC_RUNTIME, METRIC_ELAPSED_TIME, METRIC_LATENCY,
+              METRIC_FLOPS, METRIC_PARAMS, METRIC_TEST_ERROR)
+#: how syne-tune's blackbox repository records a blackbox's default metric, elapsed time and fidelity
+METADATA = {"metric_elapsed_time": METRIC_ELAPSED_TIME, "metric_default": METRIC_VALID_ERROR, "time_attr": RESOURCE_ATTR}
+
+
+def hyperparameter_names(num_decisions: int) -> list[str]:
+    return [f"hp_x{d}" for d in range(num_decisions)]
+
+
+def blackbox(table: Benchmark | str | None = None) -> BlackboxTabular:
+    """Every architecture of ``table`` (``None``: the shipped flagship; a shipped table's name, a path or a
+    :class:`~nasbench.table.Benchmark`) as a syne-tune ``BlackboxTabular`` (see the module's doc)."""
+    try:
+        import pandas as pd
+        from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
+        from syne_tune.config_space import choice, randint
+    except ImportError:
+        raise ImportError('nasbench.compat.synetune needs syne-tune: pip install "nasbench[synetune]"') from None
+    bench = table if isinstance(table, Benchmark) else Benchmark.load(table)
+    space, n, epochs = bench.space, len(bench), bench.num_epochs
+    seeds = [seed for seed, every in zip(bench.seeds, bench.done.all(axis=0)) if every]
+    if not seeds:
+        raise TableError(
+            f"no seed is trained for every class of this table ({bench.entries_done} of {bench.done.size} entries done); "
+            "a blackbox needs at least one"
+        )
+    names = hyperparameter_names(space.num_decisions)
+    decisions = space.all_decisions
+    hyperparameters = pd.DataFrame({
+        name: np.asarray(space.option_names(d), dtype=object)[decisions[:, d]] for d, name in enumerate(names)
+    })
+    index = np.arange(n)
+    columns = {name: k for k, name in enumerate(OBJECTIVES)}
+    evaluations = np.empty((n, len(seeds), epochs, len(OBJECTIVES)), dtype=np.float32)
+    for s, seed in enumerate(seeds):
+        previous = np.zeros(n)
+        for e in range(epochs):
+            rows = bench.query_batch(index, epoch=e + 1, seed=seed)
+            values = evaluations[:, s, e]
+            values[:, columns[METRIC_VALID_ERROR]] = 1 - rows["valid_accuracy"]
+            values[:, columns[METRIC_TRAIN_ERROR]] = 1 - rows["train_accuracy"]
+            values[:, columns[METRIC_TEST_ERROR]] = 1 - rows["test_accuracy"]
+            values[:, columns[METRIC_ELAPSED_TIME]] = rows["train_time"]
+            values[:, columns[METRIC_RUNTIME]] = rows["train_time"] - previous
+            values[:, columns[METRIC_LATENCY]] = rows["latency_b256"]
+            values[:, columns[METRIC_FLOPS]] = rows["flops"] / 1e6
+            values[:, columns[METRIC_PARAMS]] = rows["params"] / 1e6
+            previous = rows["train_time"]
+    return BlackboxTabular(
+        hyperparameters=hyperparameters,
+        configuration_space={name: choice(space.option_names(d)) for d, name in enumerate(names)},
+        fidelity_space={RESOURCE_ATTR: randint(1, epochs)},
+        objectives_evaluations=evaluations,
+        fidelity_values=np.arange(1, epochs + 1),
+        objectives_names=list(OBJECTIVES),
+    )
+
+
+def to_arch(config: dict[str, Any], table: Benchmark) -> Any:
+    """The architecture (a nasbench ``Arch``) of a blackbox configuration of ``table``."""
+    space = table.space
+    names = hyperparameter_names(space.num_decisions)
+    missing = [name for name in names if name not in config]
+    if missing:
+        raise TableError(f"configuration {config!r} lacks {', '.join(missing)}; valid keys: {', '.join(names)}")
+    return space.parse([str(config[name]) for name in names])
