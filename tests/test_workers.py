@@ -268,3 +268,53 @@ def test_optuna_tells_each_trial_its_own_value_out_of_order():
     for trial in trials:
         assert told[tuple(trial.arch.decisions)] == pytest.approx(toy(trial).valid_accuracy)
 
+
+
+# ---------------------------------------------------------------- the commands and the report
+
+
+def test_search_cli_runs_on_sixteen_workers_and_notes_a_synchronous_strategy(tiny_table, tmp_path):
+    from test_search import search_cli
+
+    result = search_cli("strategy=rea", "workers=16", f"benchmark.path={tiny_table}", "budget.seconds=2",
+                        f"hydra.run.dir={tmp_path / 'rea'}")
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "rea" / "result.json").read_text())
+    assert data["workers"] == 16 and data["config"]["workers"] == 16
+    assert {r["worker"] for r in data["trajectory"]} == set(range(16))
+    assert "note:" not in result.stderr
+
+    result = search_cli("strategy=hyperband", "workers=4", f"benchmark.path={tiny_table}", "budget.seconds=2",
+                        f"hydra.run.dir={tmp_path / 'hb'}")
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: {synchronous_note('hyperband', 4)}"]
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("workers=0", "workers must be an integer >= 1, got 0"),
+    ("workers=abc", "workers"),
+    ("strategy=darts workers=4", "does not support workers=4"),
+])
+def test_search_cli_refuses_bad_worker_counts(tiny_table, tmp_path, override, expected):
+    from test_search import search_cli
+
+    result = search_cli(*override.split(), f"benchmark.path={tiny_table}", f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("override, message", [
+    ("workers=[1,0]", r"workers must list integers >= 1, each once, e\.g\. \[1,4,16\], got \[1, 0\]"),
+    ("workers=[4,4]", r"workers must list integers >= 1, each once"),
+    ("workers=[]", r"workers must list integers >= 1, each once"),
+])
+def test_compare_refuses_bad_worker_lists(tiny_table, tmp_path, monkeypatch, capsys, override, message):
+    import re
+
+    from test_search import compare
+
+    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", override, "seeds=2", "budget.seconds=1",
+                           f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert code == 2 and re.search(message, err), err
+    assert not (tmp_path / "runs").exists()

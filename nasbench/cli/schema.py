@@ -60,6 +60,7 @@ class SearchConfig:
     benchmark: Any = None
     seed: int = 0
     skip_duplicates: bool = False
+    workers: int = 1
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     constraint: ConstraintConfig = field(default_factory=ConstraintConfig)
     objectives: Optional[list[str]] = None
@@ -76,6 +77,7 @@ class CompareConfig:
     strategies: list[str] = field(default_factory=lambda: ["random", "rea", "reinforce", "local_search", "hyperband"])
     seeds: int = 20
     skip_duplicates: list[bool] = field(default_factory=lambda: [False, True])
+    workers: list[int] = field(default_factory=lambda: [1])
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     constraint: ConstraintConfig = field(default_factory=ConstraintConfig)
     objectives: Optional[list[str]] = None

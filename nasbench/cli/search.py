@@ -42,6 +42,7 @@ def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
             ("constraint.*", any(v is not None for v in (cfg.get("constraint") or {}).values())),
             ("objectives", bool(cfg.get("objectives"))),
             ("skip_duplicates=true", bool(cfg.get("skip_duplicates"))),
+            (f"workers={cfg.get('workers')}", cfg.get("workers", 1) != 1),
         ) if on
     ]
     if unsupported:
@@ -51,6 +52,7 @@ def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
 def check_search(cfg: dict[str, Any], benchmark) -> None:
     """Everything :func:`search` checks about ``cfg`` before it runs, without running it."""
     from nasbench.search import ONE_SHOT_NAMES, make_strategy
+    from nasbench.search.base import positive_int
     from nasbench.search.multiobjective import ArchTable, check_constraints
 
     options = dict(cfg["strategy"])
@@ -67,6 +69,7 @@ def check_search(cfg: dict[str, Any], benchmark) -> None:
         from nasbench.search.runner import check_searchable
 
         make_strategy(name, benchmark.space, np.random.default_rng(0), benchmark.num_epochs, objectives=cfg.get("objectives"), **options)
+        positive_int("workers", cfg.get("workers", 1))
         check_searchable(benchmark)
 
 
@@ -105,7 +108,7 @@ def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> di
         strategy = make_strategy(name, benchmark.space, strategy_rng, benchmark.num_epochs, objectives=objectives, **options)
         result = run_search(
             strategy, benchmark, budget, runner_rng, skip_duplicates=bool(cfg["skip_duplicates"]),
-            constraints=constraint, objectives=objectives,
+            constraints=constraint, objectives=objectives, workers=cfg.get("workers", 1),
         )
     return {
         "strategy": name,
@@ -192,6 +195,11 @@ def main(cfg: DictConfig) -> None:
         unfinished.parent.mkdir(parents=True, exist_ok=True)
         unfinished.write_text("this sweep job has written neither its result nor its error.txt (yet)\n")
     try:
+        from nasbench.search.workers import synchronous_note
+
+        note = synchronous_note(cfg.strategy.get("name"), cfg.workers)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         result = search(OmegaConf.to_container(cfg, resolve=True))
         write_json(out, result)
     except Exception as err:
