@@ -243,8 +243,10 @@ def test_nsga2_waits_for_its_generation():
     nsga = NSGA2(CellSpace(), np.random.default_rng(0), 12, population_size=4)
     trials = [nsga.ask() for _ in range(4)]
     assert nsga.ask() is None
-    nsga.tell(trials[0], Observation(0.5, 0.5, 0.0, 12, 1.0, objectives=(0.5, 100.0)))
-    assert nsga.ask() is not None  # room for one more of the first population
+    nsga.tell(trials[1], Observation(0.5, 0.5, 0.0, 12, 1.0, objectives=(0.5, 100.0)))
+    assert nsga.ask() is None  # the other three of the first population are still in flight
+    nsga.tell(trials[0], Observation(-np.inf, -np.inf, np.inf, 12, 0.0, feasible=False))
+    assert nsga.ask() is not None  # an infeasible one is no member: another takes its place
 
 
 def test_synchronous_strategies_leave_workers_idle_and_say_so(flagship):
@@ -318,3 +320,70 @@ def test_compare_refuses_bad_worker_lists(tiny_table, tmp_path, monkeypatch, cap
                            f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}")
     assert code == 2 and re.search(message, err), err
     assert not (tmp_path / "runs").exists()
+
+
+def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp_path, monkeypatch, capsys):
+    from test_search import compare
+
+    runs, rep = tmp_path / "runs", tmp_path / "rep"
+    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "workers=[1,4]",
+                           "strategies=[random,rea,hyperband]", "seeds=6", "skip_duplicates=[false]", "budget.seconds=2",
+                           f"runs_dir={runs}", f"out={rep}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert code == 0, err
+    assert [line for line in err.splitlines() if line.startswith("note:")] == [f"note: {synchronous_note('hyperband', 4)}"]
+    assert sorted(p.name for p in runs.iterdir()) == [
+        "hyperband", "hyperband+4workers", "random", "random+4workers", "rea", "rea+4workers"]
+    one = json.loads((runs / "rea" / "seed000" / "result.json").read_text())
+    assert "workers" not in one["config"] and "workers" not in one  # one worker: recorded as it always was
+    assert json.loads((runs / "rea+4workers" / "seed000" / "result.json").read_text())["config"]["workers"] == 4
+
+    readme = (rep / "README.md").read_text()
+    assert "## Parallel workers" in readme and "### Wall-clock time to a regret" in readme
+    assert "| strategy | target regret | time, 1 worker | time, 4 workers | speed-up x4 |" in readme
+    for name in ("wallclock_regret.png", "speedup.png", "speedup.csv", "utilisation.csv"):
+        assert (rep / name).exists(), name
+    summary = json.loads((rep / "summary.json").read_text())
+    assert set(summary["final"]) == {f"{s}[workers={w}]" for s in ("random", "rea", "hyperband") for w in (1, 4)}
+    parallel = summary["parallel"]
+    assert parallel["workers"] == [1, 4] and parallel["targets"] and parallel["target_source"] == "`random` with 1 worker"
+    assert not any("No `random` runs" in line for line in summary["findings"])
+    usage = {(row["strategy"], row["workers"]): row["utilisation"] for row in summary["parallel"]["utilisation"]}
+    assert usage[("hyperband", 4)] < usage[("random", 4)] <= 1.0
+    rows = parallel["speedup"]
+    assert len(rows) == 3 * 2 * len(parallel["targets"])
+    assert all(row["speedup"] == 1 for row in rows if row["workers"] == 1 and row["time_to_target"] is not None)
+
+
+def test_collect_fills_in_who_ran_a_one_worker_evaluation(tiny_table, tmp_path):
+    from nasbench.cli.search import write_json
+    from nasbench.report.collect import collect
+
+    bench = Benchmark.load(tiny_table)
+    for workers in (1, 3):
+        result = run(bench, "random", workers=workers, seconds=1.0)
+        write_json(tmp_path / f"w{workers}" / "result.json", {**result, "strategy": "random", "seed": 0})
+    collection = collect(tmp_path)
+    assert set(collection.runs["label"]) == {"random[workers=1]", "random[workers=3]"}
+    assert set(collection.runs["group"]) == {"random"}
+    one = collection.trajectory[collection.trajectory["label"] == "random[workers=1]"]
+    assert (one["worker"] == 0).all()
+    assert np.allclose(one["start"].to_numpy()[1:], one["time"].to_numpy()[:-1], atol=1e-5)
+
+
+def test_speed_ups_are_read_from_mean_regret_curves():
+    import pandas as pd
+
+    from nasbench.report.parallel import first_time, speedup_table
+
+    grid = np.geomspace(1, 1000, 2000)
+    # seeds x grid: regret falls 10x faster with 4 workers than with 1
+    base = np.array([np.where(grid < 100 * (1 + s / 10), 0.02, 0.01) for s in range(10)])
+    fast = np.array([np.where(grid < 10 * (1 + s / 10), 0.02, 0.01) for s in range(10)])
+
+    matrices = {("rea", 1): pd.DataFrame(base, index=range(10)), ("rea", 4): pd.DataFrame(fast, index=range(10))}
+    assert first_time(base.mean(axis=0), 0.015, grid) == pytest.approx(140, rel=0.01)  # once half the seeds are down
+    assert np.isinf(first_time(base.mean(axis=0), 0.005, grid))
+    table = speedup_table(matrices, [{"fraction": 0.5, "regret": 0.015}], grid).set_index("workers")
+    assert table.loc[4, "time_to_target"] == pytest.approx(14, rel=0.01)
+    assert table.loc[4, "speedup"] == pytest.approx(10, rel=0.01)
+    assert table.loc[4, "speedup_low"] <= 10 <= table.loc[4, "speedup_high"] and table.loc[1, "speedup"] == 1

@@ -309,6 +309,14 @@ def write_report(
     tests = pairwise_wilcoxon(wide_regret)
     ranks = average_ranks(grid_frame)
 
+    baseline = BASELINE
+    parallel_lines: list[str] = []
+    if "workers" in runs:  # simulated workers: regret against wall-clock time and speed-ups by worker count
+        from nasbench.report.parallel import write_parallel
+
+        fewest = runs[runs["group"] == BASELINE].sort_values("workers")["label"]
+        baseline = fewest.iloc[0] if len(fewest) else BASELINE  # random search with the fewest workers
+        parallel_lines, parallel_summary = write_parallel(collection, out)
     plot_regret(grid_frame, grid, out / "regret.png", title)
     plot_ranks(ranks, grid, out / "ranks.png")
     plot_final(runs, list(table.index), optimum, out / "final_test.png", "best feasible" if constrained else "optimum")
@@ -325,7 +333,8 @@ def write_report(
         "final": json.loads(table.to_json(orient="index")),
         "friedman_nemenyi": cd,
         "failed_runs": collection.failed,
-        "findings": findings(table, tests),
+        "findings": findings(table, tests, baseline),
+        **({"parallel": parallel_summary} if parallel_lines else {}),
         "provenance": report_provenance(**collection.provenance),
     }
     _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
@@ -362,6 +371,7 @@ def write_report(
         "",
         *[f"- {line}" for line in summary["findings"]],
         "",
+        *parallel_lines,
         "## Anytime regret (mean +- standard error over seeds)",
         "",
         "![regret](regret.png)",

@@ -1,0 +1,373 @@
+"""The parallel part of a comparison: regret against wall-clock time by worker count, and speed-ups.
+
+A sweep whose runs had simulated parallel workers (``nasbench-compare workers=[1,4,16]``)
+shares one wall-clock budget. For each strategy (its label without the worker count) this
+draws the mean anytime regret of every worker count against wall-clock time, and measures
+the **time to a regret**: the wall-clock time at which the strategy's mean regret over seeds
+first falls to the target (read on a grid of 2,000 log-spaced times, 0.5% apart; a single
+run's regret goes up as well as down, since its incumbent is picked by a noisy valid
+accuracy, so the mean over seeds is what is timed). The **speed-up** of N workers is the
+fewest workers' time over N workers' time, with a 95% percentile bootstrap interval over
+the seeds (resampled together for both worker counts: runs with the same seed share their
+first random draws). The target regrets are the baseline's mean regret (random search with
+the fewest workers; every strategy pooled if it did not run) after 10%, 30% and all of the
+budget. **Utilisation** is the share of the workers' time spent training: worker-seconds over
+workers x budget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasbench.report.collect import Collection, mean_se_over_runs, regret_on_grid
+
+#: the targets: the baseline's mean regret after these shares of the budget
+TARGET_FRACTIONS = (0.1, 0.3, 1.0)
+BASELINE = "random"
+#: regrets are differences of accuracies stored as float32: equal within this
+TOLERANCE = 1e-9
+GRID_POINTS = 2000
+BOOTSTRAP_RESAMPLES = 2000
+#: stands for "no incumbent yet" in a bootstrap mean (a regret is at most 1)
+NO_INCUMBENT = 1e6
+
+
+def wallclock_grid(collection: Collection, points: int = GRID_POINTS) -> np.ndarray:
+    """Log-spaced wall-clock times from the first finish of any run to the budget."""
+    start = max(float(collection.trajectory["time"].min()), 1e-3)
+    end = max(float(collection.budget["seconds"]), start * 1.0001)
+    return np.geomspace(start, end, points)
+
+
+def regret_matrices(collection: Collection, grid: np.ndarray) -> dict[tuple[str, int], pd.DataFrame]:
+    """(strategy, workers) -> its runs' regret on ``grid``, one row per seed (NaN before a run's first finish)."""
+    frame = regret_on_grid(collection, grid)
+    runs = collection.runs
+    matrices = {}
+    for (group, workers), chosen in runs.groupby(["group", "workers"], sort=True):
+        rows = frame.loc[list(zip(chosen["label"], chosen["seed"]))]
+        matrices[(str(group), int(workers))] = rows.set_axis(chosen["seed"].to_numpy()).sort_index()
+    return matrices
+
+
+def first_time(mean: np.ndarray, target: float, grid: np.ndarray) -> np.ndarray:
+    """The first grid time at which each row of ``mean`` is at most ``target`` (``inf``: never)."""
+    hit = mean <= target + TOLERANCE
+    return np.where(hit.any(axis=-1), grid[hit.argmax(axis=-1)], np.inf)
+
+
+def target_regrets(matrices: dict[tuple[str, int], pd.DataFrame], grid: np.ndarray, budget: float,
+                   baseline: str = BASELINE) -> tuple[list[dict[str, float]], str]:
+    """The target regrets (the baseline's mean regret at :data:`TARGET_FRACTIONS` of the budget) and their source."""
+    fewest = min(workers for _, workers in matrices)
+    if (baseline, fewest) in matrices:
+        reference, source = matrices[(baseline, fewest)], f"`{baseline}` with {workers_text(fewest)}"
+    else:
+        reference = pd.concat([m for (_, w), m in matrices.items() if w == fewest])
+        source = f"every strategy with {workers_text(fewest)}, pooled"
+    mean = reference.to_numpy(dtype=float).mean(axis=0)  # NaN until every run has an incumbent
+    targets = []
+    for fraction in TARGET_FRACTIONS:
+        position = np.searchsorted(grid, fraction * budget, side="right") - 1
+        if position >= 0 and np.isfinite(mean[position]):
+            targets.append({"fraction": fraction, "seconds": fraction * budget, "regret": float(mean[position])})
+    return targets, source
+
+
+def speedup_table(matrices: dict[tuple[str, int], pd.DataFrame], targets: list[dict[str, float]],
+                  grid: np.ndarray) -> pd.DataFrame:
+    """One row per strategy x target x worker count: the time to the target and the speed-up over the fewest workers."""
+    fewest = min(workers for _, workers in matrices)
+    rng = np.random.default_rng(0)
+    rows = []
+    for group in sorted({group for group, _ in matrices}):
+        base = matrices.get((group, fewest))
+        for workers in sorted(w for g, w in matrices if g == group):
+            these = matrices[(group, workers)]
+            times = first_time(these.to_numpy(dtype=float).mean(axis=0), np.array([[t["regret"]] for t in targets]), grid)
+            intervals = [(np.nan, np.nan)] * len(targets)
+            if base is not None and workers != fewest:
+                intervals = _speedup_intervals(base, these, targets, grid, rng)
+            for target, time, interval in zip(targets, times, intervals):
+                base_time = first_time(base.to_numpy(dtype=float).mean(axis=0), target["regret"], grid) if base is not None else np.inf
+                speedup = float(base_time / time) if np.isfinite(base_time) and np.isfinite(time) else np.nan
+                rows.append({"strategy": group, "target_regret": target["regret"], "target_fraction": target["fraction"],
+                             "workers": workers, "runs": len(these), "time_to_target": float(time), "speedup": speedup,
+                             "speedup_low": interval[0], "speedup_high": interval[1]})
+    return pd.DataFrame(rows)
+
+
+def _speedup_intervals(base: pd.DataFrame, these: pd.DataFrame, targets: list[dict[str, float]], grid: np.ndarray,
+                       rng: np.random.Generator) -> list[tuple[float, float]]:
+    """95% percentile bootstrap intervals of the speed-up, resampling the seeds both worker counts ran."""
+    seeds = base.index.intersection(these.index)
+    if len(seeds) < 2:
+        return [(np.nan, np.nan)] * len(targets)
+    a = np.nan_to_num(base.loc[seeds].to_numpy(dtype=float), nan=NO_INCUMBENT)
+    b = np.nan_to_num(these.loc[seeds].to_numpy(dtype=float), nan=NO_INCUMBENT)
+    n = len(seeds)
+    counts = np.zeros((BOOTSTRAP_RESAMPLES, n))
+    np.add.at(counts, (np.arange(BOOTSTRAP_RESAMPLES)[:, None], rng.integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))), 1)
+    mean_a, mean_b = counts @ a / n, counts @ b / n
+    intervals = []
+    for target in targets:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratios = first_time(mean_a, target["regret"], grid) / first_time(mean_b, target["regret"], grid)
+        ratios = ratios[np.isfinite(ratios)]
+        # an interval only where nearly every resample reaches the target with both worker counts
+        if len(ratios) < 0.975 * BOOTSTRAP_RESAMPLES:
+            intervals.append((np.nan, np.nan))
+        else:
+            low, high = np.percentile(ratios, [2.5, 97.5])
+            intervals.append((float(low), float(high)))
+    return intervals
+
+
+def utilisation(collection: Collection) -> pd.DataFrame:
+    """Per strategy and worker count: the mean share of the workers' time spent training, and evaluations."""
+    runs = collection.runs.assign(
+        utilisation=lambda r: r["worker_seconds"] / (r["workers"] * r["budget_seconds"]))
+    table = runs.groupby(["group", "workers"]).agg(
+        runs=("seed", "size"), evals_mean=("num_evals", "mean"), utilisation=("utilisation", "mean"))
+    return table.reset_index().rename(columns={"group": "strategy"})
+
+
+def workers_text(count: int) -> str:
+    return f"{count} worker{'' if count == 1 else 's'}"
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_wallclock_regret(matrices: dict[tuple[str, int], pd.DataFrame], grid: np.ndarray,
+                          targets: list[dict[str, float]], path: Path) -> None:
+    """One panel per strategy: mean regret (+- SE) against wall-clock time, one line per worker count."""
+    plt = _plt()
+    groups = sorted({group for group, _ in matrices})
+    counts = sorted({workers for _, workers in matrices})
+    colours = dict(zip(counts, plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(counts)))))
+    columns = min(3, len(groups))
+    rows = int(np.ceil(len(groups) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.5 * rows + 0.7), dpi=120, sharex=True,
+                             sharey=True, squeeze=False)
+    lowest, highest = np.inf, 0.0
+    for ax, group in zip(axes.flat, groups):
+        for workers in counts:
+            if (group, workers) not in matrices:
+                continue
+            mean, se, ok = mean_se_over_runs(matrices[(group, workers)])
+            ok &= np.isfinite(mean) & (mean > 0)  # drawn where half the runs have an incumbent; log scale
+            ax.plot(grid[ok], 100 * mean[ok], color=colours[workers], lw=1.6, label=workers_text(workers))
+            ax.fill_between(grid[ok], 100 * np.maximum(mean - se, mean / 2)[ok], 100 * (mean + se)[ok],
+                            color=colours[workers], alpha=0.2, lw=0)
+            if ok.any():
+                lowest = min(lowest, float(100 * mean[ok].min()))
+            every = np.isfinite(matrices[(group, workers)].to_numpy(dtype=float)).all(axis=0)
+            if every.any():  # the axis starts where every run has an incumbent, not at a few runs' first draws
+                highest = max(highest, float(100 * (mean + se)[every].max()))
+        for target in targets:
+            ax.axhline(100 * target["regret"], color="grey", lw=0.8, ls=":")
+        ax.set_title(group)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    if np.isfinite(lowest) and highest > lowest:
+        axes.flat[0].set_ylim(0.8 * lowest, 1.25 * highest)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("wall-clock time (simulated s, log scale)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("mean regret (points, log scale)")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle("Regret against wall-clock time, mean +- SE over seeds (dotted: the target regrets)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_speedups(table: pd.DataFrame, path: Path) -> None:
+    """One panel per target: speed-up against worker count per strategy (95% bootstrap bars), ideal dashed."""
+    plt = _plt()
+    targets = table[["target_fraction", "target_regret"]].drop_duplicates().sort_values("target_fraction")
+    counts = sorted(table["workers"].unique())
+    groups = sorted(table["strategy"].unique())
+    colours = plt.get_cmap("tab10").colors
+    fig, axes = plt.subplots(1, len(targets), figsize=(4.2 * len(targets), 4.2), dpi=120, sharey=True, squeeze=False)
+    for ax, (_, target) in zip(axes[0], targets.iterrows()):
+        ax.plot(counts, counts, color="k", ls="--", lw=1, label="linear")
+        for i, group in enumerate(groups):
+            rows = table[(table["strategy"] == group) & (table["target_fraction"] == target["target_fraction"])]
+            rows = rows[np.isfinite(rows["speedup"])].sort_values("workers")
+            if rows.empty:
+                continue
+            low = np.where(np.isfinite(rows["speedup_low"]), rows["speedup"] - rows["speedup_low"], 0)
+            high = np.where(np.isfinite(rows["speedup_high"]), rows["speedup_high"] - rows["speedup"], 0)
+            ax.errorbar(rows["workers"] * (1 + 0.03 * (i - len(groups) / 2)), rows["speedup"], yerr=[low, high],
+                        color=colours[i % len(colours)], marker="o", ms=4, lw=1.5, capsize=2, label=group)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+        ax.set_xticks(counts, [str(c) for c in counts])
+        ax.set_xlabel("workers")
+        ax.set_title(f"to regret {100 * target['target_regret']:.2f} points", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel(f"speed-up over {workers_text(int(counts[0]))} (wall-clock)")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _time(seconds: float) -> str:
+    return f"{seconds:,.0f}" if np.isfinite(seconds) else "not reached"
+
+
+def speedup_markdown(table: pd.DataFrame) -> str:
+    """The speed-up table: one row per strategy and target, the time and speed-up per worker count."""
+    counts = sorted(table["workers"].unique())
+    fewest = counts[0]
+    header = ["strategy", "target regret", *[f"time, {workers_text(int(c))}" for c in counts],
+              *[f"speed-up x{c}" for c in counts if c != fewest]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (group, fraction), rows in table.groupby(["strategy", "target_fraction"], sort=True):
+        rows = rows.set_index("workers")
+        cells = [group, f"{100 * rows['target_regret'].iloc[0]:.2f}"]
+        for c in counts:
+            cells.append(_time(rows.loc[c, "time_to_target"]) if c in rows.index else "")
+        for c in counts:
+            if c == fewest:
+                continue
+            if c not in rows.index or not np.isfinite(rows.loc[c, "speedup"]):
+                cells.append("")
+                continue
+            cell = f"{rows.loc[c, 'speedup']:.1f}"
+            if np.isfinite(rows.loc[c, "speedup_low"]):
+                cell += f" ({rows.loc[c, 'speedup_low']:.1f}-{rows.loc[c, 'speedup_high']:.1f})"
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def findings(table: pd.DataFrame, usage: pd.DataFrame, baseline: str = BASELINE) -> list[str]:
+    """Sentences: each strategy's speed-up with the most workers at the middle target, against the baseline's;
+    which strategy reaches each target first with the most workers; strategies that leave workers idle."""
+    lines: list[str] = []
+    counts = sorted(table["workers"].unique())
+    if len(counts) < 2:
+        return lines
+    most, fewest = int(counts[-1]), int(counts[0])
+    fractions = sorted(table["target_fraction"].unique())
+    middle = fractions[len(fractions) // 2]
+    rows = table[(table["workers"] == most) & (table["target_fraction"] == middle)].set_index("strategy")
+    if len(rows):
+        target = 100 * rows["target_regret"].iloc[0]
+        ordered = rows.sort_values("speedup", ascending=False, na_position="last")
+        parts = []
+        for group, row in ordered.iterrows():
+            if np.isfinite(row["speedup"]):
+                interval = (f" ({row['speedup_low']:.1f}-{row['speedup_high']:.1f})"
+                            if np.isfinite(row["speedup_low"]) else "")
+                parts.append(f"{group} {row['speedup']:.1f}x{interval}")
+            else:
+                parts.append(f"{group} not measured (its mean regret did not reach the target with every worker count)")
+        lines.append(f"Speed-up of {most} over {workers_text(fewest)} to regret {target:.2f} points "
+                     f"(wall-clock time, 95% bootstrap interval): {'; '.join(parts)}; linear would be "
+                     f"{most / fewest:.0f}x.")
+        if baseline in rows.index and np.isfinite(rows.loc[baseline, "speedup"]):
+            base = rows.loc[baseline]
+            for group, row in ordered.iterrows():
+                if group == baseline or not np.isfinite(row["speedup_low"]) or not np.isfinite(base["speedup_low"]):
+                    continue
+                if row["speedup_high"] < base["speedup_low"]:
+                    lines.append(f"**{group}** gains less from {most} workers than `{baseline}` does "
+                                 f"({row['speedup']:.1f}x vs {base['speedup']:.1f}x; the intervals do not overlap).")
+                elif row["speedup_low"] > base["speedup_high"]:
+                    lines.append(f"**{group}** gains more from {most} workers than `{baseline}` does "
+                                 f"({row['speedup']:.1f}x vs {base['speedup']:.1f}x; the intervals do not overlap).")
+    for fraction in fractions:
+        rows = table[(table["workers"] == most) & (table["target_fraction"] == fraction)]
+        rows = rows[np.isfinite(rows["time_to_target"])].sort_values("time_to_target")
+        if len(rows):
+            first = rows.iloc[0]
+            lines.append(f"With {most} workers, **{first['strategy']}** is the first whose mean regret reaches "
+                         f"{100 * first['target_regret']:.2f} points, after {_time(first['time_to_target'])} s.")
+    idle = usage[(usage["workers"] == most) & (usage["utilisation"] < 0.9)]
+    for _, row in idle.iterrows():
+        lines.append(f"**{row['strategy']}** keeps its {most} workers training {100 * row['utilisation']:.0f}% of the "
+                     "time; the rest they wait.")
+    return lines
+
+
+def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) -> tuple[list[str], dict[str, Any]]:
+    """Write the parallel figures and tables into ``out``; returns the README lines and the summary's entries."""
+    from nasbench.report.comparison import _atomic_text
+
+    budget = float(collection.budget["seconds"])
+    grid = wallclock_grid(collection)
+    matrices = regret_matrices(collection, grid)
+    targets, source = target_regrets(matrices, grid, budget, baseline)
+    table = speedup_table(matrices, targets, grid)
+    usage = utilisation(collection)
+    plot_wallclock_regret(matrices, grid, targets, out / "wallclock_regret.png")
+    if len(table):
+        plot_speedups(table, out / "speedup.png")
+    _atomic_text(out / "speedup.csv", table.to_csv(index=False))
+    _atomic_text(out / "utilisation.csv", usage.to_csv(index=False))
+    counts = sorted(int(w) for w in collection.runs["workers"].unique())
+    found = findings(table, usage, baseline)
+    shares = ", ".join(f"{100 * target['fraction']:.0f}%" for target in targets)
+    usage_shown = usage.assign(utilisation=lambda u: 100 * u["utilisation"]).rename(
+        columns={"utilisation": "utilisation (%)", "evals_mean": "evaluations (mean)"})
+    lines = [
+        "## Parallel workers",
+        "",
+        f"Every strategy ran on {', '.join(map(str, counts))} simulated workers under the same wall-clock budget of "
+        f"{budget:,.0f} simulated seconds: a free worker asks the strategy for its next architecture, knowing only "
+        "the evaluations that have finished, and each evaluation takes its table training time.",
+        "",
+        *[f"- {line}" for line in found],
+        "",
+        "![regret against wall-clock time](wallclock_regret.png)",
+        "",
+        "### Wall-clock time to a regret",
+        "",
+        f"Target regrets: the mean regret of {source} after {shares} of the budget. Time: simulated wall-clock "
+        "seconds at which the strategy's mean regret over seeds first falls to the target. Speed-up: the fewest "
+        "workers' time over this one's, with a 95% bootstrap interval over seeds (blank where some resamples never "
+        "reach the target).",
+        "",
+        speedup_markdown(table) if len(table) else "(no target)",
+        "",
+        *(["![speed-ups](speedup.png)", ""] if len(table) else []),
+        "### Utilisation",
+        "",
+        "The share of the workers' time spent training (worker-seconds over workers x budget): a synchronous "
+        "strategy's workers wait for its rung or generation, and every worker idles at the end, when its next "
+        "evaluation would not finish within the budget.",
+        "",
+        _markdown(usage_shown),
+        "",
+        "Tables: `speedup.csv`, `utilisation.csv`.",
+        "",
+    ]
+    summary = {"workers": counts, "targets": targets, "target_source": source, "findings": found,
+               "speedup": [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+                           for row in table.to_dict(orient="records")],
+               "utilisation": usage.to_dict(orient="records")}
+    return lines, summary
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    from nasbench.report.comparison import _markdown as markdown
+
+    return markdown(frame, ".1f")
