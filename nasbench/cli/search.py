@@ -220,9 +220,10 @@ def main(cfg: DictConfig) -> None:
         unfinished.unlink(missing_ok=True)
     final = result["final"] or {}
     front = f", front of {final.get('front_size', 0)}, hypervolume regret {final.get('hv_regret', float('nan')):.4f}" if result.get("objectives") else ""
+    workers = f" on {result['workers']} workers ({result['worker_seconds']:.0f} worker-s)" if result.get("workers") else ""
     print(
         f"{result['strategy']} seed={result['seed']}: {result['num_evals']} evaluations, "
-        f"{result['simulated_time']:.0f} s simulated, incumbent test {final.get('incumbent_test', float('nan')):.4f}, "
+        f"{result['simulated_time']:.0f} s simulated{workers}, incumbent test {final.get('incumbent_test', float('nan')):.4f}, "
         f"regret {final.get('regret', float('nan')):.4f}{front} -> {out}"
     )
 
