@@ -259,48 +259,40 @@ def speedup_markdown(table: pd.DataFrame) -> str:
 
 
 def findings(table: pd.DataFrame, usage: pd.DataFrame, baseline: str = BASELINE) -> list[str]:
-    """Sentences: each strategy's speed-up with the most workers at the middle target, against the baseline's;
-    which strategy reaches each target first with the most workers; strategies that leave workers idle."""
+    """Sentences: per target, every strategy's speed-up with the most workers and which strategy is there first;
+    the strategies whose speed-up interval lies wholly below or above the baseline's; those that leave workers idle."""
     lines: list[str] = []
     counts = sorted(table["workers"].unique())
     if len(counts) < 2:
         return lines
     most, fewest = int(counts[-1]), int(counts[0])
-    fractions = sorted(table["target_fraction"].unique())
-    middle = fractions[len(fractions) // 2]
-    rows = table[(table["workers"] == most) & (table["target_fraction"] == middle)].set_index("strategy")
-    if len(rows):
+    for fraction in sorted(table["target_fraction"].unique()):
+        rows = table[(table["workers"] == most) & (table["target_fraction"] == fraction)].set_index("strategy")
         target = 100 * rows["target_regret"].iloc[0]
-        ordered = rows.sort_values("speedup", ascending=False, na_position="last")
         parts = []
-        for group, row in ordered.iterrows():
+        for group, row in rows.sort_values("speedup", ascending=False, na_position="last").iterrows():
             if np.isfinite(row["speedup"]):
-                interval = (f" ({row['speedup_low']:.1f}-{row['speedup_high']:.1f})"
-                            if np.isfinite(row["speedup_low"]) else "")
+                interval = f" ({row['speedup_low']:.1f}-{row['speedup_high']:.1f})" if np.isfinite(row["speedup_low"]) else ""
                 parts.append(f"{group} {row['speedup']:.1f}x{interval}")
             else:
-                parts.append(f"{group} not measured (its mean regret did not reach the target with every worker count)")
-        lines.append(f"Speed-up of {most} over {workers_text(fewest)} to regret {target:.2f} points "
-                     f"(wall-clock time, 95% bootstrap interval): {'; '.join(parts)}; linear would be "
-                     f"{most / fewest:.0f}x.")
-        if baseline in rows.index and np.isfinite(rows.loc[baseline, "speedup"]):
-            base = rows.loc[baseline]
-            for group, row in ordered.iterrows():
-                if group == baseline or not np.isfinite(row["speedup_low"]) or not np.isfinite(base["speedup_low"]):
-                    continue
-                if row["speedup_high"] < base["speedup_low"]:
-                    lines.append(f"**{group}** gains less from {most} workers than `{baseline}` does "
-                                 f"({row['speedup']:.1f}x vs {base['speedup']:.1f}x; the intervals do not overlap).")
-                elif row["speedup_low"] > base["speedup_high"]:
-                    lines.append(f"**{group}** gains more from {most} workers than `{baseline}` does "
-                                 f"({row['speedup']:.1f}x vs {base['speedup']:.1f}x; the intervals do not overlap).")
-    for fraction in fractions:
-        rows = table[(table["workers"] == most) & (table["target_fraction"] == fraction)]
-        rows = rows[np.isfinite(rows["time_to_target"])].sort_values("time_to_target")
-        if len(rows):
-            first = rows.iloc[0]
-            lines.append(f"With {most} workers, **{first['strategy']}** is the first whose mean regret reaches "
-                         f"{100 * first['target_regret']:.2f} points, after {_time(first['time_to_target'])} s.")
+                parts.append(f"{group} not measured (its mean regret did not reach it with {workers_text(fewest)} or "
+                             f"with {most})")
+        reached = rows[np.isfinite(rows["time_to_target"])].sort_values("time_to_target")
+        first = (f" With {most} workers **{reached.index[0]}** gets there first, after "
+                 f"{_time(reached['time_to_target'].iloc[0])} s." if len(reached) else "")
+        lines.append(f"To regret {target:.2f} points, {most} workers are faster than {workers_text(fewest)} by: "
+                     f"{'; '.join(parts)} (95% bootstrap intervals; linear is {most / fewest:.0f}x).{first}")
+        if baseline not in rows.index or not np.isfinite(rows.loc[baseline, "speedup_low"]):
+            continue
+        base = rows.loc[baseline]
+        for group, row in rows.iterrows():
+            if group == baseline or not np.isfinite(row["speedup_low"]):
+                continue
+            if row["speedup_high"] < base["speedup_low"] or row["speedup_low"] > base["speedup_high"]:
+                verdict = "less" if row["speedup_high"] < base["speedup_low"] else "more"
+                lines.append(f"**{group}** gains {verdict} from {most} workers than `{baseline}` on the way to regret "
+                             f"{target:.2f} points ({row['speedup']:.1f}x vs {base['speedup']:.1f}x; the intervals do "
+                             "not overlap).")
     idle = usage[(usage["workers"] == most) & (usage["utilisation"] < 0.9)]
     for _, row in idle.iterrows():
         lines.append(f"**{row['strategy']}** keeps its {most} workers training {100 * row['utilisation']:.0f}% of the "
