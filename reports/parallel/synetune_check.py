@@ -24,7 +24,7 @@ def main() -> None:
     checks = [compare_with_simulator(None, SECONDS, WORKERS, SEEDS, SLEEP, delay) for delay in (0.0, 0.05)]
     import syne_tune
 
-    provenance = report_provenance(syne_tune=syne_tune.__version__)
+    provenance = {**report_provenance(syne_tune=syne_tune.__version__), "command": "python reports/parallel/synetune_check.py"}
     (OUT / "synetune_check.json").write_text(json.dumps({"checks": checks, "provenance": provenance}, indent=1) + "\n")
     lines = [
         "# Simulated workers against syne-tune's simulator",
