@@ -340,7 +340,8 @@ def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp
     readme = (rep / "README.md").read_text()
     assert "## Parallel workers" in readme and "### Wall-clock time to a regret" in readme
     assert "| strategy | target regret | time, 1 worker | time, 4 workers | speed-up x4 |" in readme
-    for name in ("wallclock_regret.png", "speedup.png", "speedup.csv", "utilisation.csv"):
+    assert "### Equal work" in readme and "| strategy | worker-seconds | regret, 1 worker | regret, 4 workers | x4 minus x1 |" in readme
+    for name in ("wallclock_regret.png", "speedup.png", "speedup.csv", "equal_work.csv", "utilisation.csv"):
         assert (rep / name).exists(), name
     summary = json.loads((rep / "summary.json").read_text())
     assert set(summary["final"]) == {f"{s}[workers={w}]" for s in ("random", "rea", "hyperband") for w in (1, 4)}
@@ -349,6 +350,11 @@ def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp
     assert not any("No `random` runs" in line for line in summary["findings"])
     usage = {(row["strategy"], row["workers"]): row["utilisation"] for row in summary["parallel"]["utilisation"]}
     assert usage[("hyperband", 4)] < usage[("random", 4)] <= 1.0
+    work = {(row["strategy"], row["workers"], row["worker_seconds"]): row for row in parallel["equal_work"]}
+    assert len(work) == 3 * 2 * 3
+    # random search draws the same architectures on any number of workers: after the same work, the same incumbents
+    assert all(row["difference"] is None or abs(row["difference"]) < 0.01 for (name, workers, _), row in work.items()
+               if name == "random" and workers == 4)
     rows = parallel["speedup"]
     assert len(rows) == 3 * 2 * len(parallel["targets"])
     assert all(row["speedup"] == 1 for row in rows if row["workers"] == 1 and row["time_to_target"] is not None)

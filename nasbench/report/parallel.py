@@ -10,8 +10,17 @@ accuracy, so the mean over seeds is what is timed). The **speed-up** of N worker
 fewest workers' time over N workers' time, with a 95% percentile bootstrap interval over
 the seeds (resampled together for both worker counts: runs with the same seed share their
 first random draws). The target regrets are the baseline's mean regret (random search with
-the fewest workers; every strategy pooled if it did not run) after 10%, 30% and all of the
-budget. **Utilisation** is the share of the workers' time spent training: worker-seconds over
+the fewest workers; every strategy pooled if it did not run) after 1%, 3% and 10% of the
+budget, on the steep part of its curve: further on the curves are nearly flat, and the time
+at which a flat mean curve crosses a level is mostly noise.
+
+**Equal work** compares worker counts at the same worker-seconds (wall-clock time x workers):
+the mean regret of N workers at ``W / N`` seconds against the fewest workers' at ``W / fewest``,
+for ``W`` a tenth, three tenths and all of the budget x the fewest workers. A strategy that
+loses nothing by running asynchronously has the same regret there (its speed-up is linear);
+the difference, paired by seed, with its standard error, is the price of parallelism.
+
+**Utilisation** is the share of the workers' time spent training: worker-seconds over
 workers x budget.
 """
 
@@ -26,7 +35,9 @@ import pandas as pd
 from nasbench.report.collect import Collection, mean_se_over_runs, regret_on_grid
 
 #: the targets: the baseline's mean regret after these shares of the budget
-TARGET_FRACTIONS = (0.1, 0.3, 1.0)
+TARGET_FRACTIONS = (0.01, 0.03, 0.1)
+#: equal work: these shares of the budget's worker-seconds with the fewest workers
+WORK_FRACTIONS = (0.1, 0.3, 1.0)
 BASELINE = "random"
 #: regrets are differences of accuracies stored as float32: equal within this
 TOLERANCE = 1e-9
@@ -127,6 +138,57 @@ def _speedup_intervals(base: pd.DataFrame, these: pd.DataFrame, targets: list[di
     return intervals
 
 
+def equal_work(collection: Collection) -> pd.DataFrame:
+    """Per strategy, worker-seconds and worker count: the mean regret after that much work (SE over seeds), and
+    the difference from the fewest workers after the same work, paired by seed (see the module's doc)."""
+    runs = collection.runs
+    counts = sorted(int(w) for w in runs["workers"].unique())
+    fewest = counts[0]
+    levels = [fraction * float(collection.budget["seconds"]) * fewest for fraction in WORK_FRACTIONS]
+    times = np.array([level / workers for level in levels for workers in counts])
+    frame = regret_on_grid(collection, np.unique(times))
+    column = {t: i for i, t in enumerate(np.unique(times))}
+    rows = []
+    for group, runs_of_group in runs.groupby("group", sort=True):
+        by_workers = {
+            int(w): frame.loc[list(zip(g["label"], g["seed"]))].set_axis(g["seed"].to_numpy()) for w, g in runs_of_group.groupby("workers")
+        }
+        for level in levels:
+            base = by_workers.get(fewest)
+            base_values = None if base is None else base.iloc[:, column[level / fewest]]
+            for workers, values in sorted(by_workers.items()):
+                regret = values.iloc[:, column[level / workers]]
+                row = {"strategy": group, "worker_seconds": level, "workers": workers, "runs": int(regret.notna().sum()),
+                       "regret": float(regret.mean()), "regret_se": float(regret.sem()),
+                       "difference": np.nan, "difference_se": np.nan}
+                if base_values is not None and workers != fewest:
+                    paired = (regret - base_values).dropna()  # seeds both ran, each with an incumbent by then
+                    if len(paired) > 1:
+                        row["difference"], row["difference_se"] = float(paired.mean()), float(paired.sem())
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def equal_work_markdown(table: pd.DataFrame) -> str:
+    """The equal-work table: one row per strategy and worker-seconds, the regret per worker count and the differences."""
+    counts = sorted(table["workers"].unique())
+    fewest = counts[0]
+    header = ["strategy", "worker-seconds", *[f"regret, {workers_text(int(c))}" for c in counts],
+              *[f"x{c} minus x{fewest}" for c in counts if c != fewest]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (group, level), rows in table.groupby(["strategy", "worker_seconds"], sort=True):
+        rows = rows.set_index("workers")
+        cells = [group, f"{level:,.0f}"]
+        for c in counts:
+            ok = c in rows.index and np.isfinite(rows.loc[c, "regret"])
+            cells.append(f"{100 * rows.loc[c, 'regret']:.3f} ({100 * rows.loc[c, 'regret_se']:.3f})" if ok else "")
+        for c in counts[1:]:
+            ok = c in rows.index and np.isfinite(rows.loc[c, "difference"])
+            cells.append(f"{100 * rows.loc[c, 'difference']:+.3f} ({100 * rows.loc[c, 'difference_se']:.3f})" if ok else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def utilisation(collection: Collection) -> pd.DataFrame:
     """Per strategy and worker count: the mean share of the workers' time spent training, and evaluations."""
     runs = collection.runs.assign(
@@ -219,7 +281,7 @@ def plot_speedups(table: pd.DataFrame, path: Path) -> None:
         ax.set_yscale("log", base=2)
         ax.set_xticks(counts, [str(c) for c in counts])
         ax.set_xlabel("workers")
-        ax.set_title(f"to regret {100 * target['target_regret']:.2f} points", fontsize=10)
+        ax.set_title(f"to regret {100 * target['target_regret']:.3f} points", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel(f"speed-up over {workers_text(int(counts[0]))} (wall-clock)")
     axes[0][-1].legend(fontsize=8)
@@ -241,7 +303,7 @@ def speedup_markdown(table: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (group, fraction), rows in table.groupby(["strategy", "target_fraction"], sort=True):
         rows = rows.set_index("workers")
-        cells = [group, f"{100 * rows['target_regret'].iloc[0]:.2f}"]
+        cells = [group, f"{100 * rows['target_regret'].iloc[0]:.3f}"]
         for c in counts:
             cells.append(_time(rows.loc[c, "time_to_target"]) if c in rows.index else "")
         for c in counts:
@@ -269,7 +331,7 @@ def findings(table: pd.DataFrame, usage: pd.DataFrame, baseline: str = BASELINE)
     for fraction in sorted(table["target_fraction"].unique()):
         rows = table[(table["workers"] == most) & (table["target_fraction"] == fraction)].set_index("strategy")
         target = 100 * rows["target_regret"].iloc[0]
-        parts = []
+        parts: list[str] = []
         for group, row in rows.sort_values("speedup", ascending=False, na_position="last").iterrows():
             if np.isfinite(row["speedup"]):
                 interval = f" ({row['speedup_low']:.1f}-{row['speedup_high']:.1f})" if np.isfinite(row["speedup_low"]) else ""
@@ -280,7 +342,7 @@ def findings(table: pd.DataFrame, usage: pd.DataFrame, baseline: str = BASELINE)
         reached = rows[np.isfinite(rows["time_to_target"])].sort_values("time_to_target")
         first = (f" With {most} workers **{reached.index[0]}** gets there first, after "
                  f"{_time(reached['time_to_target'].iloc[0])} s." if len(reached) else "")
-        lines.append(f"To regret {target:.2f} points, {most} workers are faster than {workers_text(fewest)} by: "
+        lines.append(f"To regret {target:.3f} points, {most} workers are faster than {workers_text(fewest)} by: "
                      f"{'; '.join(parts)} (95% bootstrap intervals; linear is {most / fewest:.0f}x).{first}")
         if baseline not in rows.index or not np.isfinite(rows.loc[baseline, "speedup_low"]):
             continue
@@ -291,12 +353,39 @@ def findings(table: pd.DataFrame, usage: pd.DataFrame, baseline: str = BASELINE)
             if row["speedup_high"] < base["speedup_low"] or row["speedup_low"] > base["speedup_high"]:
                 verdict = "less" if row["speedup_high"] < base["speedup_low"] else "more"
                 lines.append(f"**{group}** gains {verdict} from {most} workers than `{baseline}` on the way to regret "
-                             f"{target:.2f} points ({row['speedup']:.1f}x vs {base['speedup']:.1f}x; the intervals do "
+                             f"{target:.3f} points ({row['speedup']:.1f}x vs {base['speedup']:.1f}x; the intervals do "
                              "not overlap).")
     idle = usage[(usage["workers"] == most) & (usage["utilisation"] < 0.9)]
     for _, row in idle.iterrows():
         lines.append(f"**{row['strategy']}** keeps its {most} workers training {100 * row['utilisation']:.0f}% of the "
                      "time; the rest they wait.")
+    return lines
+
+
+def work_findings(table: pd.DataFrame) -> list[str]:
+    """Sentences: after each amount of work, the strategies whose regret with the most workers matches the fewest
+    workers' within two standard errors, and those where it is higher or lower."""
+    counts = sorted(table["workers"].unique())
+    if len(counts) < 2:
+        return []
+    most, fewest = int(counts[-1]), int(counts[0])
+    lines = []
+    for level, rows in table[table["workers"] == most].groupby("worker_seconds", sort=True):
+        same, higher, lower = [], [], []
+        for _, row in rows.sort_values("strategy").iterrows():
+            if not np.isfinite(row["difference"]):
+                continue
+            text = f"{row['strategy']} ({100 * row['difference']:+.3f} points, SE {100 * row['difference_se']:.3f})"
+            if abs(row["difference"]) <= 2 * row["difference_se"]:
+                same.append(str(row["strategy"]))
+            else:
+                (higher if row["difference"] > 0 else lower).append(text)
+        theirs = f"{workers_text(fewest)}'" + ("s" if fewest == 1 else "")  # 1 worker's, 2 workers'
+        parts = [f"matches {theirs} within two standard errors for {', '.join(same)}"] if same else []
+        parts += [f"is higher for {', '.join(higher)}"] if higher else []
+        parts += [f"is lower for {', '.join(lower)}"] if lower else []
+        if parts:
+            lines.append(f"After {level:,.0f} worker-seconds, the mean regret of {most} workers {'; '.join(parts)}.")
     return lines
 
 
@@ -310,13 +399,15 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
     targets, source = target_regrets(matrices, grid, budget, baseline)
     table = speedup_table(matrices, targets, grid)
     usage = utilisation(collection)
+    work = equal_work(collection)
     plot_wallclock_regret(matrices, grid, targets, out / "wallclock_regret.png")
     if len(table):
         plot_speedups(table, out / "speedup.png")
     _atomic_text(out / "speedup.csv", table.to_csv(index=False))
     _atomic_text(out / "utilisation.csv", usage.to_csv(index=False))
+    _atomic_text(out / "equal_work.csv", work.to_csv(index=False))
     counts = sorted(int(w) for w in collection.runs["workers"].unique())
-    found = findings(table, usage, baseline)
+    found = findings(table, usage, baseline) + work_findings(work)
     shares = ", ".join(f"{100 * target['fraction']:.0f}%" for target in targets)
     usage_shown = usage.assign(utilisation=lambda u: 100 * u["utilisation"]).rename(
         columns={"utilisation": "utilisation (%)", "evals_mean": "evaluations (mean)"})
@@ -341,6 +432,14 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
         speedup_markdown(table) if len(table) else "(no target)",
         "",
         *(["![speed-ups](speedup.png)", ""] if len(table) else []),
+        "### Equal work",
+        "",
+        "Mean regret (SE over seeds) once the workers together have trained for the same worker-seconds (wall-clock "
+        "time x workers), and its difference from the fewest workers' (paired by seed, with its SE), in points. Zero "
+        "difference: running in parallel costs the strategy nothing, and its wall-clock speed-up is linear.",
+        "",
+        equal_work_markdown(work),
+        "",
         "### Utilisation",
         "",
         "The share of the workers' time spent training (worker-seconds over workers x budget): a synchronous "
@@ -349,12 +448,14 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
         "",
         _markdown(usage_shown),
         "",
-        "Tables: `speedup.csv`, `utilisation.csv`.",
+        "Tables: `speedup.csv`, `equal_work.csv`, `utilisation.csv`.",
         "",
     ]
     summary = {"workers": counts, "targets": targets, "target_source": source, "findings": found,
                "speedup": [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
                            for row in table.to_dict(orient="records")],
+               "equal_work": [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+                              for row in work.to_dict(orient="records")],
                "utilisation": usage.to_dict(orient="records")}
     return lines, summary
 
