@@ -344,7 +344,11 @@ def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp
     for name in ("wallclock_regret.png", "speedup.png", "speedup.csv", "equal_work.csv", "utilisation.csv"):
         assert (rep / name).exists(), name
     summary = json.loads((rep / "summary.json").read_text())
-    assert set(summary["final"]) == {f"{s}[workers={w}]" for s in ("random", "rea", "hyperband") for w in (1, 4)}
+    assert set(summary["final"]) == {"random", "rea", "hyperband"}  # the strategies compared on the most workers
+    assert all(row["runs"] == 6 for row in summary["final"].values())
+    assert "The sections after this one compare the strategies on 4 workers" in readme
+    assert readme.index("## Parallel workers") < readme.index("## Findings")
+    assert len((rep / "runs.csv").read_text().splitlines()) == 1 + 3 * 2 * 6  # every run, on every worker count
     parallel = summary["parallel"]
     assert parallel["workers"] == [1, 4] and parallel["targets"] and parallel["target_source"] == "`random` with 1 worker"
     assert not any("No `random` runs" in line for line in summary["findings"])

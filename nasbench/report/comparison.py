@@ -297,6 +297,13 @@ def write_report(
     collection = collect(directory, only, truth)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    everything = collection
+    parallel_lines: list[str] = []
+    if "workers" in collection.runs:  # simulated workers: worker counts compared first, then strategies at the most
+        from nasbench.report.parallel import most_workers, write_parallel
+
+        parallel_lines, parallel_summary = write_parallel(collection, out)
+        collection = most_workers(collection)
     runs = collection.runs
     optimum = float(runs["optimum_test"].dropna().iloc[0]) if runs["optimum_test"].notna().any() else float("nan")
     constraints = str(runs["constraints"].iloc[0]) if "constraints" in runs else "none"
@@ -309,21 +316,13 @@ def write_report(
     tests = pairwise_wilcoxon(wide_regret)
     ranks = average_ranks(grid_frame)
 
-    baseline = BASELINE
-    parallel_lines: list[str] = []
-    if "workers" in runs:  # simulated workers: regret against wall-clock time and speed-ups by worker count
-        from nasbench.report.parallel import write_parallel
-
-        fewest = runs[runs["group"] == BASELINE].sort_values("workers")["label"]
-        baseline = fewest.iloc[0] if len(fewest) else BASELINE  # random search with the fewest workers
-        parallel_lines, parallel_summary = write_parallel(collection, out)
     plot_regret(grid_frame, grid, out / "regret.png", title)
     plot_ranks(ranks, grid, out / "ranks.png")
     plot_final(runs, list(table.index), optimum, out / "final_test.png", "best feasible" if constrained else "optimum")
     cd = critical_difference(wide_test, out / "critical_difference.png")
 
-    _atomic_text(out / "runs.csv", runs.drop(columns=["path", "table_complete", "table_entries", "space_signature", "dataset_fingerprint"]).to_csv(index=False))
-    _atomic_text(out / "incumbent_trajectory.csv", incumbent_changes(collection.trajectory).to_csv(index=False))
+    _atomic_text(out / "runs.csv", everything.runs.drop(columns=["path", "table_complete", "table_entries", "space_signature", "dataset_fingerprint"]).to_csv(index=False))
+    _atomic_text(out / "incumbent_trajectory.csv", incumbent_changes(everything.trajectory).to_csv(index=False))
     _atomic_text(out / "final.csv", table.to_csv())
     _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
     summary = {
@@ -333,7 +332,7 @@ def write_report(
         "final": json.loads(table.to_json(orient="index")),
         "friedman_nemenyi": cd,
         "failed_runs": collection.failed,
-        "findings": findings(table, tests, baseline),
+        "findings": findings(table, tests),
         **({"parallel": parallel_summary} if parallel_lines else {}),
         "provenance": report_provenance(**collection.provenance),
     }
@@ -367,11 +366,11 @@ def write_report(
            "regret and test accuracy looked up again for every run; one-shot runs' measured cost converted again at "
            "this table's epoch time of their reference cell, so their time axis is on its scale).", ""]
           if truth is not None else []),
+        *parallel_lines,
         "## Findings",
         "",
         *[f"- {line}" for line in summary["findings"]],
         "",
-        *parallel_lines,
         "## Anytime regret (mean +- standard error over seeds)",
         "",
         "![regret](regret.png)",

@@ -389,6 +389,17 @@ def work_findings(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def most_workers(collection: Collection) -> Collection:
+    """The runs with the most workers, labelled by strategy alone: what the rest of a report compares."""
+    from dataclasses import replace
+
+    runs = collection.runs[collection.runs["workers"] == collection.runs["workers"].max()]
+    names = dict(zip(runs["label"], runs["group"]))
+    trajectory = collection.trajectory[collection.trajectory["label"].isin(names)]
+    return replace(collection, runs=runs.assign(label=runs["group"]).reset_index(drop=True),
+                   trajectory=trajectory.assign(label=trajectory["label"].map(names)).reset_index(drop=True))
+
+
 def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) -> tuple[list[str], dict[str, Any]]:
     """Write the parallel figures and tables into ``out``; returns the README lines and the summary's entries."""
     from nasbench.report.comparison import _atomic_text
@@ -407,6 +418,7 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
     _atomic_text(out / "utilisation.csv", usage.to_csv(index=False))
     _atomic_text(out / "equal_work.csv", work.to_csv(index=False))
     counts = sorted(int(w) for w in collection.runs["workers"].unique())
+    runs_text = f"{int((collection.runs['workers'] == counts[-1]).sum()):,} runs; the source line counts only these"
     found = findings(table, usage, baseline) + work_findings(work)
     shares = ", ".join(f"{100 * target['fraction']:.0f}%" for target in targets)
     usage_shown = usage.assign(utilisation=lambda u: 100 * u["utilisation"]).rename(
@@ -415,8 +427,9 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
         "## Parallel workers",
         "",
         f"Every strategy ran on {', '.join(map(str, counts))} simulated workers under the same wall-clock budget of "
-        f"{budget:,.0f} simulated seconds: a free worker asks the strategy for its next architecture, knowing only "
-        "the evaluations that have finished, and each evaluation takes its table training time.",
+        f"{budget:,.0f} simulated seconds ({len(collection.runs):,} runs): a free worker asks the strategy for its next "
+        "architecture, knowing only the evaluations that have finished, and each evaluation takes its table training "
+        f"time. The sections after this one compare the strategies on {workers_text(counts[-1])} ({runs_text}).",
         "",
         *[f"- {line}" for line in found],
         "",
