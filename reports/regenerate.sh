@@ -8,6 +8,8 @@
 #   reports/regenerate.sh speed      # the speed benchmarks of the shipped table and surrogate -> reports/speed (minutes)
 #   reports/regenerate.sh flagship   # every flagship report (needs every class's first seed: searches refuse
 #                                    # a table with untrained classes); the one-shot runs are kept
+#   reports/regenerate.sh parallel   # simulated parallel workers on the flagship table (about an hour; the
+#                                    # syne-tune check needs pip install "nasbench[synetune]", about 30 min more)
 #
 # (A title with commas, colons or parentheses is quoted twice: once for the shell, once for Hydra.)
 # Searches on a table are simulated (seconds); the one-shot runs trained supernets for real
@@ -79,11 +81,20 @@ flagship() {
     oneshot
 }
 
+parallel() {
+    # 900 runs: the default strategies and ASHA x 1, 4 and 16 workers x 50 seeds (16-worker ASHA runs write ~20 MB each)
+    nasbench-compare "workers=[1,4,16]" "strategies=[random,rea,reinforce,local_search,hyperband,asha]" seeds=50 \
+        "skip_duplicates=[false]" runs_dir=outputs/parallel-runs out=reports/parallel \
+        title="Parallel workers on the flagship table"
+    python reports/parallel/synetune_check.py
+}
+
 case "${1:-}" in
     blocks) blocks ;;
     oneshot) oneshot ;;
     table) table ;;
     speed) speed ;;
     flagship) flagship ;;
-    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|flagship" >&2; exit 2 ;;
+    parallel) parallel ;;
+    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|flagship|parallel" >&2; exit 2 ;;
 esac
