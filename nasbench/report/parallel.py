@@ -192,9 +192,11 @@ def equal_work_markdown(table: pd.DataFrame) -> str:
 def utilisation(collection: Collection) -> pd.DataFrame:
     """Per strategy and worker count: the mean share of the workers' time spent training, and evaluations."""
     runs = collection.runs.assign(
-        utilisation=lambda r: r["worker_seconds"] / (r["workers"] * r["budget_seconds"]))
+        utilisation=lambda r: r["worker_seconds"] / (r["workers"] * r["budget_seconds"]),
+        ended_early=lambda r: ~r["stop_reason"].isin(["budget", "max_evals"]))
     table = runs.groupby(["group", "workers"]).agg(
-        runs=("seed", "size"), evals_mean=("num_evals", "mean"), utilisation=("utilisation", "mean"))
+        runs=("seed", "size"), evals_mean=("num_evals", "mean"), utilisation=("utilisation", "mean"),
+        ended_early=("ended_early", "sum"))
     return table.reset_index().rename(columns={"group": "strategy"})
 
 
@@ -357,8 +359,10 @@ def findings(table: pd.DataFrame, usage: pd.DataFrame, baseline: str = BASELINE)
                              "not overlap).")
     idle = usage[(usage["workers"] == most) & (usage["utilisation"] < 0.9)]
     for _, row in idle.iterrows():
+        why = (f"{int(row['ended_early'])} of its {int(row['runs'])} runs ended before the budget (see below)"
+               if row["ended_early"] else "the rest of the time they wait")
         lines.append(f"**{row['strategy']}** keeps its {most} workers training {100 * row['utilisation']:.0f}% of the "
-                     "time; the rest they wait.")
+                     f"time; {why}.")
     return lines
 
 
@@ -422,7 +426,7 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
     found = findings(table, usage, baseline) + work_findings(work)
     shares = ", ".join(f"{100 * target['fraction']:.0f}%" for target in targets)
     usage_shown = usage.assign(utilisation=lambda u: 100 * u["utilisation"]).rename(
-        columns={"utilisation": "utilisation (%)", "evals_mean": "evaluations (mean)"})
+        columns={"utilisation": "utilisation (%)", "evals_mean": "evaluations (mean)", "ended_early": "ended early"})
     lines = [
         "## Parallel workers",
         "",
@@ -456,8 +460,9 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
         "### Utilisation",
         "",
         "The share of the workers' time spent training (worker-seconds over workers x budget): a synchronous "
-        "strategy's workers wait for its rung or generation, and every worker idles at the end, when its next "
-        "evaluation would not finish within the budget.",
+        "strategy's workers wait for its rung or generation, every worker idles at the end, when its next "
+        "evaluation would not finish within the budget, and a run that ends early (it proposed only duplicates, "
+        "say) idles them from then on; `ended early` counts those runs.",
         "",
         _markdown(usage_shown),
         "",
