@@ -474,6 +474,24 @@ def test_dataset_sizes_must_add_up_to_a_multiple_of_10():
     DatasetConfig()  # the flagship's 4000/5000/5000
 
 
+def test_dataset_generation_knobs_change_the_data_and_leave_older_tables_their_identity():
+    import json
+
+    from nasbench.train.data import DatasetConfig, load_dataset
+
+    from nasbench.table.benchmark import resolve_table_path
+
+    flagship = json.loads(read_table(resolve_table_path(None)).attrs["dataset"])
+    assert DatasetConfig().to_dict() == flagship  # knobs at mnist1d's default are not recorded
+    small = dict(n_train=400, n_valid=300, n_test=300)
+    base, sheared = load_dataset(DatasetConfig(**small)), load_dataset(DatasetConfig(**small, shear_scale=1.5))
+    assert DatasetConfig(**small, shear_scale=1.5).to_dict()["shear_scale"] == 1.5
+    assert base.fingerprint != sheared.fingerprint
+    np.testing.assert_array_equal(base.y_train, sheared.y_train)  # the same samples, drawn harder
+    with pytest.raises(ValueError, match="dataset.shear_scale must be a number >= 0 or null"):
+        DatasetConfig(shear_scale=-1.0)
+
+
 def test_merge_refuses_shards_timed_differently_and_keeps_every_build_history(tmp_path):
     from nasbench.train.recipe import TimingConfig
 

@@ -50,7 +50,7 @@ def build_key(space: SearchSpace, recipe: Recipe, dataset: DatasetConfig, finger
     return {
         "space": space.config(),
         "recipe": asdict(recipe),
-        "dataset": asdict(dataset),
+        "dataset": dataset.to_dict(),
         "dataset_fingerprint": fingerprint,
         "seeds": [int(s) for s in seeds],
     }
@@ -303,7 +303,7 @@ def run_build(
         "space": json.dumps(space.config()),
         "space_signature": space.signature,
         "recipe": json.dumps(asdict(recipe)),
-        "dataset": json.dumps(asdict(dataset)),
+        "dataset": json.dumps(dataset.to_dict()),
         "dataset_fingerprint": data.fingerprint,
         "seeds": json.dumps([int(s) for s in seeds]),
         "config": config_yaml,
@@ -417,7 +417,7 @@ def run_build(
     # first, before the pool shuts down: its shutdown waits for running jobs.
     try:
         if workers == 0:
-            _load_worker(space.config(), asdict(dataset), threads_per_worker)
+            _load_worker(space.config(), dataset.to_dict(), threads_per_worker)
             for job in jobs:
                 if at_seed_boundary(job) and costs_pass_due(table, shard_classes, mine):
                     costs_pass_now()
@@ -562,7 +562,7 @@ def _worker_pool(workers: int, space: SearchSpace, dataset: DatasetConfig, threa
         multiprocessing.set_start_method("spawn", force=True)
     return ProcessPoolExecutor(
         workers, mp_context=get_context("spawn"), initializer=_init_worker,
-        initargs=(space.config(), asdict(dataset), threads),
+        initargs=(space.config(), dataset.to_dict(), threads),
     )
 
 
