@@ -6,6 +6,8 @@
 #   reports/regenerate.sh oneshot    # re-score the committed one-shot runs against the current flagship table
 #   reports/regenerate.sh table      # the first look at the flagship table
 #   reports/regenerate.sh speed      # the speed benchmarks of the shipped table and surrogate -> reports/speed (minutes)
+#   reports/regenerate.sh generator  # the generator's profile and its throughput against the plain loop
+#                                    # -> reports/speed/generator (about half an hour on 2 shared cores)
 #   reports/regenerate.sh flagship   # every flagship report (needs every class's first seed: searches refuse
 #                                    # a table with untrained classes); the one-shot runs are kept
 #
@@ -56,6 +58,12 @@ speed() {
     python -m pytest benchmarks/test_query_speed.py benchmarks/test_surrogate_speed.py --benchmark-only \
         --benchmark-json=outputs/speed.json -q
     python benchmarks/summarize.py outputs/speed.json reports/speed
+}
+
+generator() {
+    python -m pytest benchmarks/test_generator_speed.py --benchmark-only -s -q \
+        --benchmark-json=reports/speed/generator/benchmark.json
+    python -m nasbench.train.profile --out reports/speed/generator --benchmark reports/speed/generator/benchmark.json
 }
 
 flagship() {
