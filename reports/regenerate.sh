@@ -92,6 +92,7 @@ case "${1:-}" in
     oneshot) oneshot ;;
     table) table ;;
     speed) speed ;;
+    generator) generator ;;
     flagship) flagship ;;
-    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|flagship" >&2; exit 2 ;;
+    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|generator|flagship" >&2; exit 2 ;;
 esac
