@@ -6,6 +6,8 @@
 #   reports/regenerate.sh oneshot    # re-score the committed one-shot runs against the current flagship table
 #   reports/regenerate.sh table      # the first look at the flagship table
 #   reports/regenerate.sh speed      # the speed benchmarks of the shipped table and surrogate -> reports/speed (minutes)
+#   reports/regenerate.sh generator  # the generator's profile and its throughput against the plain loop
+#                                    # -> reports/speed/generator (about half an hour on 2 shared cores)
 #   reports/regenerate.sh flagship   # every flagship report (needs every class's first seed: searches refuse
 #                                    # a table with untrained classes); the one-shot runs are kept
 #
@@ -58,6 +60,12 @@ speed() {
     python benchmarks/summarize.py outputs/speed.json reports/speed
 }
 
+generator() {
+    python -m pytest benchmarks/test_generator_speed.py --benchmark-only -s -q \
+        --benchmark-json=reports/speed/generator/benchmark.json
+    python -m nasbench.train.profile --out reports/speed/generator --benchmark reports/speed/generator/benchmark.json
+}
+
 flagship() {
     table
     nasbench-compare                                   # the main job -> reports/comparison
@@ -84,6 +92,7 @@ case "${1:-}" in
     oneshot) oneshot ;;
     table) table ;;
     speed) speed ;;
+    generator) generator ;;
     flagship) flagship ;;
-    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|flagship" >&2; exit 2 ;;
+    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|generator|flagship" >&2; exit 2 ;;
 esac

@@ -186,12 +186,16 @@ def run_search(
     duplicate_limit = int(getattr(strategy, "max_consecutive_duplicates", MAX_CONSECUTIVE_DUPLICATES))
     infeasible = consecutive_infeasible = 0
     stop_reason = "budget"
+    evaluated = set(getattr(benchmark, "evaluated_epochs", range(1, last_epoch + 1)))
     while True:
         trial = strategy.ask()
         arch = space.parse(trial.arch)
         epoch = last_epoch if trial.epoch is None else int(trial.epoch)
         if not 1 <= epoch <= last_epoch:
             raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}; valid: 1..{last_epoch}")
+        if epoch not in evaluated:
+            raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}, which the table did not evaluate; "
+                             f"valid: {', '.join(map(str, sorted(evaluated)))} (the table's train.eval_epochs)")
         class_id = int(class_ids[arch.index])
         key = (class_id, epoch)
         if feasible is not None and not feasible[arch.index]:

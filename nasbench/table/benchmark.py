@@ -297,6 +297,16 @@ class Benchmark:
     def num_epochs(self) -> int:
         return self._num_epochs
 
+    @property
+    def evaluated_epochs(self) -> tuple[int, ...]:
+        """The 1-based epochs whose valid and test metrics the table holds: every epoch, unless its recipe's
+        ``eval_epochs`` chose some (the other epochs' valid and test metrics are NaN)."""
+        try:
+            chosen = json.loads(self._attrs.get("recipe") or "{}").get("eval_epochs")
+        except (TypeError, ValueError):
+            chosen = None
+        return tuple(range(1, self._num_epochs + 1)) if not chosen else tuple(int(e) for e in chosen)
+
     def epoch_seconds(self, arch: Any) -> float:
         """Simulated seconds one training epoch of ``arch`` costs: its ``train_time`` to the last epoch
         divided by the number of epochs (mean over seeds). One-shot strategies convert measured time

@@ -8,6 +8,11 @@ are held in memory and the whole table is rewritten atomically every
 ``checkpoint_seconds`` and at the end, however the build ends (Ctrl-C, SIGTERM, a
 failed job); rerunning the same command resumes.
 
+With a recipe that stacks seeds (``train.stack_seeds``), a job is a whole class:
+every seed of it trained together (:func:`nasbench.train.stacked.train_stacked`),
+classes in the same fixed order, and shard ``i`` of ``n`` takes every ``n``-th
+class.
+
 Each class is also timed once (:mod:`nasbench.train.timing`), by the shard that
 trains its first seed, just before that training job; classes trained before
 the timing pass existed are timed first when a build resumes.
@@ -36,6 +41,7 @@ from nasbench.space.registry import space_from_config
 from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, attr_json, build_class_order, read_table, write_table
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.recipe import Recipe, TimingConfig
+from nasbench.train.stacked import train_stacked
 from nasbench.train.timing import time_epoch
 from nasbench.train.trainer import (RunResult, float_fingerprint, machine_description, measure_latencies, torch_threads,
                                     train)
@@ -43,13 +49,15 @@ from nasbench.train.verify import describe_setup, other_setups, same_setup
 
 #: the seed position of a timing job ``(class, TIMING)``
 TIMING = -1
+#: the seed position of a job ``(class, STACK)`` that trains every seed of the class together
+STACK = -2
 
 
 def build_key(space: SearchSpace, recipe: Recipe, dataset: DatasetConfig, fingerprint: str, seeds: Sequence[int]) -> dict:
     """What two tables must share to be merged or resumed into one another."""
     return {
         "space": space.config(),
-        "recipe": asdict(recipe),
+        "recipe": recipe.to_dict(),
         "dataset": dataset.to_dict(),
         "dataset_fingerprint": fingerprint,
         "seeds": [int(s) for s in seeds],
@@ -57,16 +65,26 @@ def build_key(space: SearchSpace, recipe: Recipe, dataset: DatasetConfig, finger
 
 
 def job_order(
-    num_classes: int, num_seeds: int, shard: int = 0, num_shards: int = 1, max_classes: int | None = None
+    num_classes: int, num_seeds: int, shard: int = 0, num_shards: int = 1, max_classes: int | None = None,
+    stacked: bool = False,
 ) -> list[tuple[int, int]]:
     """``(class, seed position)`` jobs of one shard, seed-major, classes in a fixed shuffled order.
 
     ``max_classes`` keeps the first classes of that order: a uniform subsample
     whose entries are the same as the full build's (so they merge into it).
+    ``stacked``: the entries of every ``num_shards``-th class, class-major (a class's
+    seeds train together, in one shard; :func:`stack_jobs`).
     """
     classes = build_class_order(num_classes)[:max_classes]
+    if stacked:
+        return [(int(c), s) for c in classes[shard::num_shards] for s in range(num_seeds)]
     jobs = [(int(c), s) for s in range(num_seeds) for c in classes]
     return jobs[shard::num_shards]
+
+
+def stack_jobs(jobs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One ``(class, STACK)`` job per class of ``jobs``, in order of first appearance: it trains all the class's seeds."""
+    return [(c, STACK) for c in dict.fromkeys(c for c, _ in jobs)]
 
 
 def prioritise(jobs: list[tuple[int, int]], space: SearchSpace, priority: Sequence[Any]) -> list[tuple[int, int]]:
@@ -150,7 +168,11 @@ def _load_worker(space_config: dict, dataset: dict, threads: int) -> None:
     _WORKER["data"] = load_dataset(DatasetConfig(**dataset))
 
 
-def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int, device: str, timing: dict) -> RunResult | float:
+def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int | list[int], device: str,
+             timing: dict) -> RunResult | list[RunResult] | float:
+    """A timing job (``seed`` TIMING), a training job, or (``seed`` a list of seeds) a stack of them."""
+    if isinstance(seed, list):
+        return train_stacked(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
     if seed == TIMING:
         return time_epoch(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), TimingConfig(**timing), device)
     return train(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
@@ -187,13 +209,17 @@ def with_timing(train_jobs: list[tuple[int, int]], timed_here: Sequence[int], ta
     return first + jobs
 
 
-def _store(table: TableData, job: tuple[int, int], result: RunResult | float, run: str) -> None:
+def _store(table: TableData, job: tuple[int, int], result: RunResult | list[RunResult] | float, run: str) -> None:
     """Put a job's result into ``table``; a trained entry records the ``run`` id that trained it."""
     if len(run) > 32:  # metrics/run holds 32 characters (a uuid4 hex)
         raise ValueError(f"run id {run!r} is longer than 32 characters")
     c, s = job
     if s == TIMING:
         table.epoch_seconds[c] = result
+        return
+    if s == STACK:
+        for position, entry in enumerate(result):
+            _store(table, (c, position), entry, run)
         return
     for name in EPOCH_FIELDS:
         table.epochs[name][c, s] = result.curves[name]
@@ -302,7 +328,7 @@ def run_build(
         "build_key": json.dumps(key, sort_keys=True),
         "space": json.dumps(space.config()),
         "space_signature": space.signature,
-        "recipe": json.dumps(asdict(recipe)),
+        "recipe": json.dumps(recipe.to_dict()),
         "dataset": json.dumps(dataset.to_dict()),
         "dataset_fingerprint": data.fingerprint,
         "seeds": json.dumps([int(s) for s in seeds]),
@@ -331,7 +357,8 @@ def run_build(
             "resume with the same timing, device and threads_per_worker"
         )
     table.attrs["timing"] = timing_attr
-    mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes)
+    stacked = recipe.stack_seeds
+    mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes, stacked)
     if only is not None:
         chosen = {int(space.parse(arch).class_id) for arch in only}
         if not chosen:
@@ -340,7 +367,9 @@ def run_build(
     train_jobs = prioritise([j for j in mine if not table.entries["done"][j]], space, priority)
     if max_entries is not None:
         train_jobs = train_jobs[:max_entries]
-    everything = job_order(space.num_classes, len(seeds), shard, num_shards)
+    if stacked:  # a class's seeds train together: max_entries rounds up to whole classes
+        train_jobs = stack_jobs(train_jobs)
+    everything = job_order(space.num_classes, len(seeds), shard, num_shards, stacked=stacked)
     timed_here = [c for c, s in everything if s == 0]  # the shard that trains a class's first seed times it
     jobs = with_timing(train_jobs, timed_here, table)
     log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(train_jobs)} to train and "
@@ -408,7 +437,7 @@ def run_build(
     def at_seed_boundary(job: tuple[int, int]) -> bool:
         """Whether ``job`` is this run's first job of a later seed (jobs are seed-major), where a pass may be due."""
         nonlocal before_later_seeds
-        if not before_later_seeds or job[1] in (TIMING, 0):
+        if not before_later_seeds or job[1] in (TIMING, 0, STACK):
             return False
         before_later_seeds = False
         return True
@@ -566,7 +595,10 @@ def _worker_pool(workers: int, space: SearchSpace, dataset: DatasetConfig, threa
     )
 
 
-def _seed(seeds: Sequence[int], job: tuple[int, int]) -> int:
+def _seed(seeds: Sequence[int], job: tuple[int, int]) -> int | list[int]:
+    """What :func:`_run_job` takes for ``job``: TIMING, the seed, or for a STACK job every seed."""
+    if job[1] == STACK:
+        return [int(s) for s in seeds]
     return TIMING if job[1] == TIMING else int(seeds[job[1]])
 
 

@@ -12,6 +12,7 @@ from nasbench.table.benchmark import _space_of
 from nasbench.table.store import TableError, attr_json, build_commits, read_table
 from nasbench.train.data import DatasetConfig, load_dataset
 from nasbench.train.recipe import Recipe
+from nasbench.train.stacked import train_stacked
 from nasbench.train.trainer import torch_threads, train
 
 COMPARED = ("train_accuracy", "valid_accuracy", "test_accuracy", "train_loss", "valid_loss", "test_loss")
@@ -97,14 +98,20 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
         candidates = np.argwhere(pool)
         picks = candidates[np.random.default_rng(rng_seed).choice(len(candidates), size=min(num_entries, len(candidates)),
                                                                   replace=False)]
-        out = []
+        out, stacks = [], {}
         for c, s in picks:
             index = int(table.representative[c])
             expected = space.to_string(tuple(space.all_decisions[index]))
             if str(table.arch["arch_str"][index]) != expected:
                 raise TableError(f"{path}: architecture {index} is stored as {table.arch['arch_str'][index]!r} but this nasbench "
                                  f"reads it as {expected!r}; the table was written by an incompatible nasbench")
-            result = train(space, tuple(space.all_decisions[index]), data, recipe, int(seeds[s]), device)
+            if recipe.stack_seeds:  # the entry was trained in its class's stack: re-train the stack (once per class)
+                if c not in stacks:
+                    stacks[c] = train_stacked(space, tuple(space.all_decisions[index]), data, recipe,
+                                              [int(v) for v in seeds], device)
+                result = stacks[c][s]
+            else:
+                result = train(space, tuple(space.all_decisions[index]), data, recipe, int(seeds[s]), device)
             diffs = [_max_abs_diff(result.curves[m], table.epochs[m][c, s]) for m in COMPARED]
             if result.diverged != bool(table.entries["diverged"][c, s]):
                 diffs.append(np.inf)
