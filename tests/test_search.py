@@ -419,6 +419,19 @@ def test_report_lists_failed_runs_readably(tiny_table, tmp_path):
                          "last line of search.log: error: strategy nsga2 is multi-objective)`")
 
 
+def test_a_result_with_a_non_integer_seed_is_named_by_its_file(tiny_table, tmp_path):
+    sweep = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("random", 1))
+    for job in ("0", "1"):
+        path = sweep / job / "result.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "abc"}))
+        result = report_cli(sweep, "--out", tmp_path / "rep")
+        if job == "0":  # listed among the failed runs, with why; the other run is reported
+            assert result.returncode == 0, result.stderr
+            listed = (tmp_path / "rep" / "README.md").read_text().split("## Failed or missing runs")[1]
+            assert f"{sweep / '0'} (result.json: seed 'abc' is not an integer)" in listed
+    assert_refused(result, f"{sweep / '0'} (result.json: seed 'abc' is not an integer)")
+
+
 # ---------------------------------------------------------------- nasbench-compare
 def compare(monkeypatch, capsys, *overrides):
     """``nasbench-compare`` in this process: (exit code, stdout, stderr)."""
