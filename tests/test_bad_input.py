@@ -625,6 +625,9 @@ def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
     ("build", "shard=a", r"^error: Error merging override shard=a; Value 'a' of type 'str' could not be converted to Integer$"),
     ("compare", "benchmark=nope", r"^error: In 'compare': Could not find 'benchmark/nope'; available options in 'benchmark': blocks, blocks_surrogate, surrogate, table$"),
     ("surrogate", "model.depth=3", r"^error: Could not override 'model\.depth'; Key 'model' not in 'SurrogateConfig'; valid keys: table, .*xgboost$"),
+    ("search", "space=tiny", r"^error: space is a config group of nasbench-build, not of this command; --help lists its groups$"),
+    ("search", "+space=tiny", r"^error: space is a config group of nasbench-build, not of this command; --help lists its groups$"),
+    ("build", "strategy=rea", r"^error: strategy is a config group of nasbench-search, not of this command; --help lists its groups$"),
 ])
 def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, capsys):
     """A bad override exits 2 with one ``error:`` line naming the valid choices, as other bad input does."""
@@ -641,3 +644,26 @@ def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, cap
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.match(match, err), err
     assert "HYDRA_FULL_ERROR" not in os.environ
+
+
+@pytest.mark.parametrize("entry, groups", [
+    ("search", ["benchmark", "launcher", "strategy"]),
+    ("build", ["dataset", "launcher", "space", "train"]),
+    ("compare", ["benchmark"]),
+    ("ranking", ["benchmark"]),
+    ("surrogate", []),
+])
+def test_help_lists_only_the_commands_own_config_groups(entry, groups, monkeypatch, capsys):
+    import importlib
+    import sys
+
+    main = importlib.import_module(f"nasbench.cli.{entry}").main
+    monkeypatch.setattr(sys, "argv", [f"nasbench-{entry}", "--help"])
+    try:
+        main()
+    except SystemExit as exit_info:
+        assert not exit_info.code
+    out = capsys.readouterr().out
+    assert out.startswith(f"nasbench-{entry} is powered by Hydra")
+    section = out.split("== Configuration groups ==")[1].split("== Config ==")[0].strip().splitlines()[1:]
+    assert [line.split(":")[0] for line in section if line.strip() and line != "(none)"] == groups, out

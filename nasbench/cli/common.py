@@ -6,12 +6,43 @@ import functools
 import os
 import sys
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, Callable
 
 #: absolute path of the shipped Hydra configs (top-level ``conf/``, installed as ``nasbench.conf``)
 CONF_DIR = str(files("nasbench.conf"))
 
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, OSError)
+
+
+def config_groups(config_name: str) -> dict[str, list[str]]:
+    """The config groups the defaults list of ``conf/<config_name>.yaml`` names, each with its options.
+
+    Every command shares ``conf/``; a command's own groups are those its primary config
+    composes (``override`` entries and Hydra's own groups are not the command's).
+    """
+    from omegaconf import OmegaConf
+
+    root = Path(CONF_DIR)
+    defaults = OmegaConf.load(root / f"{config_name}.yaml").get("defaults") or []
+    groups = [next(iter(entry)) for entry in defaults if not isinstance(entry, str)]
+    return {group: sorted(p.stem for p in (root / group).glob("*.yaml"))
+            for group in groups if not group.startswith(("override ", "hydra/", "/"))}
+
+
+def _help_groups(config_name: str) -> str:
+    """``group: option, option`` lines for ``--help`` (``conf/hydra/help/nasbench.yaml``)."""
+    groups = config_groups(config_name)
+    return "\n".join(f"{group}: {', '.join(options)}" for group, options in sorted(groups.items())) or "(none)"
+
+
+def _register_resolvers() -> None:
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver("nasbench_config_groups", _help_groups, replace=True)
+
+
+_register_resolvers()
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -47,8 +78,19 @@ def hydra_message(err: BaseException) -> str:
     """One line from a Hydra/OmegaConf error: what was wrong, and the valid choices it lists.
 
     Hydra prints a bad override over several lines (the options one per line, the search
-    path, ``full_key``/``object_type``); this keeps the facts and drops the layout.
+    path, ``full_key``/``object_type``); this keeps the facts and drops the layout. A group
+    of another command (``space=tiny`` given to ``nasbench-search``) is named as such: Hydra's
+    ``+space=tiny`` hint would only fail further on.
     """
+    import re
+
+    foreign = re.match(r"Could not override '([\w/]+)'\. No match in the defaults list|In '([\w/]+)/[^']*': ConfigKeyError",
+                       str(err))
+    group = foreign and (foreign.group(1) or foreign.group(2))
+    if group and (Path(CONF_DIR) / group).is_dir():
+        users = [f"nasbench-{p.stem}" for p in sorted(Path(CONF_DIR).glob("*.yaml")) if group in config_groups(p.stem)]
+        return (f"{group} is a config group of {', '.join(users) or 'other nasbench commands'}, not of this command; "
+                "--help lists its groups")
     parts: list[str] = []
     for error in (err, err.__cause__):
         if error is None:
