@@ -667,3 +667,25 @@ def test_help_lists_only_the_commands_own_config_groups(entry, groups, monkeypat
     assert out.startswith(f"nasbench-{entry} is powered by Hydra")
     section = out.split("== Configuration groups ==")[1].split("== Config ==")[0].strip().splitlines()[1:]
     assert [line.split(":")[0] for line in section if line.strip() and line != "(none)"] == groups, out
+
+
+@pytest.mark.parametrize("entry, args", [
+    ("search", ["budget.max_evals=1"]),
+    ("search", ["-m", "budget.max_evals=1", "launcher=basic"]),
+    ("build", ["space=tiny", "dataset=tiny", "train=quick", "output=t.h5"]),
+])
+def test_an_output_folder_that_cannot_be_created_is_one_line(entry, args, tiny_table, tmp_path):
+    """Hydra's own run or sweep folder, under the working directory (as a read-only one would be) or given."""
+    import subprocess
+    import sys
+
+    (tmp_path / "outputs").write_text("a file where the default output folders would go\n")
+    (tmp_path / "multirun").write_text("and where the default sweep folders would go\n")
+    for extra in ([], ["hydra.run.dir=outputs/x", "hydra.sweep.dir=outputs/x"]):
+        result = subprocess.run([sys.executable, "-m", f"nasbench.cli.{entry}", *args, f"benchmark.path={tiny_table}"
+                                 if entry == "search" else "progress=false", *extra],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert result.returncode == 2, result.stderr
+        assert re.match(r"^error: cannot write \S*(outputs|multirun)\S*: Not a directory; give a writable folder with "
+                        r"hydra\.run\.dir=DIR \(hydra\.sweep\.dir=DIR with -m\)$", result.stderr.strip()), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["multirun", "outputs"]

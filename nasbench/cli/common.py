@@ -139,12 +139,25 @@ def valid_keys(err: BaseException | None) -> list[str]:
         return []
 
 
+def os_error_in(err: BaseException) -> OSError | None:
+    """``err`` if it is an ``OSError``, else the first one it was raised from (logging wraps a log file's in a ValueError)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, OSError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
 def one_line_hydra_errors(hydra_main: Callable[..., Any]) -> Callable[..., Any]:
     """Report a bad override or config value given to a ``@hydra.main`` entry point in one line.
 
     Applied above ``@hydra.main``: Hydra is asked to raise instead of printing its
     multi-line report, and a Hydra/OmegaConf error becomes ``error: <one line>`` with exit
-    status 2, like every other bad input. ``HYDRA_FULL_ERROR=1`` still shows the full trace.
+    status 2, like every other bad input, and so does a folder Hydra cannot create or write
+    (its run or sweep folder, its log file: a read-only working directory, a path through a
+    file). ``HYDRA_FULL_ERROR=1`` still shows the full trace.
     """
 
     @functools.wraps(hydra_main)
@@ -159,6 +172,12 @@ def one_line_hydra_errors(hydra_main: Callable[..., Any]) -> Callable[..., Any]:
             return hydra_main(*args, **kwargs)
         except (HydraException, OmegaConfBaseException) as err:
             fail(hydra_message(err))
+        except (OSError, ValueError) as err:  # the command's own errors are one line already: these are Hydra's
+            unwritable = os_error_in(err)
+            if unwritable is None:
+                raise
+            fail(f"cannot write {unwritable.filename or 'the output folder'}: {unwritable.strerror or error_message(unwritable)}; "
+                 "give a writable folder with hydra.run.dir=DIR (hydra.sweep.dir=DIR with -m)")
         finally:
             os.environ.pop("HYDRA_FULL_ERROR", None)
 
