@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -606,6 +607,33 @@ def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, mo
                            f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}")
     assert code == 2 and re.search(message, err), err
     assert not (tmp_path / "runs").exists()
+
+
+def test_compare_reports_a_bad_budget_once_before_planning(tiny_table, tmp_path, monkeypatch, capsys):
+    code, out, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "budget.seconds=-5",
+                             f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}")
+    assert code == 2 and err == "error: budget.seconds must be a finite number > 0, got -5.0\n" and not out
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("entry, args", [
+    ("search", ["budget.seconds=-5"]),
+    ("search", ["strategy=rea", "strategy.population_size=0"]),
+    ("build", ["space=tiny", "dataset=tiny", "train=quick", "seeds=[]", "output=t.h5"]),
+])
+def test_a_refused_run_leaves_no_output_folder(entry, args, tiny_table, tmp_path):
+    (tmp_path / "outputs" / entry / "an-earlier-run").mkdir(parents=True)
+    (tmp_path / "outputs" / entry / "an-earlier-run" / "result.json").write_text("{}\n")
+    for earlier in (True, False):  # with an earlier run's folder beside it, and alone
+        table = [f"benchmark.path={tiny_table}"] if entry == "search" else ["progress=false"]
+        result = subprocess.run([sys.executable, "-m", f"nasbench.cli.{entry}", *args, *table],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert result.returncode == 2 and result.stderr.startswith("error: "), result.stderr
+        left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+        assert left == (["outputs", f"outputs/{entry}", f"outputs/{entry}/an-earlier-run",
+                         f"outputs/{entry}/an-earlier-run/result.json"] if earlier else []), left
+        if earlier:
+            shutil.rmtree(tmp_path / "outputs")
 
 
 def random_sweep_in_process(monkeypatch, table, sweep, *overrides) -> int:

@@ -63,9 +63,51 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             fail("interrupted; finished work is saved, run the same command again to resume", 130)
         except USER_ERRORS as err:
+            discard_hydra_run_folder()
             fail(error_message(err))
 
     return wrapper
+
+
+#: what Hydra itself writes into a run's folder: its records, and the job's log (``<job name>.log``)
+HYDRA_RECORDS = (".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml")
+
+
+def discard_hydra_run_folder() -> None:
+    """Remove the folder of a Hydra run (not a sweep job) that holds nothing but what Hydra wrote into it.
+
+    A command that refuses its input has made nothing: its run folder would be an empty
+    ``outputs/<command>/<time>/``. Parents left empty go too, up to the working directory.
+    A folder holding anything else, and the working directory itself, are kept.
+    """
+    import logging
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN:
+        return
+    hydra_cfg = HydraConfig.get()
+    folder, cwd = Path(hydra_cfg.runtime.output_dir).resolve(), Path.cwd().resolve()
+    if not folder.is_dir() or folder == cwd or folder in cwd.parents:
+        return
+    ours = {folder / name for name in HYDRA_RECORDS} | {folder / f"{hydra_cfg.job.name}.log", folder / ".hydra"}
+    if any(path not in ours for path in folder.rglob("*")):
+        return
+    for handler in logging.getLogger().handlers[:]:  # the job's log file, open until now
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).resolve().parent == folder:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    try:
+        for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+        folder.rmdir()
+        for parent in folder.parents:
+            if parent == cwd or cwd not in parent.parents:
+                break
+            parent.rmdir()  # only when empty: another run's folder keeps it
+    except OSError:
+        pass  # nothing more can be tidied: the error itself is what the user needs to see
 
 
 def error_message(err: BaseException) -> str:

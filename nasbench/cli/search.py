@@ -48,11 +48,22 @@ def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
         raise ValueError(f"strategy {name} trains a supernet and does not support {', '.join(unsupported)}; drop them for this strategy")
 
 
+def run_budget(cfg: dict[str, Any]):
+    """The :class:`~nasbench.search.Budget` of a run's config."""
+    from nasbench.search import Budget
+    from nasbench.search.base import positive_float
+
+    # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
+    positive_float("budget.seconds", cfg["budget"]["seconds"])
+    return Budget(**cfg["budget"])
+
+
 def check_search(cfg: dict[str, Any], benchmark) -> None:
     """Everything :func:`search` checks about ``cfg`` before it runs, without running it."""
     from nasbench.search import ONE_SHOT_NAMES, make_strategy
     from nasbench.search.multiobjective import ArchTable, check_constraints
 
+    run_budget(cfg)
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
     constraints = check_constraints(cfg.get("constraint"))
@@ -84,17 +95,14 @@ def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> di
     ``benchmark``: the benchmark ``cfg["benchmark"]`` names, already loaded (benchmarks hold no
     state a run changes, so runs may share one); ``commit``: the code's :func:`git_commit`, if known.
     """
-    from nasbench.search import ONE_SHOT_NAMES, Budget, make_generators, make_strategy, run_search
-    from nasbench.search.base import positive_float
+    from nasbench.search import ONE_SHOT_NAMES, make_generators, make_strategy, run_search
     from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
 
     commit = commit or git_commit()  # of the code this process imported, before the run
     code = code_sha256()
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
-    # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
-    positive_float("budget.seconds", cfg["budget"]["seconds"])
-    budget = Budget(**cfg["budget"])
+    budget = run_budget(cfg)
     benchmark = benchmark if benchmark is not None else load_benchmark(cfg["benchmark"])
     constraint = cfg.get("constraint") or {}
     objectives = cfg.get("objectives")
