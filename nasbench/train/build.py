@@ -630,10 +630,25 @@ def merged_build_seconds(tables: Sequence[TableData], older_counted: Sequence[bo
     return float(sum(timed.values()) + sum(kept))
 
 
-def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
+def missing_shards(paths: Sequence[str | Path], tables: Sequence[TableData]) -> list[str]:
+    """The shards of a sharded build that none of ``tables`` holds (by their runs' records), named after the
+    given shard files (``t.shard1of2.h5``) where their names follow :func:`shard_path`."""
+    missing = []
+    for n in sorted({int(t.attrs.get("num_shards", 1)) for t in tables} - {1}):
+        held = {int(run["shard"]) for t in tables for run in _runs(t) if run.get("num_shards") == n}
+        given, i = next((Path(p), int(t.attrs["shard"])) for p, t in zip(paths, tables) if int(t.attrs.get("num_shards", 1)) == n)
+        for j in sorted(set(range(n)) - held):
+            name = given.name.replace(f".shard{i}of{n}.", f".shard{j}of{n}.")
+            missing.append(str(given.with_name(name)) if name != given.name else f"shard {j} of {n}")
+    return missing
+
+
+def merge_shards(paths: Sequence[str | Path], output: str | Path, allow_partial: bool = False) -> Path:
     """Join shard files of one build into one table; refuses shards of different builds.
 
-    An existing ``output`` of the same build is merged too, so merging adds to it.
+    An existing ``output`` of the same build is merged too, so merging adds to it. A sharded
+    build's shards must all be there (given, or merged into ``output`` before), unless
+    ``allow_partial``.
     """
     if not paths:
         raise ValueError("no shard files given")
@@ -664,6 +679,10 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         older_counted = [False] + [os.path.basename(str(p)) in merged_before for p in paths]
         names = list(dict.fromkeys(earlier + names))
         paths, tables = [output, *paths], [existing, *tables]
+    missing = missing_shards(paths, tables)
+    if missing and not allow_partial:
+        raise TableError(f"shards of this build missing: {', '.join(missing)}; give every shard, or pass --allow-partial "
+                         "(allow_partial=True) to merge a table without their entries")
     check_same_timing(paths, tables)
     # Inputs that measured their costs in their own sittings make a table whose costs are not of one, so the
     # next nasbench-build on it (costs_pass=auto or now) measures them again. Copies of one table that timed
