@@ -126,6 +126,26 @@ def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path):
     assert int(read_table(tmp_path / "m.h5").entries["done"].sum()) == 3
 
 
+def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_path):
+    from nasbench.train.build import output_lock
+
+    out = tmp_path / "t.h5"
+    with output_lock(out):  # as a build running in another process holds it
+        assert (tmp_path / ".t.h5.lock").read_text() == f"{os.getpid()}\n"
+        with pytest.raises(TableError, match=rf"t\.h5 is being built by another process \(pid {os.getpid()}, lock file "):
+            build_tiny(out, seeds=(0,), max_entries=1)
+        second = subprocess.run([sys.executable, "-m", "nasbench.cli.build", "space=tiny", "dataset=tiny", "train=quick",
+                                 "seeds=[0]", "max_entries=1", "progress=false", f"output={out}",
+                                 f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300)
+        assert second.returncode == 2 and len(second.stderr.splitlines()) == 1, second.stderr
+        assert "is being built by another process" in second.stderr
+        assert not out.exists()
+        other_shard = build_tiny(out, seeds=(0,), max_entries=1, shard=1, num_shards=2)  # another file: its own lock
+    build_tiny(out, seeds=(0,), max_entries=1)
+    assert out.exists() and other_shard.exists()
+    assert sorted(p.name for p in tmp_path.glob(".*.lock")) == []  # each build removed its lock file
+
+
 def test_output_holding_another_build_is_refused(tiny_table, tmp_path):
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)

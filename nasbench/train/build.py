@@ -234,6 +234,63 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
     return table
 
 
+@contextmanager
+def output_lock(path: Path):
+    """Hold ``.<name>.lock`` beside ``path`` while the block runs; another holder makes it a :class:`TableError`.
+
+    Two builds of one output would each train everything. The lock is the operating
+    system's (``flock``): a build that is killed holds it no longer, and the next one takes it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock to take
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise TableError(f"{path} is being built by another process (pid {holder}, lock file {lock}); "
+                             "wait for it to finish, or build into another output") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder finished and removed the file just before we locked it: lock the current one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.unlink(lock)  # before unlocking: a build that opened it meanwhile finds it gone and starts over
+        os.close(fd)
+
+
+def _holding_output_lock(build: Callable[..., Path]) -> Callable[..., Path]:
+    """Run :func:`run_build` holding the :func:`output_lock` of the file it writes."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(build)
+
+    @functools.wraps(build)
+    def locked(*args: Any, **kwargs: Any) -> Path:
+        given = signature.bind(*args, **kwargs)
+        given.apply_defaults()
+        arguments = given.arguments
+        with output_lock(shard_path(Path(arguments["output"]), arguments["shard"], arguments["num_shards"])):
+            return build(*args, **kwargs)
+
+    return locked
+
+
+@_holding_output_lock
 def run_build(
     space: SearchSpace,
     recipe: Recipe,
@@ -270,6 +327,8 @@ def run_build(
     unless ``allow_other_setup``: entries trained on different setups do not re-run bit for
     bit on any one machine. Each trained entry records this run's id (``metrics/run``) and
     the run its fingerprint, so ``nasbench-verify`` knows which entries this machine can check.
+
+    The build holds the file's :func:`output_lock` throughout: a second build of the same file is refused.
     """
     if costs_pass not in ("auto", "now", "off"):
         raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
