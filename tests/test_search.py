@@ -678,6 +678,33 @@ def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch,
     assert missing_run(sweep / "0") == f"{sweep / '0'} (failed: RuntimeError: out of memory)"
 
 
+def test_a_sweep_run_again_keeps_the_jobs_that_finished(tiny_table, tmp_path, monkeypatch, capsys):
+    import nasbench.cli.search as search_module
+
+    sweep = tmp_path / "sweep"
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0
+    first = {job: (sweep / job / "result.json").read_bytes() for job in ("0", "1")}
+    (sweep / "1" / "result.json").unlink()  # a job the sweep did not finish
+    (sweep / "0" / ".unfinished").write_text("left by a killed attempt after its result was written\n")
+    ran = []
+    real = search_module.search
+    monkeypatch.setattr(search_module, "search", lambda cfg, *args: ran.append(cfg["seed"]) or real(cfg, *args))
+    capsys.readouterr()
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0
+    assert ran == [1]  # only the job without a result ran again, into the same bytes
+    assert {job: (sweep / job / "result.json").read_bytes() for job in ("0", "1")} == first
+    assert not (sweep / "0" / ".unfinished").exists()
+    assert f"random seed=0: kept the finished result {sweep / '0' / 'result.json'}" in capsys.readouterr().out
+    # a result of another config (here another budget) does not stand in for the run, nor one of other code
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, "budget.max_evals=3") == 0
+    assert ran == [1, 0, 1]
+    for job in ("0", "1"):
+        path = sweep / job / "result.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "code_sha256": "another"}))
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, "budget.max_evals=3") == 0
+    assert ran == [1, 0, 1, 0, 1]
+
+
 def test_failed_jobs_are_told_by_file_stamps_not_clocks(tmp_path):
     """An error.txt from this sweep counts even when the file system's clock is behind; an old one does not."""
     import os

@@ -138,6 +138,26 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def finished_job(out: Path, cfg: dict[str, Any]) -> tuple[bool, Any, str | None]:
+    """Whether ``out`` holds a finished result of the run ``cfg`` describes, made on the same benchmark by
+    the same code and libraries (as ``nasbench-compare`` keeps one); also the benchmark and commit, for the run.
+
+    A benchmark that cannot be loaded answers "not finished": the run then reports why.
+    """
+    from nasbench.cli.compare import finished
+    from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
+
+    if not out.is_file():
+        return False, None, None
+    try:
+        benchmark = load_benchmark(cfg["benchmark"])
+    except USER_ERRORS:
+        return False, None, None
+    identity = {"benchmark": describe_benchmark(benchmark), "git_commit": git_commit(), "code_sha256": code_sha256(),
+                "versions": library_versions()}
+    return finished(out, cfg, identity), benchmark, identity["git_commit"]
+
+
 #: left in a sweep job's folder until the job has written its result or its error.txt
 UNFINISHED = ".unfinished"
 
@@ -194,13 +214,22 @@ def main(cfg: DictConfig) -> None:
     failure = out.with_name("error.txt")
     unfinished = Path(hydra_cfg.runtime.output_dir) / UNFINISHED
     sweep_job = hydra_cfg.mode == RunMode.MULTIRUN
-    if sweep_job:  # a reused sweep folder: no earlier attempt may stand in for this job
-        for earlier in (out, failure):
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    benchmark, commit = None, None
+    if sweep_job:  # a sweep run again into its folder keeps the jobs that finished
+        kept, benchmark, commit = finished_job(out, plain)
+        if kept:
+            failure.unlink(missing_ok=True)
+            unfinished.unlink(missing_ok=True)
+            print(f"{plain['strategy']['name']} seed={plain['seed']}: kept the finished result {out} "
+                  "(same config, benchmark, code and libraries)")
+            return
+        for earlier in (out, failure):  # no earlier attempt may stand in for this job
             earlier.unlink(missing_ok=True)
         unfinished.parent.mkdir(parents=True, exist_ok=True)
         unfinished.write_text("this sweep job has written neither its result nor its error.txt (yet)\n")
     try:
-        result = search(OmegaConf.to_container(cfg, resolve=True))
+        result = search(plain, benchmark, commit)
         write_json(out, result)
     except Exception as err:
         if not sweep_job:
