@@ -42,9 +42,6 @@ def _register_resolvers() -> None:
     OmegaConf.register_new_resolver("nasbench_config_groups", _help_groups, replace=True)
 
 
-_register_resolvers()
-
-
 def fail(message: str, code: int = 2) -> None:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(code)
@@ -204,6 +201,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(hydra_main)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _register_resolvers()  # what the configs interpolate (--help's groups)
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             return hydra_main(*args, **kwargs)
         from hydra.errors import HydraException
