@@ -603,16 +603,18 @@ def signals_deferred():
 
 
 def _worker_pool(workers: int, space: SearchSpace, dataset: DatasetConfig, threads: int) -> ProcessPoolExecutor:
-    """``workers`` spawned processes, each set up by :func:`_init_worker`."""
+    """``workers`` spawned processes, each set up by :func:`_init_worker`, each ending when this process ends."""
     import multiprocessing
+
+    from nasbench.workers import start_worker
 
     # Under joblib's launcher this process is a loky worker whose default start method is "loky"; spawned
     # children inherit that name and cannot resolve it, so name a standard method here.
     if multiprocessing.get_start_method(allow_none=True) not in multiprocessing.get_all_start_methods():
         multiprocessing.set_start_method("spawn", force=True)
     return ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_init_worker,
-        initargs=(space.config(), asdict(dataset), threads),
+        workers, mp_context=get_context("spawn"), initializer=start_worker,
+        initargs=(os.getpid(), f"{__name__}:_init_worker", space.config(), asdict(dataset), threads),
     )
 
 
