@@ -409,6 +409,25 @@ def test_other_schema_version(tiny_table, tmp_path):
     one_line(err)
 
 
+def test_hdf5_file_of_another_kind_is_named_as_such(tmp_path):
+    path = tmp_path / "features.h5"
+    with h5py.File(path, "w") as f:
+        f["images"] = np.zeros((3, 8), np.float32)
+        f.create_group("labels")
+    with pytest.raises(TableError, match=r"features\.h5 is not a nasbench table .*an HDF5 file holding images \(3, 8\) "
+                       r"float32, labels/ \(group\)") as err:
+        Benchmark.load(path)
+    one_line(err)
+    assert "schema version None" not in str(err.value)
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "3.0"
+    with pytest.raises(TableError, match="not a nasbench table .*a Keras model file"):
+        Benchmark.load(path)
+    h5py.File(path, "w").close()
+    with pytest.raises(TableError, match="not a nasbench table .*an empty HDF5 file"):
+        Benchmark.load(path)
+
+
 def test_missing_dataset(tiny_table, tmp_path):
     path = copy_table(tiny_table, tmp_path)
     with h5py.File(path, "r+") as f:

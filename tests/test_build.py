@@ -105,6 +105,47 @@ def test_merge_refuses_a_shard_twice_and_outputs_it_must_not_overwrite(tmp_path)
     assert merge_shards([a, b], merged) == merged  # re-merging over an earlier merge of the same build is fine
 
 
+def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path):
+    shards = [build_tiny(tmp_path / "t.h5", seeds=(0,), shard=i, num_shards=3, max_entries=1) for i in range(3)]
+
+    def merge(*args):
+        return subprocess.run([sys.executable, "-m", "nasbench.cli.merge", str(tmp_path / "m.h5"), *map(str, args)],
+                              capture_output=True, text=True, timeout=120)
+
+    refused = merge(shards[0])
+    assert refused.returncode == 2 and refused.stderr == (
+        f"error: shards of this build missing: {shards[1]}, {shards[2]}; give every shard, or pass --allow-partial "
+        "(allow_partial=True) to merge a table without their entries\n")
+    assert not (tmp_path / "m.h5").exists()
+    assert merge(shards[0], "--allow-partial").returncode == 0
+    assert int(read_table(tmp_path / "m.h5").entries["done"].sum()) == 1
+    refused = merge(shards[2])  # shard 0 is merged already: shard 1 is what is missing
+    assert refused.returncode == 2 and f"missing: {shards[1]};" in refused.stderr
+    merged = merge(shards[1], shards[2])
+    assert merged.returncode == 0, merged.stderr
+    assert int(read_table(tmp_path / "m.h5").entries["done"].sum()) == 3
+
+
+def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_path):
+    from nasbench.train.build import output_lock
+
+    out = tmp_path / "t.h5"
+    with output_lock(out):  # as a build running in another process holds it
+        assert (tmp_path / ".t.h5.lock").read_text() == f"{os.getpid()}\n"
+        with pytest.raises(TableError, match=rf"t\.h5 is being built by another process \(pid {os.getpid()}, lock file "):
+            build_tiny(out, seeds=(0,), max_entries=1)
+        second = subprocess.run([sys.executable, "-m", "nasbench.cli.build", "space=tiny", "dataset=tiny", "train=quick",
+                                 "seeds=[0]", "max_entries=1", "progress=false", f"output={out}",
+                                 f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300)
+        assert second.returncode == 2 and len(second.stderr.splitlines()) == 1, second.stderr
+        assert "is being built by another process" in second.stderr
+        assert not out.exists()
+        other_shard = build_tiny(out, seeds=(0,), max_entries=1, shard=1, num_shards=2)  # another file: its own lock
+    build_tiny(out, seeds=(0,), max_entries=1)
+    assert out.exists() and other_shard.exists()
+    assert sorted(p.name for p in tmp_path.glob(".*.lock")) == []  # each build removed its lock file
+
+
 def test_output_holding_another_build_is_refused(tiny_table, tmp_path):
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)
@@ -436,8 +477,8 @@ def test_negative_seeds_are_refused(tmp_path):
 def test_merging_into_an_existing_table_keeps_its_entries(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
-    out = merge_shards([a], tmp_path / "m.h5")
-    merge_shards([b], out)
+    out = merge_shards([a], tmp_path / "m.h5", allow_partial=True)
+    merge_shards([b], out)  # shard 0 is in the output already
     merged, ta, tb = read_table(out), read_table(a), read_table(b)
     np.testing.assert_array_equal(merged.entries["done"], ta.entries["done"] | tb.entries["done"])
     assert same_metrics(merged, ta, ta.entries["done"]) and same_metrics(merged, tb, tb.entries["done"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -419,6 +420,19 @@ def test_report_lists_failed_runs_readably(tiny_table, tmp_path):
                          "last line of search.log: error: strategy nsga2 is multi-objective)`")
 
 
+def test_a_result_with_a_non_integer_seed_is_named_by_its_file(tiny_table, tmp_path):
+    sweep = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("random", 1))
+    for job in ("0", "1"):
+        path = sweep / job / "result.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "abc"}))
+        result = report_cli(sweep, "--out", tmp_path / "rep")
+        if job == "0":  # listed among the failed runs, with why; the other run is reported
+            assert result.returncode == 0, result.stderr
+            listed = (tmp_path / "rep" / "README.md").read_text().split("## Failed or missing runs")[1]
+            assert f"{sweep / '0'} (result.json: seed 'abc' is not an integer)" in listed
+    assert_refused(result, f"{sweep / '0'} (result.json: seed 'abc' is not an integer)")
+
+
 # ---------------------------------------------------------------- nasbench-compare
 def compare(monkeypatch, capsys, *overrides):
     """``nasbench-compare`` in this process: (exit code, stdout, stderr)."""
@@ -595,6 +609,33 @@ def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, mo
     assert not (tmp_path / "runs").exists()
 
 
+def test_compare_reports_a_bad_budget_once_before_planning(tiny_table, tmp_path, monkeypatch, capsys):
+    code, out, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "budget.seconds=-5",
+                             f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}")
+    assert code == 2 and err == "error: budget.seconds must be a finite number > 0, got -5.0\n" and not out
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("entry, args", [
+    ("search", ["budget.seconds=-5"]),
+    ("search", ["strategy=rea", "strategy.population_size=0"]),
+    ("build", ["space=tiny", "dataset=tiny", "train=quick", "seeds=[]", "output=t.h5"]),
+])
+def test_a_refused_run_leaves_no_output_folder(entry, args, tiny_table, tmp_path):
+    (tmp_path / "outputs" / entry / "an-earlier-run").mkdir(parents=True)
+    (tmp_path / "outputs" / entry / "an-earlier-run" / "result.json").write_text("{}\n")
+    for earlier in (True, False):  # with an earlier run's folder beside it, and alone
+        table = [f"benchmark.path={tiny_table}"] if entry == "search" else ["progress=false"]
+        result = subprocess.run([sys.executable, "-m", f"nasbench.cli.{entry}", *args, *table],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert result.returncode == 2 and result.stderr.startswith("error: "), result.stderr
+        left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+        assert left == (["outputs", f"outputs/{entry}", f"outputs/{entry}/an-earlier-run",
+                         f"outputs/{entry}/an-earlier-run/result.json"] if earlier else []), left
+        if earlier:
+            shutil.rmtree(tmp_path / "outputs")
+
+
 def random_sweep_in_process(monkeypatch, table, sweep, *overrides) -> int:
     """``nasbench-search -m strategy=random seed=0,1`` in this process (basic launcher); its exit status."""
     import nasbench.cli.search as search_module
@@ -635,6 +676,33 @@ def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch,
     from nasbench.report.collect import missing_run
 
     assert missing_run(sweep / "0") == f"{sweep / '0'} (failed: RuntimeError: out of memory)"
+
+
+def test_a_sweep_run_again_keeps_the_jobs_that_finished(tiny_table, tmp_path, monkeypatch, capsys):
+    import nasbench.cli.search as search_module
+
+    sweep = tmp_path / "sweep"
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0
+    first = {job: (sweep / job / "result.json").read_bytes() for job in ("0", "1")}
+    (sweep / "1" / "result.json").unlink()  # a job the sweep did not finish
+    (sweep / "0" / ".unfinished").write_text("left by a killed attempt after its result was written\n")
+    ran = []
+    real = search_module.search
+    monkeypatch.setattr(search_module, "search", lambda cfg, *args: ran.append(cfg["seed"]) or real(cfg, *args))
+    capsys.readouterr()
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0
+    assert ran == [1]  # only the job without a result ran again, into the same bytes
+    assert {job: (sweep / job / "result.json").read_bytes() for job in ("0", "1")} == first
+    assert not (sweep / "0" / ".unfinished").exists()
+    assert f"random seed=0: kept the finished result {sweep / '0' / 'result.json'}" in capsys.readouterr().out
+    # a result of another config (here another budget) does not stand in for the run, nor one of other code
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, "budget.max_evals=3") == 0
+    assert ran == [1, 0, 1]
+    for job in ("0", "1"):
+        path = sweep / job / "result.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "code_sha256": "another"}))
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, "budget.max_evals=3") == 0
+    assert ran == [1, 0, 1, 0, 1]
 
 
 def test_failed_jobs_are_told_by_file_stamps_not_clocks(tmp_path):

@@ -260,6 +260,63 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
     return table
 
 
+@contextmanager
+def output_lock(path: Path):
+    """Hold ``.<name>.lock`` beside ``path`` while the block runs; another holder makes it a :class:`TableError`.
+
+    Two builds of one output would each train everything. The lock is the operating
+    system's (``flock``): a build that is killed holds it no longer, and the next one takes it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock to take
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise TableError(f"{path} is being built by another process (pid {holder}, lock file {lock}); "
+                             "wait for it to finish, or build into another output") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder finished and removed the file just before we locked it: lock the current one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.unlink(lock)  # before unlocking: a build that opened it meanwhile finds it gone and starts over
+        os.close(fd)
+
+
+def _holding_output_lock(build: Callable[..., Path]) -> Callable[..., Path]:
+    """Run :func:`run_build` holding the :func:`output_lock` of the file it writes."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(build)
+
+    @functools.wraps(build)
+    def locked(*args: Any, **kwargs: Any) -> Path:
+        given = signature.bind(*args, **kwargs)
+        given.apply_defaults()
+        arguments = given.arguments
+        with output_lock(shard_path(Path(arguments["output"]), arguments["shard"], arguments["num_shards"])):
+            return build(*args, **kwargs)
+
+    return locked
+
+
+@_holding_output_lock
 def run_build(
     space: SearchSpace,
     recipe: Recipe,
@@ -300,6 +357,8 @@ def run_build(
     unless ``allow_other_setup``: entries trained on different setups do not re-run bit for
     bit on any one machine. Each trained entry records this run's id (``metrics/run``) and
     the run its fingerprint, so ``nasbench-verify`` knows which entries this machine can check.
+
+    The build holds the file's :func:`output_lock` throughout: a second build of the same file is refused.
     """
     if costs_pass not in ("auto", "now", "off"):
         raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
@@ -582,16 +641,18 @@ def signals_deferred():
 
 
 def _worker_pool(workers: int, space: SearchSpace, dataset: DatasetConfig, threads: int) -> ProcessPoolExecutor:
-    """``workers`` spawned processes, each set up by :func:`_init_worker`."""
+    """``workers`` spawned processes, each set up by :func:`_init_worker`, each ending when this process ends."""
     import multiprocessing
+
+    from nasbench.workers import start_worker
 
     # Under joblib's launcher this process is a loky worker whose default start method is "loky"; spawned
     # children inherit that name and cannot resolve it, so name a standard method here.
     if multiprocessing.get_start_method(allow_none=True) not in multiprocessing.get_all_start_methods():
         multiprocessing.set_start_method("spawn", force=True)
     return ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_init_worker,
-        initargs=(space.config(), dataset.to_dict(), threads),
+        workers, mp_context=get_context("spawn"), initializer=start_worker,
+        initargs=(os.getpid(), f"{__name__}:_init_worker", space.config(), dataset.to_dict(), threads),
     )
 
 
@@ -671,10 +732,25 @@ def merged_build_seconds(tables: Sequence[TableData], older_counted: Sequence[bo
     return float(sum(timed.values()) + sum(kept))
 
 
-def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
+def missing_shards(paths: Sequence[str | Path], tables: Sequence[TableData]) -> list[str]:
+    """The shards of a sharded build that none of ``tables`` holds (by their runs' records), named after the
+    given shard files (``t.shard1of2.h5``) where their names follow :func:`shard_path`."""
+    missing = []
+    for n in sorted({int(t.attrs.get("num_shards", 1)) for t in tables} - {1}):
+        held = {int(run["shard"]) for t in tables for run in _runs(t) if run.get("num_shards") == n}
+        given, i = next((Path(p), int(t.attrs["shard"])) for p, t in zip(paths, tables) if int(t.attrs.get("num_shards", 1)) == n)
+        for j in sorted(set(range(n)) - held):
+            name = given.name.replace(f".shard{i}of{n}.", f".shard{j}of{n}.")
+            missing.append(str(given.with_name(name)) if name != given.name else f"shard {j} of {n}")
+    return missing
+
+
+def merge_shards(paths: Sequence[str | Path], output: str | Path, allow_partial: bool = False) -> Path:
     """Join shard files of one build into one table; refuses shards of different builds.
 
-    An existing ``output`` of the same build is merged too, so merging adds to it.
+    An existing ``output`` of the same build is merged too, so merging adds to it. A sharded
+    build's shards must all be there (given, or merged into ``output`` before), unless
+    ``allow_partial``.
     """
     if not paths:
         raise ValueError("no shard files given")
@@ -705,6 +781,10 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         older_counted = [False] + [os.path.basename(str(p)) in merged_before for p in paths]
         names = list(dict.fromkeys(earlier + names))
         paths, tables = [output, *paths], [existing, *tables]
+    missing = missing_shards(paths, tables)
+    if missing and not allow_partial:
+        raise TableError(f"shards of this build missing: {', '.join(missing)}; give every shard, or pass --allow-partial "
+                         "(allow_partial=True) to merge a table without their entries")
     check_same_timing(paths, tables)
     # Inputs that measured their costs in their own sittings make a table whose costs are not of one, so the
     # next nasbench-build on it (costs_pass=auto or now) measures them again. Copies of one table that timed
