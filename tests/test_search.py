@@ -252,13 +252,37 @@ def test_budget_defaults_to_the_benchmarks_own(app):
     import nasbench.cli.search  # noqa: F401
     from nasbench.cli.common import CONF_DIR
 
-    def seconds(*overrides):
+    def budget(*overrides):
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-            return OmegaConf.to_container(compose(app, overrides=list(overrides)), resolve=True)["budget"]["seconds"]
+            return OmegaConf.to_container(compose(app, overrides=list(overrides)), resolve=True)["budget"]
 
-    assert seconds() == 3000 and seconds("benchmark=surrogate") == 3000
-    assert seconds("benchmark=blocks") == 150  # 208 classes: the flagship's budget would evaluate them all
-    assert seconds("benchmark=blocks", "budget.seconds=40") == 40
+    assert budget() == {"seconds": None, "evaluations": 100, "max_evals": None}
+    assert budget("benchmark=surrogate")["evaluations"] == 100
+    assert budget("benchmark=blocks")["evaluations"] == 23  # 208 classes: 100 evaluations would be half of them
+    assert budget("benchmark=blocks", "budget.seconds=40")["seconds"] == 40
+
+
+def test_a_budget_in_evaluations_is_that_many_mean_full_evaluations_of_the_table(bench, tiny_table):
+    from nasbench.search import resolve_budget
+
+    times = bench.query_batch(np.arange(len(bench)))["train_time"]  # every architecture, to the last epoch
+    assert bench.evaluation_seconds == pytest.approx(times.mean())
+    budget, record = resolve_budget({"seconds": None, "evaluations": 10, "max_evals": None}, bench)
+    assert budget.seconds == pytest.approx(10 * times.mean()) and budget.max_evals is None
+    assert record == {"seconds": budget.seconds, "max_evals": None, "evaluations": 10.0,
+                      "evaluation_seconds": bench.evaluation_seconds, "evaluation_seconds_from": "the table"}
+    given, record = resolve_budget({"seconds": 3.5, "evaluations": 10, "max_evals": 4}, bench)  # seconds win
+    assert (given.seconds, given.max_evals, record["evaluations"]) == (3.5, 4, None)
+    for bad, message in (({"seconds": None, "evaluations": None}, "give budget.seconds"),
+                         ({"seconds": None, "evaluations": 0}, "budget.evaluations"),
+                         ({"seconds": -1.0, "evaluations": 10}, "budget.seconds")):
+        with pytest.raises(ValueError, match=message):
+            resolve_budget(bad, bench)
+    result = search_cli("strategy=random", f"benchmark.path={tiny_table}", "budget.evaluations=3", f"hydra.run.dir={bench.path.parent / 'ev'}")
+    assert result.returncode == 0, result.stderr
+    data = json.loads((bench.path.parent / "ev" / "result.json").read_text())
+    assert data["budget"]["seconds"] == pytest.approx(3 * times.mean()) and data["simulated_time"] <= data["budget"]["seconds"]
+    assert re.search(r"incumbent test \d+\.\d\d%, regret \d+\.\d\d points", result.stdout), result.stdout  # points, not fractions
 
 
 @pytest.mark.parametrize(
