@@ -403,7 +403,8 @@ def interval(row: pd.Series, column: str, scale: float, decimals: int, signed: b
     sign, pct = "+" if signed else "", "%" if percent else ""
 
     def fmt(value: float) -> str:
-        return f"{scale * value:{sign}.{decimals}f}{pct}"
+        shown = round(scale * value, decimals)
+        return f"{abs(shown) if shown == 0 else shown:{'' if shown == 0 else sign}.{decimals}f}{pct}"  # 0, not -0 or +0
 
     value = row.get(column, np.nan)
     if not np.isfinite(value):
