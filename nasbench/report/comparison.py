@@ -278,8 +278,7 @@ def critical_difference(wide_test: pd.DataFrame, path: Path) -> dict[str, Any]:
         if ax is not None:
             fig = ax.get_figure()
             fig.set_size_inches(8, max(2.5, 0.4 * groups + 1.5))
-            fig.tight_layout()
-            fig.savefig(path, dpi=120)
+            fig.savefig(path, dpi=120, bbox_inches="tight")  # autorank writes the labels outside the axes
         plt.close("all")
     if result.omnibus != "friedman" or result.cd is None:
         return {"skipped": f"autorank ran its {result.omnibus} test (p = {float(result.pvalue):.3g}) with no critical "
@@ -633,7 +632,9 @@ def write_report(
         effects_markdown(effects, BASELINE, "regret", PERCENT, " (points)", 3),
         "",
         "Each interval is a 95% bootstrap interval (BCa, 10,000 resamples) over the strategy's runs; `n/a` where "
-        "a strategy has fewer than two. "
+        "a strategy has fewer than two. An interval is for one comparison on its own: unlike the Holm-corrected tests "
+        "below, it is not widened for the number of strategies compared, so with many strategies one of them can "
+        "miss 0 by chance. "
         + against + "The anytime regret is the normalised area under a run's regret curve on log time: "
         + (f"{anytime_how}." if anytime is not None else f"{anytime_how}."),
         "",

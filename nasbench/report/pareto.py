@@ -376,7 +376,8 @@ def write_pareto_report(
         effects_markdown(effects, BASELINE, "hypervolume regret", 1.0, "", 4),
         "",
         "Each interval is a 95% bootstrap interval (BCa, 10,000 resamples) over the strategy's runs; `n/a` where a "
-        f"strategy has fewer than two. Differences to `{BASELINE}` and shares of its regret closed are over the seeds "
+        "strategy has fewer than two. An interval is for one comparison on its own: unlike the Holm-corrected tests "
+        f"below, it is not widened for the number of strategies compared. Differences to `{BASELINE}` and shares of its regret closed are over the seeds "
         f"both ran. The anytime hypervolume regret is the normalised area under a run's curve on log time: {anytime_how}.",
         "",
         "![effect sizes](effects.png)",
