@@ -424,7 +424,7 @@ def test_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_pat
             "compared by the pairwise Wilcoxon test above.") in readme
     assert not (tmp_path / "rep" / "critical_difference.png").exists()
     finding = next(line for line in readme.splitlines() if line.startswith("- **rea**"))
-    assert re.search(r"; difference [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] points", finding), finding
+    assert re.search(r"; difference [+-]?\d\.\d{3} \[[+-]?\d\.\d{3}, [+-]?\d\.\d{3}\] points", finding), finding
     assert "| rea | 5 |" in readme and "![effect sizes](effects.png)" in readme and "(baseline)" in readme
     assert readme.count("Power: with 5 seeds per strategy") == 1
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
