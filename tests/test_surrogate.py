@@ -254,7 +254,10 @@ def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_blo
                              f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "result.json").read_text())
-    assert data["budget"]["seconds"] == 150 and data["benchmark"]["kind"] == "surrogate"
+    # the block table's default budget: 23 full evaluations at the block table's mean evaluation time
+    assert data["budget"]["seconds"] == pytest.approx(23 * Benchmark.load("blocks-mnist1d.h5").evaluation_seconds)
+    assert data["budget"]["evaluation_seconds_from"] == "the table the surrogate was fitted on (blocks-mnist1d.h5)"
+    assert data["benchmark"]["kind"] == "surrogate"
     assert data["benchmark"]["resolved"]["path"] == "blocks-mnist1d" and data["num_evals"] > 0
 
 
@@ -393,6 +396,18 @@ def test_surrogate_benchmark_mirrors_the_table_api(model, saved, bench4):
     assert sb.best().valid_accuracy == pytest.approx(np.max(pred["valid_accuracy"]))
     with pytest.raises(ValueError, match="does not predict train_loss"):
         sb.best("train_loss")
+
+
+def test_a_surrogate_budgets_at_its_tables_evaluation_time_when_the_table_is_at_hand(saved, table4, bench4, monkeypatch):
+    monkeypatch.chdir(table4.parent)  # the model names its table by file name: here it is at hand
+    near = SurrogateBenchmark.load(saved, noise=True)
+    assert near.fitted_on is not None and near.evaluation_seconds == bench4.evaluation_seconds
+    assert near.evaluation_seconds_from == f"the table the surrogate was fitted on ({table4.name})"
+    monkeypatch.chdir(table4.parent.parent)  # elsewhere: its own predictions, and it says so
+    away = SurrogateBenchmark.load(saved)
+    predicted = away.query_batch(np.arange(len(away)))["train_time"]
+    assert away.fitted_on is None and away.evaluation_seconds == pytest.approx(predicted.mean())
+    assert "predicted train_time" in away.evaluation_seconds_from and table4.name in away.evaluation_seconds_from
 
 
 def test_noisy_surrogate_benchmark_is_seeded(saved):

@@ -48,22 +48,12 @@ def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
         raise ValueError(f"strategy {name} trains a supernet and does not support {', '.join(unsupported)}; drop them for this strategy")
 
 
-def run_budget(cfg: dict[str, Any]):
-    """The :class:`~nasbench.search.Budget` of a run's config."""
-    from nasbench.search import Budget
-    from nasbench.search.base import positive_float
-
-    # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
-    positive_float("budget.seconds", cfg["budget"]["seconds"])
-    return Budget(**cfg["budget"])
-
-
 def check_search(cfg: dict[str, Any], benchmark) -> None:
     """Everything :func:`search` checks about ``cfg`` before it runs, without running it."""
-    from nasbench.search import ONE_SHOT_NAMES, make_strategy
+    from nasbench.search import ONE_SHOT_NAMES, make_strategy, resolve_budget
     from nasbench.search.multiobjective import ArchTable, check_constraints
 
-    run_budget(cfg)
+    resolve_budget(cfg["budget"], benchmark)
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
     constraints = check_constraints(cfg.get("constraint"))
@@ -89,21 +79,26 @@ def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], ben
     return run_one_shot(make_one_shot(name, benchmark.space, cfg["seed"], **options), benchmark, budget)
 
 
-def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> dict[str, Any]:
+def search(
+    cfg: dict[str, Any], benchmark=None, commit: str | None = None, versions: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result.
 
     ``benchmark``: the benchmark ``cfg["benchmark"]`` names, already loaded (benchmarks hold no
-    state a run changes, so runs may share one); ``commit``: the code's :func:`git_commit`, if known.
+    state a run changes, so runs may share one); ``commit`` and ``versions``: the code's
+    :func:`git_commit` and :func:`library_versions`, if known (looking them up costs as much
+    as a short run).
     """
-    from nasbench.search import ONE_SHOT_NAMES, make_generators, make_strategy, run_search
+    from nasbench.search import ONE_SHOT_NAMES, make_generators, make_strategy, resolve_budget, run_search
     from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
 
     commit = commit or git_commit()  # of the code this process imported, before the run
     code = code_sha256()
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
-    budget = run_budget(cfg)
     benchmark = benchmark if benchmark is not None else load_benchmark(cfg["benchmark"])
+    # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
+    budget, budget_record = resolve_budget(cfg["budget"], benchmark)
     constraint = cfg.get("constraint") or {}
     objectives = cfg.get("objectives")
     if name in ONE_SHOT_NAMES:
@@ -120,10 +115,10 @@ def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> di
         "strategy_options": options,
         "seed": cfg["seed"],
         "skip_duplicates": bool(cfg["skip_duplicates"]),
-        "budget": cfg["budget"],
+        "budget": budget_record,
         "benchmark": {**cfg["benchmark"], "resolved": describe_benchmark(benchmark)},
         "config": cfg,
-        "versions": library_versions(),
+        "versions": versions or library_versions(),
         "git_commit": commit,
         "code_sha256": code,
         **result,
@@ -251,8 +246,9 @@ def main(cfg: DictConfig) -> None:
     front = f", front of {final.get('front_size', 0)}, hypervolume regret {final.get('hv_regret', float('nan')):.4f}" if result.get("objectives") else ""
     print(
         f"{result['strategy']} seed={result['seed']}: {result['num_evals']} evaluations, "
-        f"{result['simulated_time']:.0f} s simulated, incumbent test {final.get('incumbent_test', float('nan')):.4f}, "
-        f"regret {final.get('regret', float('nan')):.4f}{front} -> {out}"
+        f"{result['simulated_time']:.0f} of {result['budget']['seconds']:.0f} s simulated, "
+        f"incumbent test {100 * final.get('incumbent_test', float('nan')):.2f}%, "
+        f"regret {100 * final.get('regret', float('nan')):.2f} points{front} -> {out}"
     )
 
 

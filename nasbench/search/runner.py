@@ -76,6 +76,38 @@ class Budget:
             raise ValueError(f"budget.max_evals must be a positive integer or null, got {self.max_evals!r}")
 
 
+def resolve_budget(budget: Mapping[str, Any], benchmark: Any) -> tuple[Budget, dict[str, Any]]:
+    """The :class:`Budget` a config's ``budget`` gives on ``benchmark``, and the record of it a result keeps.
+
+    ``budget.seconds`` (simulated seconds) wins when set; otherwise the budget is
+    ``budget.evaluations`` full evaluations' worth: that many times the benchmark's mean
+    full-evaluation time (:attr:`~nasbench.table.Benchmark.evaluation_seconds`), so that
+    the default buys about the same number of evaluations on every table.
+    ``budget.max_evals`` caps the counted evaluations either way.
+    """
+    from nasbench.search.base import positive_float
+
+    seconds, evaluations = budget.get("seconds"), budget.get("evaluations")
+    per = float(benchmark.evaluation_seconds)
+    if seconds is None:
+        if evaluations is None:
+            raise ValueError("give budget.seconds (simulated seconds) or budget.evaluations "
+                             "(full evaluations' worth on the benchmark searched)")
+        evaluations = positive_float("budget.evaluations", evaluations)
+        seconds = evaluations * per
+    else:
+        seconds, evaluations = positive_float("budget.seconds", seconds), None
+    resolved = Budget(seconds, budget.get("max_evals"))
+    record = {
+        "seconds": resolved.seconds,
+        "max_evals": resolved.max_evals,
+        "evaluations": evaluations,  # None: the budget was given in seconds
+        "evaluation_seconds": per,
+        "evaluation_seconds_from": benchmark.evaluation_seconds_from,
+    }
+    return resolved, record
+
+
 class BudgetTooSmall(ValueError):
     """The budget cannot pay for the first evaluation (one-shot: the first supernet epoch)."""
 

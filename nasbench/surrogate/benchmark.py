@@ -32,6 +32,7 @@ with ``S`` the source table's seeds; queries are then the table's lookups.
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,35 @@ class SurrogateBenchmark(Benchmark):
             f"SurrogateBenchmark({where}: {len(self)} architectures, {self.num_classes} classes, "
             f"{len(self.seeds)} seeds, {self.num_epochs} epochs, noise={self.noise})"
         )
+
+    @cached_property
+    def fitted_on(self) -> Benchmark | None:
+        """The table the model was fitted on, when its file is at hand unchanged (same SHA-256); else ``None``."""
+        from nasbench.surrogate.model import table_checksum
+
+        source = self.surrogate.metadata_.get("table") or {}
+        name, recorded = source.get("file"), source.get("sha256")
+        if not name or not recorded:
+            return None
+        try:
+            table = Benchmark.load(name)
+            return table if table_checksum(table) == recorded else None
+        except (TableError, OSError):
+            return None
+
+    @cached_property
+    def evaluation_seconds(self) -> float:
+        """That of the table the model was fitted on (:attr:`fitted_on`), so that searches on a surrogate
+        and on its table get the same default budget; the mean predicted ``train_time`` without it."""
+        table = self.fitted_on
+        return table.evaluation_seconds if table is not None else self._mean_train_time()
+
+    @property
+    def evaluation_seconds_from(self) -> str:
+        name = (self.surrogate.metadata_.get("table") or {}).get("file") or "an in-memory table"
+        if self.fitted_on is not None:
+            return f"the table the surrogate was fitted on ({name})"
+        return f"the surrogate's predicted train_time (the table it was fitted on, {name}, is not at hand unchanged)"
 
     @property
     def predicted_metrics(self) -> tuple[str, ...]:

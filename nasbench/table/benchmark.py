@@ -313,6 +313,28 @@ class Benchmark:
         at this rate (see ``nasbench.search.oneshot.common.calibrate``)."""
         return float(self.query(arch, epoch=self.num_epochs).train_time) / self.num_epochs
 
+    @cached_property
+    def evaluation_seconds(self) -> float:
+        """Mean simulated seconds of one full evaluation: ``train_time`` to the last epoch (mean over seeds)
+        of an architecture drawn uniformly from the space, over the trained classes.
+
+        A search budget is given as a number of these (``budget.evaluations``), so that the
+        default budget buys about the same number of evaluations on every table.
+        """
+        return self._mean_train_time()
+
+    def _mean_train_time(self) -> float:
+        times = self.query_batch(np.arange(self._n), missing="nan")["train_time"]
+        finite = times[np.isfinite(times)]
+        if not len(finite):
+            raise MissingEntryError("no trained class has a train_time to the last epoch: the table has no evaluation cost")
+        return float(finite.mean())
+
+    @property
+    def evaluation_seconds_from(self) -> str:
+        """Where :attr:`evaluation_seconds` comes from, in words (for reports)."""
+        return "the table"
+
     @property
     def num_classes(self) -> int:
         return len(self._reps)
