@@ -143,6 +143,24 @@ def test_noise_draws_stray_no_further_than_train_seeds_of_the_same_level_did(mod
     assert (tight.predict_std(idx)["valid_accuracy"] <= limit[0] + 1e-12).all()
 
 
+def test_seed_draws_of_one_architecture_take_different_members(model):
+    idx = np.arange(64)
+    members = model.predict_members(idx)  # (K, n, T)
+    mean = members.mean(axis=0)
+    each = np.stack([model._bounded(mean, model.noise_scale_ * (m - mean)) + mean for m in members])  # every member's draw
+    seeds = model.predict_seeds(idx, len(members), np.random.default_rng(3))
+    drawn = np.stack([np.stack([seed[name] for name in model.outputs_], axis=1) for seed in seeds])  # (K, n, T)
+    np.testing.assert_array_equal(np.sort(drawn, axis=0), np.sort(each, axis=0))  # a permutation of the members
+    more = model.predict_seeds(idx, 2 * len(members) + 1, np.random.default_rng(3))
+    assert len(more) == 2 * len(members) + 1
+    assert np.array_equal(more[0]["valid_accuracy"], seeds[0]["valid_accuracy"])  # the same generator, the same draws
+    for bad, message in ((0, "num_seeds must be"), (2.0, "num_seeds must be")):
+        with pytest.raises(SurrogateError, match=message):
+            model.predict_seeds(idx, bad, np.random.default_rng(0))
+    with pytest.raises(SurrogateError, match="rng=numpy.random.Generator"):
+        model.predict_seeds(idx, 2, 0)
+
+
 def test_noise_scale_stays_finite_where_the_bound_holds_draws_below_the_seeds_spread(model):
     # with two seeds a class's seed std is sqrt(2) times its seeds' deviation from their mean, so bounded
     # draws may not reach the table's spread: the unbounded factor is kept and the metadata says so

@@ -14,10 +14,11 @@ thousand rows) into a table of the same shape as the real one, ``(C, S, E)``,
 with ``S`` the source table's seeds; queries are then the table's lookups.
 
 * ``noise=False``: every seed holds the ensemble mean (deterministic).
-  ``noise=True``: seed ``s`` holds a draw of :meth:`Surrogate.predict` with
-  ``noise=True`` and the ``s``-th generator spawned from ``noise_seed``, so a
-  search sees seed-to-seed noise, and ``seed=None`` is the mean over those
-  draws (as a table's is the mean over its seeds).
+  ``noise=True``: seed ``s`` holds the ``s``-th draw of
+  :meth:`Surrogate.predict_seeds` with a generator seeded by ``noise_seed`` (each
+  seed of a class from another ensemble member), so a search sees seed-to-seed
+  noise, and ``seed=None`` is the mean over those draws (as a table's is the
+  mean over its seeds).
 * ``valid_accuracy`` at epoch ``e`` is the predicted curve (linear between
   the ``curve_epochs`` of the model and its last epoch, flat before the
   first); ``train_time`` at ``e`` is the predicted final time times the
@@ -119,15 +120,14 @@ class SurrogateBenchmark(Benchmark):
         }
         table = TableData.empty(space, len(seeds), last, attrs)
         features = model.class_features
-        rngs = np.random.default_rng(self.noise_seed).spawn(len(seeds))
-        mean = model.predict(features) if not self.noise else None
+        draws = (model.predict_seeds(features, len(seeds), np.random.default_rng(self.noise_seed)) if self.noise
+                 else [model.predict(features)] * len(seeds))
         # valid_accuracy at every epoch is a fixed linear combination of the predicted curve points
         points = [*model.curve_epochs_, last]
         weights = np.stack([np.interp(np.arange(1, last + 1), points, np.eye(len(points))[p])
                             for p in range(len(points))], axis=1)  # (E, P)
         steps = np.diff(np.concatenate([[0.0], model.time_profile_]))  # (E,) share of the time per epoch
-        for s, rng in enumerate(rngs):
-            pred = model.predict(features, noise=True, rng=rng) if self.noise else mean
+        for s, pred in enumerate(draws):
             curve = np.stack([pred[f"valid_accuracy@{e}"] for e in model.curve_epochs_] + [pred["valid_accuracy"]], axis=1)
             table.epochs["valid_accuracy"][:, s] = np.clip(curve @ weights.T, 0.0, 1.0)
             table.epochs["epoch_time"][:, s] = np.maximum(pred["train_time"], 0.0)[:, None] * steps
