@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,15 @@ class Verification:
     entries: list[VerifiedEntry]
     drawn: str  # which entries they were drawn from, in words
     setup: dict  # this machine's, as a build run records it (:func:`this_setup`)
+    # sorted |seed a - seed b| of each final accuracy in NOISE_JUDGED (:func:`_seed_changes`); empty when every
+    # entry drawn is of this machine's setup
+    seed_changes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def spread(self, noise_quantile: float = 0.99) -> dict[str, float]:
+        """The largest change of each :data:`NOISE_JUDGED` accuracy that :meth:`VerifiedEntry.passed` accepts for an
+        entry of another setup: the ``noise_quantile`` of the table's seed-to-seed changes."""
+        return {metric: float(changes[min(int(noise_quantile * len(changes)), len(changes) - 1)])
+                for metric, changes in self.seed_changes.items() if len(changes)}
 
 
 def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, device: str = "cpu",
@@ -54,8 +63,10 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     """Re-train ``num_entries`` random finished entries of the table at ``path`` and compare.
 
     Only entries whose build run had this machine's setup (:func:`same_setup`) can be expected
-    to re-run bit for bit, so they are drawn from those, unless ``any_setup``; an entry of another
-    setup is judged against the table's seed noise instead (:meth:`VerifiedEntry.passed`).
+    to re-run bit for bit, so they are drawn from those; with ``any_setup``, or where no entry
+    was trained on this machine's setup (a table checked anywhere but where it was built), they
+    are drawn from all, and an entry of another setup is judged against the table's seed noise
+    instead (:meth:`VerifiedEntry.passed`, :meth:`Verification.spread`).
     """
     table = read_table(path)
     space = _space_of(table, str(path))  # refuses a table whose space this nasbench rebuilds differently
@@ -88,9 +99,10 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
             drawn = (f"drawn from the {int(eligible.sum())} of {int(done.sum())} entries trained on this machine's setup "
                      f"(float fingerprint {here['float_fingerprint']}); the others can be checked bit for bit only on theirs")
         else:
-            raise TableError(
-                f"{path}: none of its {int(done.sum())} entries was trained on this machine's setup ({describe_setup(here)}), "
-                "so none can be expected to re-run bit for bit here; pass --any-setup to re-train random entries anyway")
+            pool = done
+            drawn = (f"drawn from all {int(done.sum())} entries: none was trained on this machine's setup "
+                     f"({describe_setup(here)}), so none re-runs bit for bit here, and each is judged by the table's "
+                     "seed-to-seed spread")
         seed_changes = _seed_changes(table) if (pool & ~eligible).any() else {}
         if seed_changes and min(len(v) for v in seed_changes.values()) == 0:
             raise TableError(f"{path}: no class has two trained seeds, so the seed noise that judges entries of other "
@@ -129,7 +141,7 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
                     noise_percentile=percentile,
                 )
             )
-    return Verification(out, drawn, here)
+    return Verification(out, drawn, here, seed_changes)
 
 
 def _seed_changes(table) -> dict[str, np.ndarray]:
