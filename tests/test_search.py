@@ -769,7 +769,8 @@ def fail_for_seed(monkeypatch, name, seed, error):
     real = getattr(search_module, name)
 
     def failing(*args):
-        if args[-1]["seed"] == seed:
+        config = args[0] if name == "search" else args[-1]  # search(cfg, benchmark, ...), write_json(path, data)
+        if config["seed"] == seed:
             raise error
         return real(*args)
 
@@ -875,6 +876,8 @@ def test_a_sweep_counts_each_failed_job_once_whatever_its_output_file(tiny_table
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 0  # every job succeeded
     assert len(list(sweep.rglob("*.json"))) == 2 and not list(sweep.rglob(".unfinished"))
     fail_for_seed(monkeypatch, "search", 1, ValueError("strategy nope is unknown"))
+    for finished in (sweep / "1").rglob("*.json"):  # job 1 runs again (the sweep keeps finished jobs)
+        finished.unlink()
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 1  # the same folder, reused
     err = capsys.readouterr().err
     [failed] = [line for line in err.splitlines() if "job(s) of the sweep failed" in line]
