@@ -127,6 +127,18 @@ def strategy_styles(labels) -> dict[str, dict[str, Any]]:
     return styles
 
 
+def plain_log(axis) -> None:
+    """Plain numbers on a log axis (``20``, ``0.3``, not ``2 x 10^1``), minor ticks labelled where the range is short."""
+    from matplotlib.ticker import LogFormatter
+
+    class Plain(LogFormatter):  # LogFormatter picks the ticks to label; %g writes them
+        def _num_to_string(self, x, vmin, vmax):
+            return f"{x:g}"
+
+    axis.set_major_formatter(Plain(labelOnlyBase=False))
+    axis.set_minor_formatter(Plain(labelOnlyBase=False, minor_thresholds=(1, 0.5)))
+
+
 def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: str, baseline: str = BASELINE) -> bool:
     """Mean regret over time on a log-log plot and, when ``baseline`` ran, each strategy's mean as a share of the baseline's.
 
@@ -147,10 +159,8 @@ def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: s
         drawn += [PERCENT * low[shown], PERCENT * (mean + se)[shown]]
     ax.set_xscale("log")
     ax.set_yscale("log")
-    from matplotlib.ticker import FormatStrFormatter
-
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # 0.3, not 3 x 10^-1
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    plain_log(ax.xaxis)
+    plain_log(ax.yaxis)
     values = np.concatenate(drawn) if drawn else np.array([])
     values = values[np.isfinite(values) & (values > 0)]
     if len(values):  # room below the lowest band (matplotlib's log autoscale leaves a decade)
@@ -186,6 +196,7 @@ def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: s
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_ylim(low, high)
+        plain_log(ax.xaxis)
         from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
 
         ticks = [10, 20, 33, 50, 67, 80, 90, 100, 110, 125, 150, 200, 300, 500, 1000]
@@ -194,9 +205,8 @@ def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: s
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
         ax.set_xlabel("simulated training time (s, log scale)")
         ax.set_ylabel(f"mean regret as a share of {baseline}'s (log scale)")
-        ax.set_title(f"Relative to {baseline}, once every run has an incumbent (below 100%: lower regret)", fontsize=10)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.set_title(f"Relative to {baseline} (100%), once every run has an incumbent (below: lower regret)", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)  # the styles are the left panel's legend
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)
@@ -224,6 +234,7 @@ def plot_ranks(ranks: pd.DataFrame, grid: np.ndarray, path: Path) -> None:
     for label, row in ranks.iterrows():
         ax.plot(grid, row.to_numpy(), label=label, lw=1.8, **styles[label])
     ax.set_xscale("log")
+    plain_log(ax.xaxis)
     ax.set_xlabel("simulated training time (s, log scale)")
     ax.set_ylabel("average rank (1 = best)")
     ax.invert_yaxis()

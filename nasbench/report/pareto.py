@@ -33,7 +33,7 @@ from nasbench.report.collect import (
 )
 from nasbench.report.comparison import (
     _atomic_text, _markdown, _plt, average_ranks, budget_text, critical_difference, early_stops_markdown, effects_csv,
-    effects_markdown, failed_markdown, findings, paired_final, pairwise_wilcoxon, per_seed, plot_effects, plot_ranks,
+    effects_markdown, failed_markdown, findings, paired_final, pairwise_wilcoxon, per_seed, plain_log, plot_effects, plot_ranks,
     runs_text, statistics_markdown, strategy_styles, time_grid,
 )
 from nasbench.report.effects import anytime_times, detectable_difference, effect_sizes, power_line
@@ -252,6 +252,7 @@ def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float,
         ax.fill_between(grid[ok], (mean - se)[ok], (mean + se)[ok], color=line.get_color(), alpha=0.2)
     ax.axhline(optimum, color="k", ls="--", lw=1, label=f"true front {optimum:.4f}")
     ax.set_xscale("log")
+    plain_log(ax.xaxis)
     ax.set_xlabel("simulated training time (s, log scale)")
     ax.set_ylabel("hypervolume of the front, by ground truth")
     ax.set_title(title)
