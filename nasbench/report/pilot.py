@@ -209,10 +209,9 @@ def write_pilot_report(candidates: Mapping[str, str | Path], sample_csv: str | P
     sample = pd.read_csv(sample_csv, keep_default_na=False)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stats, tables, per_class = {}, {}, sample[["class_id", "arch_str", "stratum", "class_weight", "weight", "anchor"]].copy()
+    stats, per_class = {}, sample[["class_id", "arch_str", "stratum", "class_weight", "weight", "anchor"]].copy()
     for name, path in candidates.items():
         table = read_table(path)
-        tables[name] = table
         stats[name] = {"table": str(path), "table_sha256": sha256_file(path),
                        "description": (descriptions or {}).get(name, ""), **candidate_stats(table, sample)}
         test = table.epochs["test_accuracy"][sample["class_id"].to_numpy(), :2, -1].astype(float) * 100
