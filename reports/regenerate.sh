@@ -6,8 +6,12 @@
 #   reports/regenerate.sh oneshot    # re-score the committed one-shot runs against the current flagship table
 #   reports/regenerate.sh table      # the first look at the flagship table
 #   reports/regenerate.sh speed      # the speed benchmarks of the shipped table and surrogate -> reports/speed (minutes)
+#   reports/regenerate.sh generator  # the generator's profile and its throughput against the plain loop
+#                                    # -> reports/speed/generator (about half an hour on 2 shared cores)
 #   reports/regenerate.sh flagship   # every flagship report (needs every class's first seed: searches refuse
 #                                    # a table with untrained classes); the one-shot runs are kept
+#   reports/regenerate.sh comparisons  # the table looks and every report made from searches on a table or surrogate
+#                                    # (comparisons, Pareto, fidelity, one-shot re-reports), not the surrogates or speed
 #   reports/regenerate.sh parallel   # simulated parallel workers on the flagship table (about an hour; the
 #                                    # syne-tune check needs pip install "nasbench[synetune]", about 30 min more)
 #
@@ -18,6 +22,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 blocks() {
+    block_table_comparisons
+    nasbench-surrogate table=tables/blocks-mnist1d.h5 out=surrogate/blocks-mnist1d report=reports/surrogate-blocks
+    block_surrogate_comparisons
+    # the one-shot comparison: the table-based strategies rerun in seconds next to the kept one-shot runs, at the
+    # budget those ran under (150 s)
+    nasbench-compare benchmark=blocks "strategies=[random,rea,reinforce]" seeds=5 budget.seconds=150 \
+        runs_dir=reports/oneshot-blocks/runs out=outputs/oneshot-blocks-table-only
+    oneshot_blocks
+}
+
+block_table_comparisons() {
     nasbench-table-report --table tables/blocks-mnist1d.h5 --out reports/table-blocks
     nasbench-compare benchmark=blocks runs_dir=outputs/comparison-blocks-runs out=reports/comparison-blocks \
         title="Strategy comparison on the block table"
@@ -27,16 +42,18 @@ blocks() {
     nasbench-compare benchmark=blocks "strategies=[mo_random,nsga2,rea_scalarised,optuna]" \
         "objectives=[valid_accuracy,params]" seeds=10 runs_dir=outputs/pareto-blocks-runs out=reports/pareto-blocks \
         title="'Multi-objective comparison on the block table: valid accuracy vs params'"
-    nasbench-surrogate table=tables/blocks-mnist1d.h5 out=surrogate/blocks-mnist1d report=reports/surrogate-blocks
+}
+
+block_surrogate_comparisons() {
     nasbench-compare benchmark=blocks_surrogate benchmark.noise=true \
         runs_dir=outputs/comparison-blocks-surrogate-runs out=reports/comparison-blocks-surrogate \
         title="'Strategy comparison on the block-table surrogate, seed noise on'"
     nasbench-report outputs/comparison-blocks-runs --fidelity outputs/comparison-blocks-surrogate-runs \
         --truth blocks-mnist1d.h5 --out reports/fidelity-blocks \
         --title "Trajectory fidelity on the block space: table vs surrogate"
-    # the one-shot comparison: the table-based strategies rerun in seconds next to the kept one-shot runs
-    nasbench-compare benchmark=blocks "strategies=[random,rea,reinforce]" seeds=5 runs_dir=reports/oneshot-blocks/runs \
-        out=outputs/oneshot-blocks-table-only
+}
+
+oneshot_blocks() {
     nasbench-report reports/oneshot-blocks/runs --out reports/oneshot-blocks \
         --title "One-shot and table-based strategies on the block table"
     nasbench-report reports/oneshot-blocks/runs --drift --out reports/oneshot-blocks/drift
@@ -60,14 +77,33 @@ speed() {
     python benchmarks/summarize.py outputs/speed.json reports/speed
 }
 
+generator() {
+    python -m pytest benchmarks/test_generator_speed.py --benchmark-only -s -q \
+        --benchmark-json=reports/speed/generator/benchmark.json
+    python -m nasbench.train.profile --out reports/speed/generator --benchmark reports/speed/generator/benchmark.json
+}
+
 flagship() {
+    table_comparisons
+    nasbench-surrogate                                 # -> surrogate/ and reports/surrogate
+    surrogate_comparisons
+    # the one-shot comparison: the table-based strategies rerun next to the kept one-shot runs, at the budget those
+    # ran under (3,000 s)
+    nasbench-compare "strategies=[random,rea,reinforce]" seeds=5 budget.seconds=3000 runs_dir=reports/oneshot/runs \
+        out=outputs/oneshot-table-only
+    oneshot
+}
+
+table_comparisons() {
     table
     nasbench-compare                                   # the main job -> reports/comparison
     nasbench-compare constraint.params=12626 runs_dir=outputs/comparison-params-median-runs \
         out=reports/comparison-params-median title="'Strategy comparison, params at most the median (12,626)'"
     nasbench-compare "strategies=[mo_random,nsga2,rea_scalarised,optuna]" "objectives=[valid_accuracy,params]" seeds=10 \
         runs_dir=outputs/pareto-runs out=reports/pareto title="'Multi-objective comparison: valid accuracy vs params'"
-    nasbench-surrogate                                 # -> surrogate/ and reports/surrogate
+}
+
+surrogate_comparisons() {
     nasbench-compare benchmark=surrogate runs_dir=outputs/surrogate-runs out=reports/comparison-surrogate \
         title="Strategy comparison on the surrogate"
     nasbench-report outputs/comparison-runs --fidelity outputs/surrogate-runs --truth shipped --out reports/fidelity \
@@ -76,9 +112,15 @@ flagship() {
         out=reports/comparison-surrogate-noise title="'Strategy comparison on the surrogate, seed noise on'"
     nasbench-report outputs/comparison-runs --fidelity outputs/surrogate-noise-runs --truth shipped \
         --out reports/fidelity-noise --title "Trajectory fidelity: table vs surrogate with seed noise"
-    nasbench-compare "strategies=[random,rea,reinforce]" seeds=5 runs_dir=reports/oneshot/runs \
-        out=outputs/oneshot-table-only
+}
+
+comparisons() {
+    table_comparisons
+    surrogate_comparisons
     oneshot
+    block_table_comparisons
+    block_surrogate_comparisons
+    oneshot_blocks
 }
 
 parallel() {
@@ -94,7 +136,9 @@ case "${1:-}" in
     oneshot) oneshot ;;
     table) table ;;
     speed) speed ;;
+    generator) generator ;;
     flagship) flagship ;;
+    comparisons) comparisons ;;
     parallel) parallel ;;
-    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|flagship|parallel" >&2; exit 2 ;;
+    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|generator|flagship|comparisons|parallel" >&2; exit 2 ;;
 esac

@@ -234,8 +234,8 @@ def test_bad_graphs():
     check_error(SPACE.parse, loop, match="edge 2->2 is not a cell edge")
     extra = g.copy()
     extra.add_node(4)
-    check_error(SPACE.parse, extra, match=r"nodes must be 0\.\.3")
-    check_error(SPACE.parse, nx.relabel_nodes(g, str), match=r"nodes must be 0\.\.3")
+    check_error(SPACE.parse, extra, match=r"nodes must be among 0\.\.3")
+    check_error(SPACE.parse, nx.relabel_nodes(g, str), match=r"nodes must be among 0\.\.3")
     check_error(SPACE.parse, nx.Graph(g), match="must be a networkx.DiGraph")
     check_error(SPACE.parse, nx.MultiDiGraph(g), match="must be a networkx.DiGraph")
     check_error(SPACE.from_graph, [1, 2], match="expected a networkx.DiGraph")
@@ -618,13 +618,16 @@ def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
 
 @pytest.mark.parametrize("entry, override, match", [
     ("search", "strategy=foo", r"^error: In 'search': Could not find 'strategy/foo'; available options in 'strategy': asha, darts, .*, rea, .*spos$"),
-    ("search", "budget.secs=1", r"^error: Could not override 'budget\.secs'; Key 'secs' not in 'BudgetConfig'; valid keys: seconds, max_evals$"),
+    ("search", "budget.secs=1", r"^error: Could not override 'budget\.secs'; Key 'secs' not in 'BudgetConfig'; valid keys: seconds, evaluations, max_evals$"),
     ("search", "budget.seconds=xyz", r"^error: Error merging override budget\.seconds=xyz; Value 'xyz' of type 'str' could not be converted to Float$"),
     ("search", "strategy.populaton_size=5", r"^error: Could not override 'strategy\.populaton_size'; Key 'populaton_size' is not in struct; valid keys: name$"),
     ("search", "seed=[1", r"^error: no viable alternative at input '\[1'; See https://hydra\.cc/\S+ for details$"),
     ("build", "shard=a", r"^error: Error merging override shard=a; Value 'a' of type 'str' could not be converted to Integer$"),
     ("compare", "benchmark=nope", r"^error: In 'compare': Could not find 'benchmark/nope'; available options in 'benchmark': blocks, blocks_surrogate, surrogate, table$"),
     ("surrogate", "model.depth=3", r"^error: Could not override 'model\.depth'; Key 'model' not in 'SurrogateConfig'; valid keys: table, .*xgboost$"),
+    ("search", "space=tiny", r"^error: space is a config group of nasbench-build, not of this command; --help lists its groups$"),
+    ("search", "+space=tiny", r"^error: space is a config group of nasbench-build, not of this command; --help lists its groups$"),
+    ("build", "strategy=rea", r"^error: strategy is a config group of nasbench-search, not of this command; --help lists its groups$"),
 ])
 def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, capsys):
     """A bad override exits 2 with one ``error:`` line naming the valid choices, as other bad input does."""
@@ -641,3 +644,48 @@ def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, cap
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.match(match, err), err
     assert "HYDRA_FULL_ERROR" not in os.environ
+
+
+@pytest.mark.parametrize("entry, groups", [
+    ("search", ["benchmark", "launcher", "strategy"]),
+    ("build", ["dataset", "launcher", "space", "train"]),
+    ("compare", ["benchmark"]),
+    ("ranking", ["benchmark"]),
+    ("surrogate", []),
+])
+def test_help_lists_only_the_commands_own_config_groups(entry, groups, monkeypatch, capsys):
+    import importlib
+    import sys
+
+    main = importlib.import_module(f"nasbench.cli.{entry}").main
+    monkeypatch.setattr(sys, "argv", [f"nasbench-{entry}", "--help"])
+    try:
+        main()
+    except SystemExit as exit_info:
+        assert not exit_info.code
+    out = capsys.readouterr().out
+    assert out.startswith(f"nasbench-{entry} is powered by Hydra")
+    section = out.split("== Configuration groups ==")[1].split("== Config ==")[0].strip().splitlines()[1:]
+    assert [line.split(":")[0] for line in section if line.strip() and line != "(none)"] == groups, out
+
+
+@pytest.mark.parametrize("entry, args", [
+    ("search", ["budget.max_evals=1"]),
+    ("search", ["-m", "budget.max_evals=1", "launcher=basic"]),
+    ("build", ["space=tiny", "dataset=tiny", "train=quick", "output=t.h5"]),
+])
+def test_an_output_folder_that_cannot_be_created_is_one_line(entry, args, tiny_table, tmp_path):
+    """Hydra's own run or sweep folder, under the working directory (as a read-only one would be) or given."""
+    import subprocess
+    import sys
+
+    (tmp_path / "outputs").write_text("a file where the default output folders would go\n")
+    (tmp_path / "multirun").write_text("and where the default sweep folders would go\n")
+    for extra in ([], ["hydra.run.dir=outputs/x", "hydra.sweep.dir=outputs/x"]):
+        result = subprocess.run([sys.executable, "-m", f"nasbench.cli.{entry}", *args, f"benchmark.path={tiny_table}"
+                                 if entry == "search" else "progress=false", *extra],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert result.returncode == 2, result.stderr
+        assert re.match(r"^error: cannot write \S*(outputs|multirun)\S*: Not a directory; give a writable folder with "
+                        r"hydra\.run\.dir=DIR \(hydra\.sweep\.dir=DIR with -m\)$", result.stderr.strip()), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["multirun", "outputs"]

@@ -409,6 +409,25 @@ def test_other_schema_version(tiny_table, tmp_path):
     one_line(err)
 
 
+def test_hdf5_file_of_another_kind_is_named_as_such(tmp_path):
+    path = tmp_path / "features.h5"
+    with h5py.File(path, "w") as f:
+        f["images"] = np.zeros((3, 8), np.float32)
+        f.create_group("labels")
+    with pytest.raises(TableError, match=r"features\.h5 is not a nasbench table .*an HDF5 file holding images \(3, 8\) "
+                       r"float32, labels/ \(group\)") as err:
+        Benchmark.load(path)
+    one_line(err)
+    assert "schema version None" not in str(err.value)
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "3.0"
+    with pytest.raises(TableError, match="not a nasbench table .*a Keras model file"):
+        Benchmark.load(path)
+    h5py.File(path, "w").close()
+    with pytest.raises(TableError, match="not a nasbench table .*an empty HDF5 file"):
+        Benchmark.load(path)
+
+
 def test_missing_dataset(tiny_table, tmp_path):
     path = copy_table(tiny_table, tmp_path)
     with h5py.File(path, "r+") as f:
@@ -579,6 +598,11 @@ def test_table_report_on_both_spaces(tiny_table, tmp_path):
         assert summary["top_quarter_valid_width"] == pytest.approx(top.max() - top.min(), abs=1e-6)
         n_valid = bench.metadata["dataset"]["n_valid"]
         assert summary["valid_binomial_se_at_median"] == pytest.approx((valid.median() * (1 - valid.median()) / n_valid) ** 0.5)
+        # the histogram zooms on the best 90% of classes, up to the best one
+        test = 100 * bench.to_dataframe().drop_duplicates("class_id")["test_accuracy"]
+        low, high = summary["histogram_zoom_percent"]
+        assert low <= test.quantile(0.1) and high >= test.max() - 1e-3
+        assert summary["histogram_zoom_classes"] == int(test.between(low, high).sum()) >= 0.9 * len(test)
     bad = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(tmp_path / "none.h5")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "none.h5" in bad.stderr

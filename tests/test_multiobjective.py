@@ -376,6 +376,22 @@ def test_cli_multi_objective_sweep_and_pareto_report(tiny_table, tmp_path):
     assert refused.returncode == 2 and "not a multi-objective run" in refused.stderr and "Traceback" not in refused.stderr
 
 
+def test_pareto_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path):
+    # autorank draws no diagram for two groups, which once crashed the report
+    sweep = tmp_path / "sweep"
+    result = cli(
+        "nasbench.cli.search", "-m", "strategy=mo_random,nsga2", "objectives=[valid_accuracy,params]", "seed=range(0,5)",
+        "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1", f"hydra.sweep.dir={sweep}",
+    )
+    assert result.returncode == 0, result.stderr
+    report = cli("nasbench.cli.report", str(sweep), "--pareto", "--out", str(tmp_path / "rep"))
+    assert report.returncode == 0, report.stderr
+    readme = (tmp_path / "rep" / "README.md").read_text()
+    assert "(10 runs: 2 strategies x 5 seeds)" in readme and "## Effect sizes" in readme and "Power: with 5 seeds" in readme
+    assert "Left out: the Friedman test and its diagram rank three or more strategies; this sweep has 2" in readme
+    assert (tmp_path / "rep" / "effects.png").exists() and not (tmp_path / "rep" / "critical_difference.png").exists()
+
+
 def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench):
     frame = bench.to_dataframe()
     limit = smallest_params(frame)
@@ -392,7 +408,7 @@ def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench):
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert f"Constraint: params <= {limit:.0f}" in readme and "Best feasible test accuracy" in readme
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
-    assert summary["optimum_test_accuracy"] == pytest.approx(float(frame.loc[frame["params"] <= limit, "test_accuracy"].max()))
+    assert summary["optimum_test_accuracy"] == pytest.approx(100 * float(frame.loc[frame["params"] <= limit, "test_accuracy"].max()))  # percent
 
 
 @pytest.mark.parametrize(

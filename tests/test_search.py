@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -252,13 +253,37 @@ def test_budget_defaults_to_the_benchmarks_own(app):
     import nasbench.cli.search  # noqa: F401
     from nasbench.cli.common import CONF_DIR
 
-    def seconds(*overrides):
+    def budget(*overrides):
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-            return OmegaConf.to_container(compose(app, overrides=list(overrides)), resolve=True)["budget"]["seconds"]
+            return OmegaConf.to_container(compose(app, overrides=list(overrides)), resolve=True)["budget"]
 
-    assert seconds() == 3000 and seconds("benchmark=surrogate") == 3000
-    assert seconds("benchmark=blocks") == 150  # 208 classes: the flagship's budget would evaluate them all
-    assert seconds("benchmark=blocks", "budget.seconds=40") == 40
+    assert budget() == {"seconds": None, "evaluations": 100, "max_evals": None}
+    assert budget("benchmark=surrogate")["evaluations"] == 100
+    assert budget("benchmark=blocks")["evaluations"] == 23  # 208 classes: 100 evaluations would be half of them
+    assert budget("benchmark=blocks", "budget.seconds=40")["seconds"] == 40
+
+
+def test_a_budget_in_evaluations_is_that_many_mean_full_evaluations_of_the_table(bench, tiny_table):
+    from nasbench.search import resolve_budget
+
+    times = bench.query_batch(np.arange(len(bench)))["train_time"]  # every architecture, to the last epoch
+    assert bench.evaluation_seconds == pytest.approx(times.mean())
+    budget, record = resolve_budget({"seconds": None, "evaluations": 10, "max_evals": None}, bench)
+    assert budget.seconds == pytest.approx(10 * times.mean()) and budget.max_evals is None
+    assert record == {"seconds": budget.seconds, "max_evals": None, "evaluations": 10.0,
+                      "evaluation_seconds": bench.evaluation_seconds, "evaluation_seconds_from": "the table"}
+    given, record = resolve_budget({"seconds": 3.5, "evaluations": 10, "max_evals": 4}, bench)  # seconds win
+    assert (given.seconds, given.max_evals, record["evaluations"]) == (3.5, 4, None)
+    for bad, message in (({"seconds": None, "evaluations": None}, "give budget.seconds"),
+                         ({"seconds": None, "evaluations": 0}, "budget.evaluations"),
+                         ({"seconds": -1.0, "evaluations": 10}, "budget.seconds")):
+        with pytest.raises(ValueError, match=message):
+            resolve_budget(bad, bench)
+    result = search_cli("strategy=random", f"benchmark.path={tiny_table}", "budget.evaluations=3", f"hydra.run.dir={bench.path.parent / 'ev'}")
+    assert result.returncode == 0, result.stderr
+    data = json.loads((bench.path.parent / "ev" / "result.json").read_text())
+    assert data["budget"]["seconds"] == pytest.approx(3 * times.mean()) and data["simulated_time"] <= data["budget"]["seconds"]
+    assert re.search(r"incumbent test \d+\.\d\d%, regret \d+\.\d\d points", result.stdout), result.stdout  # points, not fractions
 
 
 @pytest.mark.parametrize(
@@ -291,8 +316,8 @@ def test_multirun_and_report_tolerate_a_failed_run(tiny_table, tmp_path):
     assert report.returncode == 0, report.stderr
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert "Failed or missing runs" in readme and str(victim.parent) in readme
-    assert "`median_diff`: median over paired seeds of a's final regret minus b's, in the raw unit" in readme
-    for name in ("regret.png", "ranks.png", "final_test.png", "final.csv", "wilcoxon_holm.csv", "summary.json"):
+    assert "`median_diff`: median over the seeds both ran of a's final regret minus b's (percentage points)" in readme
+    for name in ("regret.png", "ranks.png", "final_test.png", "effects.png", "final.csv", "effects.csv", "wilcoxon_holm.csv", "summary.json"):
         assert (tmp_path / "rep" / name).exists(), name
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert set(summary["final"]) == {"random", "rea"}
@@ -389,6 +414,95 @@ def test_report_findings_say_beats_only_when_significant():
     assert "beat" not in lines["ls"] and lines["bo"].endswith("not tested: no seed ran both.")
 
 
+def test_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path):
+    # the most natural first sweep: autorank draws no diagram for two groups, which once crashed the report
+    sweep = write_runs(tmp_path / "s", tiny_table, *[(name, seed) for name in ("random", "rea") for seed in range(5)])
+    result = report_cli(sweep, "--out", tmp_path / "rep")
+    assert result.returncode == 0, result.stderr
+    readme = (tmp_path / "rep" / "README.md").read_text()
+    assert "(10 runs: 2 strategies x 5 seeds)" in readme
+    assert ("Left out: the Friedman test and its diagram rank three or more strategies; this sweep has 2 (random, rea), "
+            "compared by the pairwise Wilcoxon test above.") in readme
+    assert not (tmp_path / "rep" / "critical_difference.png").exists()
+    finding = next(line for line in readme.splitlines() if line.startswith("- **rea**"))
+    assert re.search(r"; difference [+-]?\d\.\d{3} \[[+-]?\d\.\d{3}, [+-]?\d\.\d{3}\] points", finding), finding
+    assert "| rea | 5 |" in readme and "![effect sizes](effects.png)" in readme and "(baseline)" in readme
+    assert readme.count("Power: with 5 seeds per strategy") == 1
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    effects = summary["effects"]["rea"]
+    assert effects["low"] <= effects["mean"] <= effects["high"] and effects["paired_seeds"] == 5
+    for name in ("regret.png", "ranks.png", "effects.png", "effects.csv"):
+        assert (tmp_path / "rep" / name).stat().st_size > 0, name
+
+
+def test_report_of_one_strategy_says_what_it_leaves_out(tiny_table, tmp_path):
+    from nasbench.report.comparison import write_report
+
+    sweep = write_runs(tmp_path / "s", tiny_table, *[("rea", seed) for seed in range(5)])
+    readme = (write_report(sweep, tmp_path / "rep") / "README.md").read_text()
+    assert "(5 runs: 1 strategy x 5 seeds)" in readme and "- Only **rea** ran (5 runs)" in readme
+    assert "Left out: ranks compare two or more strategies; this sweep has one." in readme
+    assert "Left out: a pairwise test needs at least two strategies; this sweep has one." in readme
+    assert "Left out: the Friedman test and its diagram rank three or more strategies; this sweep has 1 (rea)." in readme
+    assert "(The panel relative to `random` is left out: no random runs in this sweep.)" in readme
+    assert "Only one strategy ran: no differences between strategies or shares of regret closed." in readme
+    assert not (tmp_path / "rep" / "ranks.png").exists() and (tmp_path / "rep" / "regret.png").exists()
+    one = write_runs(tmp_path / "one", tiny_table, ("random", 0))  # one run: no spread, no interval, no power
+    readme = (write_report(one, tmp_path / "rep1") / "README.md").read_text()
+    assert "| random | 1 | " in readme and "[n/a]" in readme and "Power: left out" in readme
+
+
+def test_compare_of_one_strategy_with_and_without_duplicates_reports(tiny_table, tmp_path, monkeypatch, capsys):
+    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "strategies=[random]", "seeds=5",
+                           "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}",
+                           f"hydra.run.dir={tmp_path / 'h'}")
+    assert code == 0, err
+    readme = (tmp_path / "rep" / "README.md").read_text()
+    assert "(10 runs: 2 strategies x 5 seeds)" in readme and "| random+dedup | 5 |" in readme
+
+
+def test_compare_runs_one_shot_strategies_on_their_own_seeds():
+    from nasbench.cli.compare import planned_runs
+
+    cfg = {"strategies": ["random", "darts"], "seeds": 100, "one_shot_seeds": 3, "skip_duplicates": [False, True],
+           "budget": {"seconds": None, "evaluations": 100, "max_evals": None}, "benchmark": {"kind": "table"},
+           "runs_dir": "runs"}
+    runs = planned_runs(cfg)
+    counts = {}
+    for folder, run in runs:
+        counts[folder.parent.name] = counts.get(folder.parent.name, 0) + 1
+    assert counts == {"random": 100, "random+dedup": 100, "darts": 3}
+    with pytest.raises(ValueError, match="one_shot_seeds must be >= 1, got 0"):
+        planned_runs({**cfg, "one_shot_seeds": 0})
+
+
+def test_effect_sizes_intervals_shares_and_power():
+    import pandas as pd
+
+    from nasbench.report.effects import detectable_difference, effect_sizes
+
+    rng = np.random.default_rng(1)
+    base = 0.004 + 0.001 * rng.standard_normal(100)
+    better = base - 0.001 + 0.0005 * rng.standard_normal(100)  # paired seeds: lower by about a quarter
+    runs = pd.DataFrame({"label": ["random"] * 100 + ["rea"] * 100, "seed": [*range(100), *range(100)],
+                         "final_regret": [*base, *better]})
+    anytime = pd.Series([*2 * base, *2 * better], index=pd.MultiIndex.from_frame(runs[["label", "seed"]]))
+    effects = effect_sizes(runs, "final_regret", "random", anytime)
+    rea = effects.loc["rea"]
+    assert rea["mean"] == pytest.approx(better.mean()) and rea["low"] < rea["mean"] < rea["high"]
+    assert rea["difference"] == pytest.approx(better.mean() - base.mean())
+    assert rea["difference_low"] < rea["difference"] < rea["difference_high"] < 0  # a real difference: the interval excludes 0
+    assert rea["closed"] == pytest.approx(1 - better.mean() / base.mean()) and rea["closed_low"] < rea["closed"] < rea["closed_high"]
+    assert rea["paired_seeds"] == 100 and rea["anytime"] == pytest.approx(2 * better.mean())
+    assert np.isnan(effects.loc["random", "difference"]) and list(effects.index) == ["rea", "random"]  # lowest first
+    power = detectable_difference(runs, "final_regret")
+    assert power["seeds"] == 100 and power["sd_units"] == pytest.approx(0.398, abs=0.002)  # about 4 / sqrt(n)
+    assert power["difference"] == pytest.approx(power["sd_units"] * power["sd"])
+    lone = effect_sizes(runs[runs["label"] == "rea"].head(1), "final_regret", "random")  # one run, no baseline
+    assert np.isnan(lone.loc["rea", "low"]) and np.isnan(lone.loc["rea", "difference"])
+    assert detectable_difference(runs.groupby("label").head(1), "final_regret") is None
+
+
 def test_report_fidelity_refuses_the_same_folder_or_a_table_sweep(tiny_table, tmp_path):
     runs = [("random", 0), ("random", 1), ("rea", 0), ("rea", 1)]
     table, other = write_runs(tmp_path / "table", tiny_table, *runs), write_runs(tmp_path / "other", tiny_table, *runs)
@@ -417,6 +531,19 @@ def test_report_lists_failed_runs_readably(tiny_table, tmp_path):
     assert listed[0] == f"- `{sweep / '2'} (no result.json; overrides: strategy=nsga2 seed=0 budget.seconds=1)`"
     assert listed[1] == (f"- `{sweep / '3'} (no result.json; overrides: strategy=nsga2 seed=0 budget.seconds=1; "
                          "last line of search.log: error: strategy nsga2 is multi-objective)`")
+
+
+def test_a_result_with_a_non_integer_seed_is_named_by_its_file(tiny_table, tmp_path):
+    sweep = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("random", 1))
+    for job in ("0", "1"):
+        path = sweep / job / "result.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "abc"}))
+        result = report_cli(sweep, "--out", tmp_path / "rep")
+        if job == "0":  # listed among the failed runs, with why; the other run is reported
+            assert result.returncode == 0, result.stderr
+            listed = (tmp_path / "rep" / "README.md").read_text().split("## Failed or missing runs")[1]
+            assert f"{sweep / '0'} (result.json: seed 'abc' is not an integer)" in listed
+    assert_refused(result, f"{sweep / '0'} (result.json: seed 'abc' is not an integer)")
 
 
 # ---------------------------------------------------------------- nasbench-compare
@@ -595,6 +722,33 @@ def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, mo
     assert not (tmp_path / "runs").exists()
 
 
+def test_compare_reports_a_bad_budget_once_before_planning(tiny_table, tmp_path, monkeypatch, capsys):
+    code, out, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "budget.seconds=-5",
+                             f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}")
+    assert code == 2 and err == "error: budget.seconds must be a finite number > 0, got -5.0\n" and not out
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("entry, args", [
+    ("search", ["budget.seconds=-5"]),
+    ("search", ["strategy=rea", "strategy.population_size=0"]),
+    ("build", ["space=tiny", "dataset=tiny", "train=quick", "seeds=[]", "output=t.h5"]),
+])
+def test_a_refused_run_leaves_no_output_folder(entry, args, tiny_table, tmp_path):
+    (tmp_path / "outputs" / entry / "an-earlier-run").mkdir(parents=True)
+    (tmp_path / "outputs" / entry / "an-earlier-run" / "result.json").write_text("{}\n")
+    for earlier in (True, False):  # with an earlier run's folder beside it, and alone
+        table = [f"benchmark.path={tiny_table}"] if entry == "search" else ["progress=false"]
+        result = subprocess.run([sys.executable, "-m", f"nasbench.cli.{entry}", *args, *table],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert result.returncode == 2 and result.stderr.startswith("error: "), result.stderr
+        left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+        assert left == (["outputs", f"outputs/{entry}", f"outputs/{entry}/an-earlier-run",
+                         f"outputs/{entry}/an-earlier-run/result.json"] if earlier else []), left
+        if earlier:
+            shutil.rmtree(tmp_path / "outputs")
+
+
 def random_sweep_in_process(monkeypatch, table, sweep, *overrides) -> int:
     """``nasbench-search -m strategy=random seed=0,1`` in this process (basic launcher); its exit status."""
     import nasbench.cli.search as search_module
@@ -615,7 +769,8 @@ def fail_for_seed(monkeypatch, name, seed, error):
     real = getattr(search_module, name)
 
     def failing(*args):
-        if args[-1]["seed"] == seed:
+        config = args[0] if name == "search" else args[-1]  # search(cfg, benchmark, ...), write_json(path, data)
+        if config["seed"] == seed:
             raise error
         return real(*args)
 
@@ -635,6 +790,33 @@ def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch,
     from nasbench.report.collect import missing_run
 
     assert missing_run(sweep / "0") == f"{sweep / '0'} (failed: RuntimeError: out of memory)"
+
+
+def test_a_sweep_run_again_keeps_the_jobs_that_finished(tiny_table, tmp_path, monkeypatch, capsys):
+    import nasbench.cli.search as search_module
+
+    sweep = tmp_path / "sweep"
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0
+    first = {job: (sweep / job / "result.json").read_bytes() for job in ("0", "1")}
+    (sweep / "1" / "result.json").unlink()  # a job the sweep did not finish
+    (sweep / "0" / ".unfinished").write_text("left by a killed attempt after its result was written\n")
+    ran = []
+    real = search_module.search
+    monkeypatch.setattr(search_module, "search", lambda cfg, *args: ran.append(cfg["seed"]) or real(cfg, *args))
+    capsys.readouterr()
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0
+    assert ran == [1]  # only the job without a result ran again, into the same bytes
+    assert {job: (sweep / job / "result.json").read_bytes() for job in ("0", "1")} == first
+    assert not (sweep / "0" / ".unfinished").exists()
+    assert f"random seed=0: kept the finished result {sweep / '0' / 'result.json'}" in capsys.readouterr().out
+    # a result of another config (here another budget) does not stand in for the run, nor one of other code
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, "budget.max_evals=3") == 0
+    assert ran == [1, 0, 1]
+    for job in ("0", "1"):
+        path = sweep / job / "result.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "code_sha256": "another"}))
+    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, "budget.max_evals=3") == 0
+    assert ran == [1, 0, 1, 0, 1]
 
 
 def test_failed_jobs_are_told_by_file_stamps_not_clocks(tmp_path):
@@ -694,6 +876,8 @@ def test_a_sweep_counts_each_failed_job_once_whatever_its_output_file(tiny_table
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 0  # every job succeeded
     assert len(list(sweep.rglob("*.json"))) == 2 and not list(sweep.rglob(".unfinished"))
     fail_for_seed(monkeypatch, "search", 1, ValueError("strategy nope is unknown"))
+    for finished in (sweep / "1").rglob("*.json"):  # job 1 runs again (the sweep keeps finished jobs)
+        finished.unlink()
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 1  # the same folder, reused
     err = capsys.readouterr().err
     [failed] = [line for line in err.splitlines() if "job(s) of the sweep failed" in line]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nasbench.surrogate import Surrogate, SurrogateBenchmark
@@ -55,3 +56,18 @@ def test_serves_as_a_benchmark(shipped):
     result = bench.query(table.representatives[0])
     assert 0.0 <= result.valid_accuracy <= 1.0
 
+
+
+def test_noisy_seeds_tie_and_spread_as_the_tables_seeds_do(shipped):
+    """Seed draws of the noisy surrogate against the table's seeds, class by class, at the last epoch."""
+    model, table = shipped
+    noisy = SurrogateBenchmark(model, noise=True, noise_seed=1)
+    representatives = np.asarray(table.representatives)
+    quantiles = [0.1, 0.25, 0.5, 0.75, 0.9]
+    for metric in ("valid_accuracy", "test_accuracy"):
+        true, drawn = (np.stack([bench.query_batch(representatives, seed=seed)[metric] for seed in bench.seeds])
+                       for bench in (table, noisy))  # (seeds, classes)
+        ties = [float((np.diff(np.sort(values, axis=0), axis=0) == 0).any(axis=0).mean()) for values in (true, drawn)]
+        assert ties[1] <= ties[0] + 0.02, (metric, ties)  # two seeds tie by chance, as a table's do, not by design
+        spread = [np.quantile(values.std(axis=0, ddof=1), quantiles) for values in (true, drawn)]
+        assert (spread[1] > spread[0] / 2).all() and (spread[1] < 2 * spread[0]).all(), (metric, spread)

@@ -194,6 +194,13 @@ def test_graph_missing_edges_read_as_none(space):
     assert space.parse(g).arch_str == "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
 
 
+def test_graph_missing_nodes_read_as_none_edges(space):
+    g = nx.DiGraph()
+    g.add_edges_from([(0, 1), (1, 3)], op="nor_conv_3x3")  # node 2 left out: its edges are missing, so none
+    assert space.parse(g).arch_str == "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|"
+    assert space.parse(nx.DiGraph()).arch_str == "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
 def test_one_hot_round_trip_all(space):
     oh = space.one_hot(space.all_decisions)
     assert oh.shape == (15625, 30) and oh.dtype == np.float32

@@ -143,6 +143,24 @@ def test_noise_draws_stray_no_further_than_train_seeds_of_the_same_level_did(mod
     assert (tight.predict_std(idx)["valid_accuracy"] <= limit[0] + 1e-12).all()
 
 
+def test_seed_draws_of_one_architecture_take_different_members(model):
+    idx = np.arange(64)
+    members = model.predict_members(idx)  # (K, n, T)
+    mean = members.mean(axis=0)
+    each = np.stack([model._bounded(mean, model.noise_scale_ * (m - mean)) + mean for m in members])  # every member's draw
+    seeds = model.predict_seeds(idx, len(members), np.random.default_rng(3))
+    drawn = np.stack([np.stack([seed[name] for name in model.outputs_], axis=1) for seed in seeds])  # (K, n, T)
+    np.testing.assert_array_equal(np.sort(drawn, axis=0), np.sort(each, axis=0))  # a permutation of the members
+    more = model.predict_seeds(idx, 2 * len(members) + 1, np.random.default_rng(3))
+    assert len(more) == 2 * len(members) + 1
+    assert np.array_equal(more[0]["valid_accuracy"], seeds[0]["valid_accuracy"])  # the same generator, the same draws
+    for bad, message in ((0, "num_seeds must be"), (2.0, "num_seeds must be")):
+        with pytest.raises(SurrogateError, match=message):
+            model.predict_seeds(idx, bad, np.random.default_rng(0))
+    with pytest.raises(SurrogateError, match="rng=numpy.random.Generator"):
+        model.predict_seeds(idx, 2, 0)
+
+
 def test_noise_scale_stays_finite_where_the_bound_holds_draws_below_the_seeds_spread(model):
     # with two seeds a class's seed std is sqrt(2) times its seeds' deviation from their mean, so bounded
     # draws may not reach the table's spread: the unbounded factor is kept and the metadata says so
@@ -254,7 +272,10 @@ def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_blo
                              f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "result.json").read_text())
-    assert data["budget"]["seconds"] == 150 and data["benchmark"]["kind"] == "surrogate"
+    # the block table's default budget: 23 full evaluations at the block table's mean evaluation time
+    assert data["budget"]["seconds"] == pytest.approx(23 * Benchmark.load("blocks-mnist1d.h5").evaluation_seconds)
+    assert data["budget"]["evaluation_seconds_from"] == "the table the surrogate was fitted on (blocks-mnist1d.h5)"
+    assert data["benchmark"]["kind"] == "surrogate"
     assert data["benchmark"]["resolved"]["path"] == "blocks-mnist1d" and data["num_evals"] > 0
 
 
@@ -393,6 +414,18 @@ def test_surrogate_benchmark_mirrors_the_table_api(model, saved, bench4):
     assert sb.best().valid_accuracy == pytest.approx(np.max(pred["valid_accuracy"]))
     with pytest.raises(ValueError, match="does not predict train_loss"):
         sb.best("train_loss")
+
+
+def test_a_surrogate_budgets_at_its_tables_evaluation_time_when_the_table_is_at_hand(saved, table4, bench4, monkeypatch):
+    monkeypatch.chdir(table4.parent)  # the model names its table by file name: here it is at hand
+    near = SurrogateBenchmark.load(saved, noise=True)
+    assert near.fitted_on is not None and near.evaluation_seconds == bench4.evaluation_seconds
+    assert near.evaluation_seconds_from == f"the table the surrogate was fitted on ({table4.name})"
+    monkeypatch.chdir(table4.parent.parent)  # elsewhere: its own predictions, and it says so
+    away = SurrogateBenchmark.load(saved)
+    predicted = away.query_batch(np.arange(len(away)))["train_time"]
+    assert away.fitted_on is None and away.evaluation_seconds == pytest.approx(predicted.mean())
+    assert "predicted train_time" in away.evaluation_seconds_from and table4.name in away.evaluation_seconds_from
 
 
 def test_noisy_surrogate_benchmark_is_seeded(saved):

@@ -35,8 +35,9 @@ def strategy_config(name: str) -> dict[str, Any]:
 
 
 def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
-    if cfg["seeds"] < 1:
-        raise ValueError(f"seeds must be >= 1, got {cfg['seeds']}")
+    for key in ("seeds", "one_shot_seeds"):
+        if cfg[key] < 1:
+            raise ValueError(f"{key} must be >= 1, got {cfg[key]}")
     if not cfg["strategies"]:
         raise ValueError("strategies must name at least one strategy")
     twice = sorted({name for name in cfg["strategies"] if cfg["strategies"].count(name) > 1})
@@ -62,14 +63,16 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     for name in cfg["strategies"]:
         strategy = strategy_config(name)
         for skip in cfg["skip_duplicates"]:
-            if skip and strategy["name"] in ONE_SHOT_NAMES:
+            one_shot = strategy["name"] in ONE_SHOT_NAMES
+            if skip and one_shot:
                 continue  # a supernet evaluates no duplicates: one setting only
             for count in workers:
-                if count > 1 and strategy["name"] in ONE_SHOT_NAMES:
+                if count > 1 and one_shot:
                     raise ValueError(f"strategy {name} trains one supernet and runs on one worker; drop it or use workers=[1]")
                 # one worker is the plain runner: its recorded config is what it always was
                 parallel = {"workers": count} if count > 1 else {}
-                for seed in range(cfg["seeds"]):
+                # a one-shot run trains a supernet for real (minutes): its own, smaller number of seeds
+                for seed in range(min(cfg["seeds"], cfg["one_shot_seeds"]) if one_shot else cfg["seeds"]):
                     run = {
                         "strategy": strategy,
                         "benchmark": cfg["benchmark"],
@@ -130,7 +133,7 @@ def main(cfg: DictConfig) -> None:
         (folder / "result.json").unlink(missing_ok=True)  # a stale result must not stand in for this run
         (folder / "error.txt").unlink(missing_ok=True)
         try:
-            write_json(folder / "result.json", search(run, benchmark, identity["git_commit"]))
+            write_json(folder / "result.json", search(run, benchmark, identity["git_commit"], identity["versions"]))
         except Exception as err:  # noqa: BLE001 - one run's failure is reported and listed, the rest go on
             message = error_message(err)
             folder.mkdir(parents=True, exist_ok=True)

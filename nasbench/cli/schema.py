@@ -41,7 +41,10 @@ def register() -> None:
 
 @dataclass
 class BudgetConfig:
-    seconds: float = 3000.0
+    """Simulated seconds, or (``seconds`` null) full evaluations' worth on the benchmark; a cap on evaluations."""
+
+    seconds: Optional[float] = None
+    evaluations: Optional[float] = 100.0
     max_evals: Optional[int] = None
 
 
@@ -75,7 +78,8 @@ def register_search() -> None:
 class CompareConfig:
     benchmark: Any = None
     strategies: list[str] = field(default_factory=lambda: ["random", "rea", "reinforce", "local_search", "hyperband"])
-    seeds: int = 20
+    seeds: int = 100
+    one_shot_seeds: int = 5
     skip_duplicates: list[bool] = field(default_factory=lambda: [False, True])
     workers: list[int] = field(default_factory=lambda: [1])
     budget: BudgetConfig = field(default_factory=BudgetConfig)

@@ -51,10 +51,11 @@ def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
 
 def check_search(cfg: dict[str, Any], benchmark) -> None:
     """Everything :func:`search` checks about ``cfg`` before it runs, without running it."""
-    from nasbench.search import ONE_SHOT_NAMES, make_strategy
+    from nasbench.search import ONE_SHOT_NAMES, make_strategy, resolve_budget
     from nasbench.search.base import positive_int
     from nasbench.search.multiobjective import ArchTable, check_constraints
 
+    resolve_budget(cfg["budget"], benchmark)
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
     constraints = check_constraints(cfg.get("constraint"))
@@ -81,24 +82,26 @@ def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], ben
     return run_one_shot(make_one_shot(name, benchmark.space, cfg["seed"], **options), benchmark, budget)
 
 
-def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> dict[str, Any]:
+def search(
+    cfg: dict[str, Any], benchmark=None, commit: str | None = None, versions: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result.
 
     ``benchmark``: the benchmark ``cfg["benchmark"]`` names, already loaded (benchmarks hold no
-    state a run changes, so runs may share one); ``commit``: the code's :func:`git_commit`, if known.
+    state a run changes, so runs may share one); ``commit`` and ``versions``: the code's
+    :func:`git_commit` and :func:`library_versions`, if known (looking them up costs as much
+    as a short run).
     """
-    from nasbench.search import ONE_SHOT_NAMES, Budget, make_generators, make_strategy, run_search
-    from nasbench.search.base import positive_float
+    from nasbench.search import ONE_SHOT_NAMES, make_generators, make_strategy, resolve_budget, run_search
     from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
 
     commit = commit or git_commit()  # of the code this process imported, before the run
     code = code_sha256()
     options = dict(cfg["strategy"])
     name = options.pop("name", None)
-    # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
-    positive_float("budget.seconds", cfg["budget"]["seconds"])
-    budget = Budget(**cfg["budget"])
     benchmark = benchmark if benchmark is not None else load_benchmark(cfg["benchmark"])
+    # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
+    budget, budget_record = resolve_budget(cfg["budget"], benchmark)
     constraint = cfg.get("constraint") or {}
     objectives = cfg.get("objectives")
     if name in ONE_SHOT_NAMES:
@@ -115,10 +118,10 @@ def search(cfg: dict[str, Any], benchmark=None, commit: str | None = None) -> di
         "strategy_options": options,
         "seed": cfg["seed"],
         "skip_duplicates": bool(cfg["skip_duplicates"]),
-        "budget": cfg["budget"],
+        "budget": budget_record,
         "benchmark": {**cfg["benchmark"], "resolved": describe_benchmark(benchmark)},
         "config": cfg,
-        "versions": library_versions(),
+        "versions": versions or library_versions(),
         "git_commit": commit,
         "code_sha256": code,
         **result,
@@ -131,6 +134,26 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=float) + "\n")
     os.replace(tmp, path)
+
+
+def finished_job(out: Path, cfg: dict[str, Any]) -> tuple[bool, Any, str | None]:
+    """Whether ``out`` holds a finished result of the run ``cfg`` describes, made on the same benchmark by
+    the same code and libraries (as ``nasbench-compare`` keeps one); also the benchmark and commit, for the run.
+
+    A benchmark that cannot be loaded answers "not finished": the run then reports why.
+    """
+    from nasbench.cli.compare import finished
+    from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
+
+    if not out.is_file():
+        return False, None, None
+    try:
+        benchmark = load_benchmark(cfg["benchmark"])
+    except USER_ERRORS:
+        return False, None, None
+    identity = {"benchmark": describe_benchmark(benchmark), "git_commit": git_commit(), "code_sha256": code_sha256(),
+                "versions": library_versions()}
+    return finished(out, cfg, identity), benchmark, identity["git_commit"]
 
 
 #: left in a sweep job's folder until the job has written its result or its error.txt
@@ -189,18 +212,27 @@ def main(cfg: DictConfig) -> None:
     failure = out.with_name("error.txt")
     unfinished = Path(hydra_cfg.runtime.output_dir) / UNFINISHED
     sweep_job = hydra_cfg.mode == RunMode.MULTIRUN
-    if sweep_job:  # a reused sweep folder: no earlier attempt may stand in for this job
-        for earlier in (out, failure):
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    benchmark, commit = None, None
+    if sweep_job:  # a sweep run again into its folder keeps the jobs that finished
+        kept, benchmark, commit = finished_job(out, plain)
+        if kept:
+            failure.unlink(missing_ok=True)
+            unfinished.unlink(missing_ok=True)
+            print(f"{plain['strategy']['name']} seed={plain['seed']}: kept the finished result {out} "
+                  "(same config, benchmark, code and libraries)")
+            return
+        for earlier in (out, failure):  # no earlier attempt may stand in for this job
             earlier.unlink(missing_ok=True)
         unfinished.parent.mkdir(parents=True, exist_ok=True)
         unfinished.write_text("this sweep job has written neither its result nor its error.txt (yet)\n")
     try:
         from nasbench.search.workers import synchronous_note
 
-        note = synchronous_note(cfg.strategy.get("name"), cfg.workers)
+        note = synchronous_note(plain["strategy"].get("name"), plain["workers"])
         if note:
             print(f"note: {note}", file=sys.stderr)
-        result = search(OmegaConf.to_container(cfg, resolve=True))
+        result = search(plain, benchmark, commit)
         write_json(out, result)
     except Exception as err:
         if not sweep_job:
@@ -223,8 +255,9 @@ def main(cfg: DictConfig) -> None:
     workers = f" on {result['workers']} workers ({result['worker_seconds']:.0f} worker-s)" if result.get("workers") else ""
     print(
         f"{result['strategy']} seed={result['seed']}: {result['num_evals']} evaluations, "
-        f"{result['simulated_time']:.0f} s simulated{workers}, incumbent test {final.get('incumbent_test', float('nan')):.4f}, "
-        f"regret {final.get('regret', float('nan')):.4f}{front} -> {out}"
+        f"{result['simulated_time']:.0f} of {result['budget']['seconds']:.0f} s simulated{workers}, "
+        f"incumbent test {100 * final.get('incumbent_test', float('nan')):.2f}%, "
+        f"regret {100 * final.get('regret', float('nan')):.2f} points{front} -> {out}"
     )
 
 

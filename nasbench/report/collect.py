@@ -162,12 +162,18 @@ def read_results(directory: str | Path, only: list[Path] | None = None, truth=No
     candidates = sorted(directory.rglob("result.json")) if only is None else [p for p in only if p.exists()]
     if only is not None:
         failed += [missing_run(p.parent) for p in only if not p.exists()]
+    unreadable = []
     for path in candidates:
         try:
             data = json.loads(path.read_text())
             data["strategy"], data["seed"], data["trajectory"]  # noqa: B018 - the fields every result has
         except (OSError, ValueError, KeyError, TypeError):
-            failed.append(f"{path.parent} (unreadable result.json)")
+            unreadable.append(f"{path.parent} (unreadable result.json)")
+            failed.append(unreadable[-1])
+            continue
+        if isinstance(data["seed"], bool) or not isinstance(data["seed"], int):
+            unreadable.append(f"{path.parent} (result.json: seed {data['seed']!r} is not an integer)")
+            failed.append(unreadable[-1])
             continue
         if truth is not None:
             if data.get("benchmark", {}).get("resolved", {}).get("space_signature") not in (None, truth.space.signature):
@@ -178,6 +184,8 @@ def read_results(directory: str | Path, only: list[Path] | None = None, truth=No
     for hydra_dir in sorted(directory.rglob(".hydra")):
         if not (hydra_dir.parent / "result.json").exists():
             failed.append(failed_job(hydra_dir.parent))
+    if not results and unreadable:
+        raise ReportError(f"{directory} holds no readable result.json: {unreadable[0]}")
     if not results:
         raise ReportError(f"{directory} holds no result.json files: is it a nasbench-search output folder?")
     return results, failed

@@ -200,7 +200,7 @@ def write_fidelity_report(
         f"# {title}",
         "",
         f"Table runs: `{Path(table_dir).name}`; surrogate runs: `{Path(surrogate_dir).name}`; "
-        f"{len(labels)} strategies, budget {end:g} simulated seconds. Each regret is against its own "
+        f"{len(labels)} strategies, budget {end:,.0f} simulated seconds. Each regret is against its own "
         f"benchmark's optimum (table {100 * summary['optimum_table']:.2f}%, surrogate "
         f"{100 * summary['optimum_surrogate']:.2f}% test accuracy); numbers are percentage points.",
         "",

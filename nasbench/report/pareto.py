@@ -32,9 +32,11 @@ from nasbench.report.collect import (
     run_labels,
 )
 from nasbench.report.comparison import (
-    _atomic_text, _markdown, _plt, average_ranks, critical_difference, early_stops_markdown, failed_markdown, findings,
-    paired_final, pairwise_wilcoxon, plot_ranks, runs_text, statistics_markdown, strategy_styles, time_grid,
+    _atomic_text, _markdown, _plt, average_ranks, budget_text, critical_difference, early_stops_markdown, effects_csv,
+    effects_markdown, failed_markdown, findings, paired_final, pairwise_wilcoxon, per_seed, plain_log, plot_effects, plot_ranks,
+    runs_text, statistics_markdown, strategy_styles, time_grid,
 )
+from nasbench.report.effects import anytime_times, detectable_difference, effect_sizes, power_line
 from nasbench.search.multiobjective import COST_REFERENCE, OBJECTIVES, TRUTH, non_dominated
 
 BASELINE = "mo_random"
@@ -57,6 +59,7 @@ class ParetoCollection:
     true_front: list[dict[str, Any]]
     constraints: str
     failed: list[str] = field(default_factory=list)
+    budget: dict = field(default_factory=dict)  # the budget every run shared: seconds, max_evals, evaluations
     provenance: dict = field(default_factory=dict)  # the runs' code commits, library versions and benchmarks
 
 
@@ -89,7 +92,7 @@ def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> Par
                 f"runs under {directory} used benchmarks with different true fronts (hypervolume "
                 f"{first['optimum_hypervolume']:.6f} vs {data['optimum_hypervolume']:.6f}); report one benchmark at a time"
             )
-    check_one_budget(results, directory)
+    budget = check_one_budget(results, directory)
     optimum = float(first["optimum_hypervolume"])
     run_rows, traj_rows, fronts = [], [], {}
     for (path, data), label in zip(results, run_labels([data for _, data in results])):
@@ -146,6 +149,7 @@ def collect_pareto(directory: str | Path, only: list[Path] | None = None) -> Par
         true_front=list(first.get("true_front", [])),
         constraints=constraint_text(first),
         failed=failed,
+        budget=budget,
         provenance=runs_provenance([data for _, data in results]),
     )
 
@@ -248,6 +252,7 @@ def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float,
         ax.fill_between(grid[ok], (mean - se)[ok], (mean + se)[ok], color=line.get_color(), alpha=0.2)
     ax.axhline(optimum, color="k", ls="--", lw=1, label=f"true front {optimum:.4f}")
     ax.set_xscale("log")
+    plain_log(ax.xaxis)
     ax.set_xlabel("simulated training time (s, log scale)")
     ax.set_ylabel("hypervolume of the front, by ground truth")
     ax.set_title(title)
@@ -286,13 +291,21 @@ def write_pareto_report(
     hv_grid = on_grid(collection, "hypervolume_test", grid)
     regret_grid = on_grid(collection, "hv_regret", grid)
     table = final_table(runs)
-    tests = pairwise_wilcoxon(paired_final(runs, "final_hv_regret"))
+    tests = pairwise_wilcoxon(per_seed(runs, "final_hv_regret"))
     medians = median_runs(runs)
+    times, anytime_how = anytime_times(collection.trajectory, float(np.nanmax(runs["budget_seconds"].to_numpy(dtype=float))))
+    anytime = None if times is None else on_grid(collection, "hv_regret", times).mean(axis=1)
+    effects = effect_sizes(runs, "final_hv_regret", BASELINE, anytime)
+    power = detectable_difference(runs, "final_hv_regret")
+    several = len(table) > 1
 
     plot_fronts(collection, medians, out / "fronts.png")
     plot_hypervolume(hv_grid, grid, optimum, out / "hypervolume.png", title)
-    plot_ranks(average_ranks(regret_grid), grid, out / "ranks.png")
+    (out / "ranks.png").unlink(missing_ok=True)  # an earlier report's figure in this folder must not stand in for this one
+    if several:
+        plot_ranks(average_ranks(regret_grid), grid, out / "ranks.png")
     plot_final_hv(runs, list(table.index), optimum, out / "final_hypervolume.png")
+    plot_effects(effects, BASELINE, out / "effects.png", "hypervolume regret", 1.0, "normalised hypervolume")
     cd = critical_difference(paired_final(runs, "final_hv"), out / "critical_difference.png")
 
     objectives = collection.objectives
@@ -310,6 +323,7 @@ def write_pareto_report(
     _atomic_text(out / "hypervolume_trajectory.csv", trajectory[changed | last].to_csv(index=False))
     _atomic_text(out / "final.csv", table.to_csv())
     _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
+    _atomic_text(out / "effects.csv", effects_csv(effects, 1.0).to_csv())
     _atomic_text(out / "true_front.csv", true_front.to_csv(index=False))
     _atomic_text(out / "median_fronts.csv", pd.DataFrame(median_fronts).to_csv(index=False))
     summary = {
@@ -320,11 +334,15 @@ def write_pareto_report(
         "hypervolume_reference": collection.reference,
         "optimum_hypervolume": optimum,
         "true_front_size": len(collection.true_front),
+        "budget": collection.budget,
         "final": json.loads(table.to_json(orient="index")),
+        "effects": json.loads(effects_csv(effects, 1.0).to_json(orient="index")),
+        "anytime": anytime_how,
+        "power": power,
         "median_runs": {r["label"]: int(r["seed"]) for _, r in medians.iterrows()},
         "friedman_nemenyi": cd,
         "failed_runs": collection.failed,
-        "findings": findings(table, tests, BASELINE, "hv_regret_mean", "mean final hypervolume regret", 1.0, ""),
+        "findings": findings(table, tests, BASELINE, "hv_regret_mean", "mean final hypervolume regret", 1.0, "", effects),
         "provenance": report_provenance(**collection.provenance),
     }
     _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
@@ -338,7 +356,8 @@ def write_pareto_report(
     lines = [
         f"# {title}",
         "",
-        f"Source: `{Path(directory).name}` ({runs_text(runs)}). Objectives: {directions}. Constraints: {collection.constraints}.",
+        f"Source: `{Path(directory).name}` ({runs_text(runs)}). Budget: {budget_text(collection.budget)}. "
+        f"Objectives: {directions}. Constraints: {collection.constraints}.",
         "",
         "Each run's front is the non-dominated set of its evaluations by the valid accuracy it observed; it is "
         "scored by **ground truth**: valid accuracy replaced by the table's mean final test accuracy over seeds, "
@@ -350,6 +369,19 @@ def write_pareto_report(
         "## Findings",
         "",
         *[f"- {line}" for line in summary["findings"]],
+        "",
+        power_line(power, "final hypervolume regret", 1.0, "", len(tests)),
+        "",
+        "## Effect sizes",
+        "",
+        effects_markdown(effects, BASELINE, "hypervolume regret", 1.0, "", 4),
+        "",
+        "Each interval is a 95% bootstrap interval (BCa, 10,000 resamples) over the strategy's runs; `n/a` where a "
+        "strategy has fewer than two. An interval is for one comparison on its own: unlike the Holm-corrected tests "
+        f"below, it is not widened for the number of strategies compared. Differences to `{BASELINE}` and shares of its regret closed are over the seeds "
+        f"both ran. The anytime hypervolume regret is the normalised area under a run's curve on log time: {anytime_how}.",
+        "",
+        "![effect sizes](effects.png)",
         "",
         "## Pareto fronts",
         "",
@@ -370,7 +402,7 @@ def write_pareto_report(
         "",
         "## Average rank over time (by hypervolume regret)",
         "",
-        "![ranks](ranks.png)",
+        "![ranks](ranks.png)" if several else "Left out: ranks compare two or more strategies; this sweep has one.",
         "",
         "## Final hypervolume",
         "",
@@ -383,7 +415,7 @@ def write_pareto_report(
         *early_stops_markdown(runs, holds="front"),
         *failed_markdown(collection),
         "",
-        "Tables: `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `true_front.csv`, `median_fronts.csv`, "
+        "Tables: `effects.csv`, `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `true_front.csv`, `median_fronts.csv`, "
         "`hypervolume_trajectory.csv` (every change of a run's hypervolume); all numbers in `summary.json`.",
         "",
         provenance_line(summary["provenance"]),

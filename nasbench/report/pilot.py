@@ -209,10 +209,9 @@ def write_pilot_report(candidates: Mapping[str, str | Path], sample_csv: str | P
     sample = pd.read_csv(sample_csv, keep_default_na=False)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stats, tables, per_class = {}, {}, sample[["class_id", "arch_str", "stratum", "class_weight", "weight", "anchor"]].copy()
+    stats, per_class = {}, sample[["class_id", "arch_str", "stratum", "class_weight", "weight", "anchor"]].copy()
     for name, path in candidates.items():
         table = read_table(path)
-        tables[name] = table
         stats[name] = {"table": str(path), "table_sha256": sha256_file(path),
                        "description": (descriptions or {}).get(name, ""), **candidate_stats(table, sample)}
         test = table.epochs["test_accuracy"][sample["class_id"].to_numpy(), :2, -1].astype(float) * 100
@@ -256,12 +255,14 @@ def _plot(stats: dict, per_class: pd.DataFrame, sample: pd.DataFrame, path: Path
         mean = per_class[f"{name}_mean"].to_numpy()[drawn]
         order = np.argsort(mean)[::-1]
         share = np.cumsum(w[order]) / w.sum() * 100
-        left.step(share, mean[order], where="post", label=name)
+        gap = np.maximum(mean[order][0] - mean[order], 1e-2)  # the best class sits at the floor of the log axis
+        left.step(share, gap, where="post", label=name)
         right.scatter(np.full(1, stats[name]["top_decile_ratio"]), [stats[name]["all_skip_gap"]], s=60, label=name)
     left.set_xscale("log")
+    left.set_yscale("log")
     left.set_xlabel("share of all classes at or above (%, log)")
-    left.set_ylabel("class-mean test accuracy (%)")
-    left.set_title("How accuracy falls off from the best cell")
+    left.set_ylabel("best class minus this class (points, log)")
+    left.set_title("How far below the best the classes fall")
     left.grid(alpha=0.3, which="both")
     left.legend(fontsize=8)
     right.axvline(1.0, color="grey", ls="--", lw=1)

@@ -78,6 +78,39 @@ def regenerate_command(bench, out_dir: str | Path) -> str:
     return " ".join(words)
 
 
+def plot_accuracy_histogram(accuracy: np.ndarray, num_classes: int, path: Path, share: float = 0.9) -> dict[str, Any]:
+    """Histogram of the classes' test accuracy (percent): zoomed on where most classes are, the full range beside it.
+
+    The zoom spans the best ``share`` of classes (from that quantile up to the best, with a margin), so that
+    the bulk near the top is not one bar of a 10-100% axis; the second panel shows every class on a log count
+    axis with the zoom shaded. Returns the zoom's bounds and how many classes it holds.
+    """
+    plt = _plt()
+    best = float(accuracy.max())
+    floor = float(np.quantile(accuracy, 1 - share))
+    margin = 0.15 * max(best - floor, 0.05)
+    low, high = floor - margin, best + 0.1 * margin
+    inside = int(((accuracy >= low) & (accuracy <= high)).sum())
+    fig, (near, whole) = plt.subplots(1, 2, figsize=(12, 4.2), dpi=120, gridspec_kw={"width_ratios": [1.6, 1]})
+    near.hist(accuracy[(accuracy >= low) & (accuracy <= high)], bins=60, range=(low, high), color="tab:blue")
+    near.set_xlim(low, high)
+    near.set_xlabel("final test accuracy (%, mean over seeds)")
+    near.set_ylabel("classes")
+    near.set_title(f"Zoom: {inside:,} of {len(accuracy):,} classes ({inside / len(accuracy):.0%}) within "
+                   f"{low:.2f}-{high:.2f}%", fontsize=10)
+    near.grid(True, axis="y", alpha=0.3)
+    whole.hist(accuracy, bins=60, color="tab:gray")
+    whole.axvspan(low, high, color="tab:blue", alpha=0.25, label="zoomed range")
+    whole.set_yscale("log")
+    whole.set_xlabel("final test accuracy (%, mean over seeds)")
+    whole.set_ylabel("classes (log scale)")
+    whole.set_title(f"Full range: all {len(accuracy):,} of {num_classes:,} classes", fontsize=10)
+    whole.legend(fontsize=8, loc="upper left")
+    whole.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout(); fig.savefig(path); plt.close(fig)
+    return {"low": low, "high": high, "classes": inside}
+
+
 def write_table_report(bench, out_dir: str | Path) -> Path:
     """Figures, a CSV of per-class numbers and a README for the table ``bench``."""
     from scipy.stats import kendalltau, pearsonr, spearmanr
@@ -128,12 +161,9 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         stats["seed_std_valid_mean"] = float(noisy["seed_std_valid"].mean())
         stats["classes_with_several_seeds"] = int(len(noisy))
 
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    ax.hist(pct * frame["test_accuracy"], bins=60, color="tab:blue")
-    ax.set_xlabel("final test accuracy (%, mean over seeds)")
-    ax.set_ylabel("classes")
-    ax.set_title(f"{len(frame)} of {bench.num_classes} classes")
-    fig.tight_layout(); fig.savefig(out / "test_accuracy_hist.png"); plt.close(fig)
+    zoom = plot_accuracy_histogram(pct * frame["test_accuracy"].to_numpy(), bench.num_classes, out / "test_accuracy_hist.png")
+    stats["histogram_zoom_percent"] = [round(zoom["low"], 4), round(zoom["high"], 4)]
+    stats["histogram_zoom_classes"] = zoom["classes"]
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=120, sharey=True)
     for ax, cost, unit in zip(axes, ("params", "flops"), ("parameters", "multiply-accumulates per sample")):

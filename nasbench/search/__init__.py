@@ -9,7 +9,7 @@ import numpy as np
 
 from nasbench.search.base import MultiObjectiveStrategy, Observation, Strategy, Trial
 from nasbench.search.multiobjective import check_constraints, check_objectives
-from nasbench.search.runner import Budget, BudgetTooSmall, make_generators, run_search
+from nasbench.search.runner import Budget, BudgetTooSmall, make_generators, resolve_budget, run_search
 from nasbench.search.strategies import STRATEGIES
 
 #: strategies that train a supernet (:mod:`nasbench.search.oneshot`, imported only when used: it needs torch)
@@ -41,4 +41,4 @@ def make_strategy(
     return cls(space, rng, num_epochs, objectives=objectives, **options)
 
 
-__all__ = ["Strategy", "MultiObjectiveStrategy", "Trial", "Observation", "Budget", "BudgetTooSmall", "check_constraints", "check_objectives", "run_search", "make_generators", "make_strategy", "STRATEGIES", "ONE_SHOT_NAMES"]
+__all__ = ["Strategy", "MultiObjectiveStrategy", "Trial", "Observation", "Budget", "BudgetTooSmall", "resolve_budget", "check_constraints", "check_objectives", "run_search", "make_generators", "make_strategy", "STRATEGIES", "ONE_SHOT_NAMES"]

@@ -91,6 +91,38 @@ class Budget:
             raise ValueError(f"budget.max_evals must be a positive integer or null, got {self.max_evals!r}")
 
 
+def resolve_budget(budget: Mapping[str, Any], benchmark: Any) -> tuple[Budget, dict[str, Any]]:
+    """The :class:`Budget` a config's ``budget`` gives on ``benchmark``, and the record of it a result keeps.
+
+    ``budget.seconds`` (simulated seconds) wins when set; otherwise the budget is
+    ``budget.evaluations`` full evaluations' worth: that many times the benchmark's mean
+    full-evaluation time (:attr:`~nasbench.table.Benchmark.evaluation_seconds`), so that
+    the default buys about the same number of evaluations on every table.
+    ``budget.max_evals`` caps the counted evaluations either way.
+    """
+    from nasbench.search.base import positive_float
+
+    seconds, evaluations = budget.get("seconds"), budget.get("evaluations")
+    per = float(benchmark.evaluation_seconds)
+    if seconds is None:
+        if evaluations is None:
+            raise ValueError("give budget.seconds (simulated seconds) or budget.evaluations "
+                             "(full evaluations' worth on the benchmark searched)")
+        evaluations = positive_float("budget.evaluations", evaluations)
+        seconds = evaluations * per
+    else:
+        seconds, evaluations = positive_float("budget.seconds", seconds), None
+    resolved = Budget(seconds, budget.get("max_evals"))
+    record = {
+        "seconds": resolved.seconds,
+        "max_evals": resolved.max_evals,
+        "evaluations": evaluations,  # None: the budget was given in seconds
+        "evaluation_seconds": per,
+        "evaluation_seconds_from": benchmark.evaluation_seconds_from,
+    }
+    return resolved, record
+
+
 class BudgetTooSmall(ValueError):
     """The budget cannot pay for the first evaluation (one-shot: the first supernet epoch)."""
 
@@ -218,6 +250,7 @@ def run_search(
         paid[(class_id, trial.model)] = record  # a later resume continues from the remembered model
         strategy.tell(trial, answer)
 
+    evaluated = set(getattr(benchmark, "evaluated_epochs", range(1, last_epoch + 1)))
     while True:
         while asking and pool.has_free():
             trial = strategy.ask()
@@ -229,6 +262,9 @@ def run_search(
             epoch = last_epoch if trial.epoch is None else int(trial.epoch)
             if not 1 <= epoch <= last_epoch:
                 raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}; valid: 1..{last_epoch}")
+            if epoch not in evaluated:
+                raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}, which the table did not evaluate; "
+                                 f"valid: {', '.join(map(str, sorted(evaluated)))} (the table's train.eval_epochs)")
             class_id = int(class_ids[arch.index])
             key = (class_id, epoch)
             if feasible is not None and not feasible[arch.index]:

@@ -14,7 +14,7 @@ Encodings (each round-trips through :meth:`CellSpace.parse`):
 * ``matrix``: ``(nodes, nodes)`` int, ``M[i, j]`` = op index on edge ``i->j`` for
   ``i < j``, and ``NO_EDGE`` (-1) elsewhere;
 * ``graph``: ``networkx.DiGraph``, nodes ``0..n-1`` are tensors, every edge
-  ``i->j`` carries ``op=<name>`` (a missing edge reads as ``none``);
+  ``i->j`` carries ``op=<name>`` (a missing edge, or a missing node's, reads as ``none``);
 * ``one_hot``: ``(edges * ops,)`` float32;
 * ``path_encoding``: BANANAS-style indicator over op sequences along input-to-output
   paths (``none`` cuts a path), ``(sum_L K'^L,)`` for path lengths ``L = 1..n-1``
@@ -237,8 +237,8 @@ class CellSpace(SearchSpace):
         if not graph.is_directed() or graph.is_multigraph():
             raise SpaceError("graph must be a networkx.DiGraph (directed, one edge per node pair) with op=<name> on edges i->j, i<j")
         nodes = set(graph.nodes)
-        if nodes != set(range(self.num_nodes)):
-            raise SpaceError(f"graph nodes must be 0..{self.num_nodes - 1}, got {sorted(nodes, key=str)}")
+        if not nodes <= set(range(self.num_nodes)):  # a node left out has no edges: they read as none
+            raise SpaceError(f"graph nodes must be among 0..{self.num_nodes - 1}, got {sorted(nodes, key=str)}")
         decisions = [self.ops.index("none") if "none" in self.ops else -1] * len(self.edges)
         for i, j, data in graph.edges(data=True):
             if (i, j) not in self._edge_pos:

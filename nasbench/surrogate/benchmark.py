@@ -14,10 +14,11 @@ thousand rows) into a table of the same shape as the real one, ``(C, S, E)``,
 with ``S`` the source table's seeds; queries are then the table's lookups.
 
 * ``noise=False``: every seed holds the ensemble mean (deterministic).
-  ``noise=True``: seed ``s`` holds a draw of :meth:`Surrogate.predict` with
-  ``noise=True`` and the ``s``-th generator spawned from ``noise_seed``, so a
-  search sees seed-to-seed noise, and ``seed=None`` is the mean over those
-  draws (as a table's is the mean over its seeds).
+  ``noise=True``: seed ``s`` holds the ``s``-th draw of
+  :meth:`Surrogate.predict_seeds` with a generator seeded by ``noise_seed`` (each
+  seed of a class from another ensemble member), so a search sees seed-to-seed
+  noise, and ``seed=None`` is the mean over those draws (as a table's is the
+  mean over its seeds).
 * ``valid_accuracy`` at epoch ``e`` is the predicted curve (linear between
   the ``curve_epochs`` of the model and its last epoch, flat before the
   first); ``train_time`` at ``e`` is the predicted final time times the
@@ -32,6 +33,7 @@ with ``S`` the source table's seeds; queries are then the table's lookups.
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -118,15 +120,14 @@ class SurrogateBenchmark(Benchmark):
         }
         table = TableData.empty(space, len(seeds), last, attrs)
         features = model.class_features
-        rngs = np.random.default_rng(self.noise_seed).spawn(len(seeds))
-        mean = model.predict(features) if not self.noise else None
+        draws = (model.predict_seeds(features, len(seeds), np.random.default_rng(self.noise_seed)) if self.noise
+                 else [model.predict(features)] * len(seeds))
         # valid_accuracy at every epoch is a fixed linear combination of the predicted curve points
         points = [*model.curve_epochs_, last]
         weights = np.stack([np.interp(np.arange(1, last + 1), points, np.eye(len(points))[p])
                             for p in range(len(points))], axis=1)  # (E, P)
         steps = np.diff(np.concatenate([[0.0], model.time_profile_]))  # (E,) share of the time per epoch
-        for s, rng in enumerate(rngs):
-            pred = model.predict(features, noise=True, rng=rng) if self.noise else mean
+        for s, pred in enumerate(draws):
             curve = np.stack([pred[f"valid_accuracy@{e}"] for e in model.curve_epochs_] + [pred["valid_accuracy"]], axis=1)
             table.epochs["valid_accuracy"][:, s] = np.clip(curve @ weights.T, 0.0, 1.0)
             table.epochs["epoch_time"][:, s] = np.maximum(pred["train_time"], 0.0)[:, None] * steps
@@ -172,6 +173,35 @@ class SurrogateBenchmark(Benchmark):
             f"SurrogateBenchmark({where}: {len(self)} architectures, {self.num_classes} classes, "
             f"{len(self.seeds)} seeds, {self.num_epochs} epochs, noise={self.noise})"
         )
+
+    @cached_property
+    def fitted_on(self) -> Benchmark | None:
+        """The table the model was fitted on, when its file is at hand unchanged (same SHA-256); else ``None``."""
+        from nasbench.surrogate.model import table_checksum
+
+        source = self.surrogate.metadata_.get("table") or {}
+        name, recorded = source.get("file"), source.get("sha256")
+        if not name or not recorded:
+            return None
+        try:
+            table = Benchmark.load(name)
+            return table if table_checksum(table) == recorded else None
+        except (TableError, OSError):
+            return None
+
+    @cached_property
+    def evaluation_seconds(self) -> float:
+        """That of the table the model was fitted on (:attr:`fitted_on`), so that searches on a surrogate
+        and on its table get the same default budget; the mean predicted ``train_time`` without it."""
+        table = self.fitted_on
+        return table.evaluation_seconds if table is not None else self._mean_train_time()
+
+    @property
+    def evaluation_seconds_from(self) -> str:
+        name = (self.surrogate.metadata_.get("table") or {}).get("file") or "an in-memory table"
+        if self.fitted_on is not None:
+            return f"the table the surrogate was fitted on ({name})"
+        return f"the surrogate's predicted train_time (the table it was fitted on, {name}, is not at hand unchanged)"
 
     @property
     def predicted_metrics(self) -> tuple[str, ...]:

@@ -9,6 +9,7 @@
     model = Surrogate(ensemble_size=5).fit(bench, train, valid, test)
     model.predict(range(100))                        # ensemble mean, deterministic
     model.predict(range(100), noise=True, rng=np.random.default_rng(0))   # one seed-like draw
+    model.predict_seeds(range(100), 3, np.random.default_rng(0))         # three, each from another member
     model.save("surrogate/")
     Surrogate.load("surrogate/", table=bench)        # refuses a model of another table
 
@@ -35,7 +36,8 @@ Conventions:
   among train classes of about the same mean (the same twentieth by mean,
   ``noise_clip_``), both at the class's level and where the draw lands: where
   members disagree for want of data, not seed noise, an unbounded draw would
-  make up a new optimum;
+  make up a new optimum; ``predict_seeds`` draws several seeds, each of an
+  architecture from another member, so that they differ as a table's seeds do;
 * saved as XGBoost's native JSON model files plus ``metadata.json`` (never
   pickle); loading checks format, file checksums and space, and with
   ``table=`` the table's SHA-256.
@@ -586,13 +588,42 @@ class Surrogate:
         members = self.predict_members(X)
         mean = members.mean(axis=0)
         if noise:
-            if len(members) < 2:
-                raise SurrogateError("noise=True needs an ensemble of at least 2 members; this surrogate has 1")
-            self._check_noise_calibrated()
-            pick = rng.integers(len(members), size=mean.shape[0])
-            deviation = self.noise_scale_ * (members[pick, np.arange(mean.shape[0])] - mean)
-            mean = mean + self._bounded(mean, deviation)
+            self._check_noise_draws(len(members))
+            mean = self._draw(members, mean, rng.integers(len(members), size=mean.shape[0]))
         return {name: mean[:, t] for t, name in enumerate(self.outputs_)}
+
+    def predict_seeds(self, X: Any, num_seeds: int, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
+        """``num_seeds`` seed-like draws of ``X``: a list of what :meth:`predict` returns with ``noise=True``.
+
+        Each draw on its own is one :meth:`predict` draw (a member drawn uniformly, so the
+        calibrated scale holds), but the seeds of one architecture take different members, a
+        random order of them per architecture (a new order after every ``K`` seeds): drawn
+        independently, two of three seeds took the same member, and so the same value, for
+        about half the classes, where a table's seeds tie only by chance.
+        """
+        if not isinstance(rng, np.random.Generator):
+            raise SurrogateError(f"seed draws need rng=numpy.random.Generator, got {type(rng).__name__}")
+        if isinstance(num_seeds, (bool, np.bool_)) or not isinstance(num_seeds, (int, np.integer)) or num_seeds < 1:
+            raise SurrogateError(f"num_seeds must be an integer >= 1, got {num_seeds!r}")
+        members = self.predict_members(X)
+        self._check_noise_draws(len(members))
+        mean = members.mean(axis=0)
+        k, n = len(members), mean.shape[0]
+        orders = [rng.permuted(np.tile(np.arange(k), (n, 1)), axis=1) for _ in range(-(-num_seeds // k))]
+        picks = np.concatenate(orders, axis=1)  # (n, >= num_seeds)
+        draws = [self._draw(members, mean, picks[:, s]) for s in range(num_seeds)]
+        return [{name: draw[:, t] for t, name in enumerate(self.outputs_)} for draw in draws]
+
+    def _draw(self, members: np.ndarray, mean: np.ndarray, pick: np.ndarray) -> np.ndarray:
+        """One seed-like draw ``(n, T)``: member ``pick[i]``'s deviation from ``mean`` for architecture ``i``, scaled
+        by ``noise_scale_`` and bounded (see :meth:`_bounded`)."""
+        deviation = self.noise_scale_ * (members[pick, np.arange(mean.shape[0])] - mean)
+        return mean + self._bounded(mean, deviation)
+
+    def _check_noise_draws(self, members: int) -> None:
+        if members < 2:
+            raise SurrogateError("noise=True needs an ensemble of at least 2 members; this surrogate has 1")
+        self._check_noise_calibrated()
 
     def _check_noise_calibrated(self) -> None:
         """Refuse seed-like draws whose scale was never fitted to the table's seed noise."""

@@ -297,11 +297,43 @@ class Benchmark:
     def num_epochs(self) -> int:
         return self._num_epochs
 
+    @property
+    def evaluated_epochs(self) -> tuple[int, ...]:
+        """The 1-based epochs whose valid and test metrics the table holds: every epoch, unless its recipe's
+        ``eval_epochs`` chose some (the other epochs' valid and test metrics are NaN)."""
+        try:
+            chosen = json.loads(self._attrs.get("recipe") or "{}").get("eval_epochs")
+        except (TypeError, ValueError):
+            chosen = None
+        return tuple(range(1, self._num_epochs + 1)) if not chosen else tuple(int(e) for e in chosen)
+
     def epoch_seconds(self, arch: Any) -> float:
         """Simulated seconds one training epoch of ``arch`` costs: its ``train_time`` to the last epoch
         divided by the number of epochs (mean over seeds). One-shot strategies convert measured time
         at this rate (see ``nasbench.search.oneshot.common.calibrate``)."""
         return float(self.query(arch, epoch=self.num_epochs).train_time) / self.num_epochs
+
+    @cached_property
+    def evaluation_seconds(self) -> float:
+        """Mean simulated seconds of one full evaluation: ``train_time`` to the last epoch (mean over seeds)
+        of an architecture drawn uniformly from the space, over the trained classes.
+
+        A search budget is given as a number of these (``budget.evaluations``), so that the
+        default budget buys about the same number of evaluations on every table.
+        """
+        return self._mean_train_time()
+
+    def _mean_train_time(self) -> float:
+        times = self.query_batch(np.arange(self._n), missing="nan")["train_time"]
+        finite = times[np.isfinite(times)]
+        if not len(finite):
+            raise MissingEntryError("no trained class has a train_time to the last epoch: the table has no evaluation cost")
+        return float(finite.mean())
+
+    @property
+    def evaluation_seconds_from(self) -> str:
+        """Where :attr:`evaluation_seconds` comes from, in words (for reports)."""
+        return "the table"
 
     @property
     def num_classes(self) -> int:

@@ -172,6 +172,8 @@ def read_table(path: str | Path) -> TableData:
     try:
         with h5py.File(path, "r") as f:
             version = f.attrs.get("schema_version")
+            if version is None:
+                raise TableError(f"{path} is not a nasbench table (it has no schema_version); it is {_describe_hdf5(f)}")
             if version != SCHEMA_VERSION:
                 raise TableError(f"{path}: schema version {version}, this nasbench reads version {SCHEMA_VERSION}")
             arch = {name: f[f"arch/{name}"][()] for name in _ARCH_FIELDS if name != "arch_str"}
@@ -193,6 +195,25 @@ def read_table(path: str | Path) -> TableData:
     table = TableData(arch, representative, epochs, entries, attrs, epoch_seconds)
     _check_shapes(path, table)
     return table
+
+
+def _describe_hdf5(f) -> str:
+    """What an HDF5 file that is no nasbench table seems to hold, in a few words."""
+    import h5py
+
+    try:
+        if "keras_version" in f.attrs or "model_config" in f.attrs:
+            return "a Keras model file"
+        if any("pandas_type" in f[key].attrs for key in f):
+            return f"a pandas HDFStore (keys: {', '.join(sorted(f)[:5])})"
+        if not len(f):
+            return "an empty HDF5 file"
+        shown = [f"{key}/ (group)" if isinstance(f[key], h5py.Group) else f"{key} {f[key].shape} {f[key].dtype}"
+                 for key in sorted(f)[:5]]
+    except (KeyError, OSError):  # a dangling link: say no more than what kind of file it is
+        return "an HDF5 file of another kind"
+    more = f" and {len(f) - 5} more" if len(f) > 5 else ""
+    return f"an HDF5 file holding {', '.join(shown)}{more}"
 
 
 def _read_ids(dataset) -> np.ndarray:

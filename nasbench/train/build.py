@@ -8,6 +8,11 @@ are held in memory and the whole table is rewritten atomically every
 ``checkpoint_seconds`` and at the end, however the build ends (Ctrl-C, SIGTERM, a
 failed job); rerunning the same command resumes.
 
+With a recipe that stacks seeds (``train.stack_seeds``), a job is a whole class:
+every seed of it trained together (:func:`nasbench.train.stacked.train_stacked`),
+classes in the same fixed order, and shard ``i`` of ``n`` takes every ``n``-th
+class.
+
 Each class is also timed once (:mod:`nasbench.train.timing`), by the shard that
 trains its first seed, just before that training job; classes trained before
 the timing pass existed are timed first when a build resumes.
@@ -36,6 +41,7 @@ from nasbench.space.registry import space_from_config
 from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, attr_json, build_class_order, read_table, write_table
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
 from nasbench.train.recipe import Recipe, TimingConfig
+from nasbench.train.stacked import train_stacked
 from nasbench.train.timing import time_epoch
 from nasbench.train.trainer import (RunResult, float_fingerprint, machine_description, measure_latencies, torch_threads,
                                     train)
@@ -43,30 +49,42 @@ from nasbench.train.verify import describe_setup, other_setups, same_setup
 
 #: the seed position of a timing job ``(class, TIMING)``
 TIMING = -1
+#: the seed position of a job ``(class, STACK)`` that trains every seed of the class together
+STACK = -2
 
 
 def build_key(space: SearchSpace, recipe: Recipe, dataset: DatasetConfig, fingerprint: str, seeds: Sequence[int]) -> dict:
     """What two tables must share to be merged or resumed into one another."""
     return {
         "space": space.config(),
-        "recipe": asdict(recipe),
-        "dataset": asdict(dataset),
+        "recipe": recipe.to_dict(),
+        "dataset": dataset.to_dict(),
         "dataset_fingerprint": fingerprint,
         "seeds": [int(s) for s in seeds],
     }
 
 
 def job_order(
-    num_classes: int, num_seeds: int, shard: int = 0, num_shards: int = 1, max_classes: int | None = None
+    num_classes: int, num_seeds: int, shard: int = 0, num_shards: int = 1, max_classes: int | None = None,
+    stacked: bool = False,
 ) -> list[tuple[int, int]]:
     """``(class, seed position)`` jobs of one shard, seed-major, classes in a fixed shuffled order.
 
     ``max_classes`` keeps the first classes of that order: a uniform subsample
     whose entries are the same as the full build's (so they merge into it).
+    ``stacked``: the entries of every ``num_shards``-th class, class-major (a class's
+    seeds train together, in one shard; :func:`stack_jobs`).
     """
     classes = build_class_order(num_classes)[:max_classes]
+    if stacked:
+        return [(int(c), s) for c in classes[shard::num_shards] for s in range(num_seeds)]
     jobs = [(int(c), s) for s in range(num_seeds) for c in classes]
     return jobs[shard::num_shards]
+
+
+def stack_jobs(jobs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One ``(class, STACK)`` job per class of ``jobs``, in order of first appearance: it trains all the class's seeds."""
+    return [(c, STACK) for c in dict.fromkeys(c for c, _ in jobs)]
 
 
 def prioritise(jobs: list[tuple[int, int]], space: SearchSpace, priority: Sequence[Any]) -> list[tuple[int, int]]:
@@ -150,7 +168,11 @@ def _load_worker(space_config: dict, dataset: dict, threads: int) -> None:
     _WORKER["data"] = load_dataset(DatasetConfig(**dataset))
 
 
-def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int, device: str, timing: dict) -> RunResult | float:
+def _run_job(decisions: tuple[int, ...], recipe: dict, seed: int | list[int], device: str,
+             timing: dict) -> RunResult | list[RunResult] | float:
+    """A timing job (``seed`` TIMING), a training job, or (``seed`` a list of seeds) a stack of them."""
+    if isinstance(seed, list):
+        return train_stacked(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
     if seed == TIMING:
         return time_epoch(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), TimingConfig(**timing), device)
     return train(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
@@ -187,13 +209,17 @@ def with_timing(train_jobs: list[tuple[int, int]], timed_here: Sequence[int], ta
     return first + jobs
 
 
-def _store(table: TableData, job: tuple[int, int], result: RunResult | float, run: str) -> None:
+def _store(table: TableData, job: tuple[int, int], result: RunResult | list[RunResult] | float, run: str) -> None:
     """Put a job's result into ``table``; a trained entry records the ``run`` id that trained it."""
     if len(run) > 32:  # metrics/run holds 32 characters (a uuid4 hex)
         raise ValueError(f"run id {run!r} is longer than 32 characters")
     c, s = job
     if s == TIMING:
         table.epoch_seconds[c] = result
+        return
+    if s == STACK:
+        for position, entry in enumerate(result):
+            _store(table, (c, position), entry, run)
         return
     for name in EPOCH_FIELDS:
         table.epochs[name][c, s] = result.curves[name]
@@ -234,6 +260,63 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
     return table
 
 
+@contextmanager
+def output_lock(path: Path):
+    """Hold ``.<name>.lock`` beside ``path`` while the block runs; another holder makes it a :class:`TableError`.
+
+    Two builds of one output would each train everything. The lock is the operating
+    system's (``flock``): a build that is killed holds it no longer, and the next one takes it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock to take
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise TableError(f"{path} is being built by another process (pid {holder}, lock file {lock}); "
+                             "wait for it to finish, or build into another output") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder finished and removed the file just before we locked it: lock the current one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.unlink(lock)  # before unlocking: a build that opened it meanwhile finds it gone and starts over
+        os.close(fd)
+
+
+def _holding_output_lock(build: Callable[..., Path]) -> Callable[..., Path]:
+    """Run :func:`run_build` holding the :func:`output_lock` of the file it writes."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(build)
+
+    @functools.wraps(build)
+    def locked(*args: Any, **kwargs: Any) -> Path:
+        given = signature.bind(*args, **kwargs)
+        given.apply_defaults()
+        arguments = given.arguments
+        with output_lock(shard_path(Path(arguments["output"]), arguments["shard"], arguments["num_shards"])):
+            return build(*args, **kwargs)
+
+    return locked
+
+
+@_holding_output_lock
 def run_build(
     space: SearchSpace,
     recipe: Recipe,
@@ -274,6 +357,8 @@ def run_build(
     unless ``allow_other_setup``: entries trained on different setups do not re-run bit for
     bit on any one machine. Each trained entry records this run's id (``metrics/run``) and
     the run its fingerprint, so ``nasbench-verify`` knows which entries this machine can check.
+
+    The build holds the file's :func:`output_lock` throughout: a second build of the same file is refused.
     """
     if costs_pass not in ("auto", "now", "off"):
         raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
@@ -302,8 +387,8 @@ def run_build(
         "build_key": json.dumps(key, sort_keys=True),
         "space": json.dumps(space.config()),
         "space_signature": space.signature,
-        "recipe": json.dumps(asdict(recipe)),
-        "dataset": json.dumps(asdict(dataset)),
+        "recipe": json.dumps(recipe.to_dict()),
+        "dataset": json.dumps(dataset.to_dict()),
         "dataset_fingerprint": data.fingerprint,
         "seeds": json.dumps([int(s) for s in seeds]),
         "config": config_yaml,
@@ -331,7 +416,8 @@ def run_build(
             "resume with the same timing, device and threads_per_worker"
         )
     table.attrs["timing"] = timing_attr
-    mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes)
+    stacked = recipe.stack_seeds
+    mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes, stacked)
     if only is not None:
         chosen = {int(space.parse(arch).class_id) for arch in only}
         if not chosen:
@@ -340,7 +426,9 @@ def run_build(
     train_jobs = prioritise([j for j in mine if not table.entries["done"][j]], space, priority)
     if max_entries is not None:
         train_jobs = train_jobs[:max_entries]
-    everything = job_order(space.num_classes, len(seeds), shard, num_shards)
+    if stacked:  # a class's seeds train together: max_entries rounds up to whole classes
+        train_jobs = stack_jobs(train_jobs)
+    everything = job_order(space.num_classes, len(seeds), shard, num_shards, stacked=stacked)
     timed_here = [c for c, s in everything if s == 0]  # the shard that trains a class's first seed times it
     jobs = with_timing(train_jobs, timed_here, table)
     log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(train_jobs)} to train and "
@@ -408,7 +496,7 @@ def run_build(
     def at_seed_boundary(job: tuple[int, int]) -> bool:
         """Whether ``job`` is this run's first job of a later seed (jobs are seed-major), where a pass may be due."""
         nonlocal before_later_seeds
-        if not before_later_seeds or job[1] in (TIMING, 0):
+        if not before_later_seeds or job[1] in (TIMING, 0, STACK):
             return False
         before_later_seeds = False
         return True
@@ -417,7 +505,7 @@ def run_build(
     # first, before the pool shuts down: its shutdown waits for running jobs.
     try:
         if workers == 0:
-            _load_worker(space.config(), asdict(dataset), threads_per_worker)
+            _load_worker(space.config(), dataset.to_dict(), threads_per_worker)
             for job in jobs:
                 if at_seed_boundary(job) and costs_pass_due(table, shard_classes, mine):
                     costs_pass_now()
@@ -553,20 +641,25 @@ def signals_deferred():
 
 
 def _worker_pool(workers: int, space: SearchSpace, dataset: DatasetConfig, threads: int) -> ProcessPoolExecutor:
-    """``workers`` spawned processes, each set up by :func:`_init_worker`."""
+    """``workers`` spawned processes, each set up by :func:`_init_worker`, each ending when this process ends."""
     import multiprocessing
+
+    from nasbench.workers import start_worker
 
     # Under joblib's launcher this process is a loky worker whose default start method is "loky"; spawned
     # children inherit that name and cannot resolve it, so name a standard method here.
     if multiprocessing.get_start_method(allow_none=True) not in multiprocessing.get_all_start_methods():
         multiprocessing.set_start_method("spawn", force=True)
     return ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_init_worker,
-        initargs=(space.config(), asdict(dataset), threads),
+        workers, mp_context=get_context("spawn"), initializer=start_worker,
+        initargs=(os.getpid(), f"{__name__}:_init_worker", space.config(), dataset.to_dict(), threads),
     )
 
 
-def _seed(seeds: Sequence[int], job: tuple[int, int]) -> int:
+def _seed(seeds: Sequence[int], job: tuple[int, int]) -> int | list[int]:
+    """What :func:`_run_job` takes for ``job``: TIMING, the seed, or for a STACK job every seed."""
+    if job[1] == STACK:
+        return [int(s) for s in seeds]
     return TIMING if job[1] == TIMING else int(seeds[job[1]])
 
 
@@ -639,10 +732,25 @@ def merged_build_seconds(tables: Sequence[TableData], older_counted: Sequence[bo
     return float(sum(timed.values()) + sum(kept))
 
 
-def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
+def missing_shards(paths: Sequence[str | Path], tables: Sequence[TableData]) -> list[str]:
+    """The shards of a sharded build that none of ``tables`` holds (by their runs' records), named after the
+    given shard files (``t.shard1of2.h5``) where their names follow :func:`shard_path`."""
+    missing = []
+    for n in sorted({int(t.attrs.get("num_shards", 1)) for t in tables} - {1}):
+        held = {int(run["shard"]) for t in tables for run in _runs(t) if run.get("num_shards") == n}
+        given, i = next((Path(p), int(t.attrs["shard"])) for p, t in zip(paths, tables) if int(t.attrs.get("num_shards", 1)) == n)
+        for j in sorted(set(range(n)) - held):
+            name = given.name.replace(f".shard{i}of{n}.", f".shard{j}of{n}.")
+            missing.append(str(given.with_name(name)) if name != given.name else f"shard {j} of {n}")
+    return missing
+
+
+def merge_shards(paths: Sequence[str | Path], output: str | Path, allow_partial: bool = False) -> Path:
     """Join shard files of one build into one table; refuses shards of different builds.
 
-    An existing ``output`` of the same build is merged too, so merging adds to it.
+    An existing ``output`` of the same build is merged too, so merging adds to it. A sharded
+    build's shards must all be there (given, or merged into ``output`` before), unless
+    ``allow_partial``.
     """
     if not paths:
         raise ValueError("no shard files given")
@@ -673,6 +781,10 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path) -> Path:
         older_counted = [False] + [os.path.basename(str(p)) in merged_before for p in paths]
         names = list(dict.fromkeys(earlier + names))
         paths, tables = [output, *paths], [existing, *tables]
+    missing = missing_shards(paths, tables)
+    if missing and not allow_partial:
+        raise TableError(f"shards of this build missing: {', '.join(missing)}; give every shard, or pass --allow-partial "
+                         "(allow_partial=True) to merge a table without their entries")
     check_same_timing(paths, tables)
     # Inputs that measured their costs in their own sittings make a table whose costs are not of one, so the
     # next nasbench-build on it (costs_pass=auto or now) measures them again. Copies of one table that timed

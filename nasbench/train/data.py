@@ -12,8 +12,12 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
+
+
+GENERATION_KNOBS = ("shear_scale", "scale_coeff", "max_translation", "corr_noise_scale", "iid_noise_scale")
 
 
 @dataclass
@@ -26,6 +30,18 @@ class DatasetConfig:
     n_train: int = 4000
     n_valid: int = 5000
     n_test: int = 5000
+    # mnist1d's generation knobs; None keeps mnist1d's own default (in brackets). Larger values make
+    # the task harder through learnable variation of the digit templates rather than through noise.
+    shear_scale: Optional[float] = None  # [0.75] shear of each template
+    scale_coeff: Optional[float] = None  # [0.4] random rescaling of each template
+    max_translation: Optional[int] = None  # [48] random shift within the padded signal
+    corr_noise_scale: Optional[float] = None  # [0.25] correlated (smooth) noise
+    iid_noise_scale: Optional[float] = None  # [0.02] white noise
+
+    def to_dict(self) -> dict:
+        """The config as recorded in tables and cache keys: knobs left at mnist1d's default are omitted,
+        so the data of every table made before they existed keeps its identity."""
+        return {k: v for k, v in asdict(self).items() if not (k in GENERATION_KNOBS and v is None)}
 
     def __post_init__(self):
         for field in ("n_train", "n_valid", "n_test"):
@@ -38,6 +54,10 @@ class DatasetConfig:
                 f"dataset sizes must add up to a multiple of 10 (e.g. {lower} or {lower + 10}), "
                 f"got n_train+n_valid+n_test = {total}"
             )
+        for knob in GENERATION_KNOBS:
+            value = getattr(self, knob)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise ValueError(f"dataset.{knob} must be a number >= 0 or null (mnist1d's default), got {value!r}")
         if self.name != "mnist1d":
             raise ValueError(f"unknown dataset {self.name!r}; valid: mnist1d")
 
@@ -76,6 +96,9 @@ def _generate(config: DatasetConfig) -> dict[str, np.ndarray]:
     # mnist1d splits its samples 80/20 itself; both parts are pooled and re-split below.
     args.num_samples = total
     args.seed = config.seed
+    for knob in GENERATION_KNOBS:
+        if getattr(config, knob) is not None:
+            setattr(args, knob, getattr(config, knob))
     raw = make_dataset(args)
     x = np.concatenate([raw["x"], raw["x_test"]]).astype(np.float32)
     y = np.concatenate([raw["y"], raw["y_test"]]).astype(np.int64)
@@ -95,7 +118,7 @@ def cache_dir() -> Path:
 def load_dataset(config: DatasetConfig | None = None) -> Splits:
     """The splits for ``config`` (defaults: 4,000 / 5,000 / 5,000), from cache when valid."""
     config = config or DatasetConfig()
-    key = hashlib.sha256(repr(sorted(asdict(config).items())).encode()).hexdigest()[:16]
+    key = hashlib.sha256(repr(sorted(config.to_dict().items())).encode()).hexdigest()[:16]
     path = cache_dir() / f"mnist1d-{key}.npz"
     arrays = None
     if path.exists():

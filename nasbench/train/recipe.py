@@ -6,12 +6,23 @@ queries or searches a table never loads torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import List, Optional
 
 
 @dataclass
 class Recipe:
-    """Training recipe; defaults are the flagship table's."""
+    """Training recipe; defaults are the flagship table's.
+
+    Two fields make the generator's fast path, a recipe of its own (its entries differ
+    from the reference trainer's in float order, so a table holds one or the other):
+
+    * ``stack_seeds``: train all seeds of a class together in one stacked network
+      (:mod:`nasbench.train.stacked`), each seed still its own model, init and data order;
+    * ``eval_epochs``: the 1-based epochs after which valid and test are evaluated
+      (the last epoch always is); the other epochs' valid and test metrics are NaN.
+      ``None``: every epoch.
+    """
 
     epochs: int = 12
     batch_size: int = 64
@@ -21,6 +32,8 @@ class Recipe:
     weight_decay: float = 5e-4
     eval_batch_size: int = 500
     latency_repeats: int = 20
+    stack_seeds: bool = False
+    eval_epochs: Optional[List[int]] = None
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -29,6 +42,29 @@ class Recipe:
             raise ValueError("train.lr must be > 0, train.weight_decay >= 0 and train.momentum in [0, 1)")
         if self.latency_repeats < 0:
             raise ValueError("train.latency_repeats must be >= 0 (0 skips latency)")
+        if self.eval_epochs is not None:
+            epochs = list(self.eval_epochs)
+            if not epochs or not all(isinstance(e, int) and not isinstance(e, bool) and 1 <= e <= self.epochs for e in epochs):
+                raise ValueError(f"train.eval_epochs must be a non-empty list of epochs in 1..{self.epochs} "
+                                 f"(train.epochs) or null (every epoch), got {self.eval_epochs!r}")
+            self.eval_epochs = sorted(set(epochs) | {self.epochs})
+
+    def evaluates(self, epoch: int) -> bool:
+        """Whether valid and test are evaluated after ``epoch`` (1-based)."""
+        return self.eval_epochs is None or epoch in self.eval_epochs
+
+    def to_dict(self) -> dict:
+        """The fields as a table records them: the fast-path fields only where they differ from their defaults,
+        so tables of the reference recipe keep the recipe (and build key) they were built with."""
+        out = asdict(self)
+        for f in fields(self):
+            if f.name in _FAST_PATH_FIELDS and out[f.name] == f.default:
+                del out[f.name]
+        return out
+
+
+#: fields added with the stacked fast path (absent from the records of tables built before it)
+_FAST_PATH_FIELDS = ("stack_seeds", "eval_epochs")
 
 
 @dataclass

@@ -10,7 +10,8 @@ import hashlib
 import math
 import platform
 import time
-from contextlib import contextmanager
+from collections import defaultdict
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,30 @@ class RunResult:
     latency_b1: float  # seconds per forward pass, batch 1 (median)
     latency_b256: float  # seconds per forward pass, batch 256 (median)
     meta: dict = field(default_factory=dict)
+
+
+class Stopwatch:
+    """Wall seconds per named phase: ``with watch("forward"): ...`` adds the block's time to ``watch.seconds``.
+
+    The trainers take one to say where an entry's time goes (:mod:`nasbench.train.profile`);
+    timing a phase changes no arithmetic.
+    """
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock  # time.process_time: CPU seconds, which a machine shared with other jobs does not inflate
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, phase: str):
+        start = self.clock()
+        try:
+            yield
+        finally:
+            self.seconds[phase] += self.clock() - start
+
+
+def _untimed(phase: str):
+    return nullcontext()
 
 
 def machine_description() -> dict:
@@ -91,16 +116,24 @@ def float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: 
     name and torch's reported kernels only suggest (two AVX-512 CPUs of different vendors
     train differently). Runs with the calling process's torch threads.
     """
+    from nasbench.train.stacked import channel_major, stack_models
+
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(0)
     model = space.build_model(fingerprint_decisions(space)).to(device)
+    if recipe.stack_seeds:  # the stacked trainer's arithmetic: two models side by side
+        model = stack_models([model, space.build_model(fingerprint_decisions(space)).to(device)])
+
+    def forward(inputs):
+        return model(channel_major(inputs.expand(2, *inputs.shape))).sum(1) if recipe.stack_seeds else model(inputs)
+
     optimizer = make_optimizer(model.parameters(), recipe)
     x, y = (torch.as_tensor(a, device=device) for a in data.split("train"))
     model.train()
     order = torch.arange(steps * recipe.batch_size, device=device) % len(x)  # small datasets wrap around
     for step in range(steps):
         batch = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
-        loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+        loss = nn.functional.cross_entropy(forward(x[batch]), y[batch])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -108,7 +141,7 @@ def float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: 
     with torch.inference_mode():
         model.eval()
         x_valid = torch.as_tensor(data.split("valid")[0][:recipe.eval_batch_size], device=device)
-        digest.update(model(x_valid).cpu().numpy().tobytes())
+        digest.update(forward(x_valid).cpu().numpy().tobytes())
     for tensor in model.state_dict().values():
         digest.update(tensor.detach().cpu().numpy().tobytes())
     return digest.hexdigest()[:16]
@@ -170,16 +203,23 @@ def train(
     recipe: Recipe,
     seed: int,
     device: str = "cpu",
+    watch: Stopwatch | None = None,
 ) -> RunResult:
-    """Train ``decisions`` of ``space`` with ``recipe`` and ``seed``; evaluate after every epoch."""
+    """Train ``decisions`` of ``space`` with ``recipe`` and ``seed``; evaluate after every epoch
+    (``recipe.eval_epochs``: after those).
+
+    ``watch`` (a :class:`Stopwatch`) collects the seconds of each phase.
+    """
+    phase = watch or _untimed
     torch.use_deterministic_algorithms(True)
-    torch.manual_seed(seed)
-    model = space.build_model(decisions).to(device)
-    tensors = {
-        name: (torch.as_tensor(x, device=device), torch.as_tensor(y, device=device))
-        for name in SPLITS
-        for x, y in [data.split(name)]
-    }
+    with phase("build"):
+        torch.manual_seed(seed)
+        model = space.build_model(decisions).to(device)
+        tensors = {
+            name: (torch.as_tensor(x, device=device), torch.as_tensor(y, device=device))
+            for name in SPLITS
+            for x, y in [data.split(name)]
+        }
     x_train, y_train = tensors["train"]
     steps_per_epoch = math.ceil(len(x_train) / recipe.batch_size)
     optimizer = make_optimizer(model.parameters(), recipe)
@@ -191,24 +231,32 @@ def train(
     for epoch in range(recipe.epochs):
         model.train()
         start = time.perf_counter()
-        order = torch.randperm(len(x_train), generator=order_rng).to(device)
+        with phase("data"):
+            order = torch.randperm(len(x_train), generator=order_rng).to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         for step in range(steps_per_epoch):
-            batch = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
-            logits = model(x_train[batch])
-            loss = nn.functional.cross_entropy(logits, y_train[batch])
-            if not torch.isfinite(loss):
-                diverged = True
-                break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            # Train metrics are the running averages over the epoch's batches, as
-            # NAS-Bench-201 records them: a separate pass would cost a third of training.
-            loss_sum += loss.detach() * len(batch)
-            correct += (logits.detach().argmax(1) == y_train[batch]).sum()
+            with phase("data"):
+                batch = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
+                x_batch, y_batch = x_train[batch], y_train[batch]
+            with phase("forward"):
+                logits = model(x_batch)
+                loss = nn.functional.cross_entropy(logits, y_batch)
+            with phase("metrics"):
+                if not torch.isfinite(loss):
+                    diverged = True
+                    break
+            with phase("backward"):
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+            with phase("optimizer"):
+                optimizer.step()
+                scheduler.step()
+            with phase("metrics"):
+                # Train metrics are the running averages over the epoch's batches, as
+                # NAS-Bench-201 records them: a separate pass would cost a third of training.
+                loss_sum += loss.detach() * len(batch)
+                correct += (logits.detach().argmax(1) == y_batch).sum()
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         curves["epoch_time"][epoch] = time.perf_counter() - start
@@ -216,7 +264,10 @@ def train(
             break
         curves["train_loss"][epoch] = loss_sum.item() / len(x_train)
         curves["train_accuracy"][epoch] = correct.item() / len(x_train)
-        scores = {name: evaluate(model, *tensors[name], recipe.eval_batch_size) for name in ("valid", "test")}
+        if not recipe.evaluates(epoch + 1):
+            continue
+        with phase("evaluation"):
+            scores = {name: evaluate(model, *tensors[name], recipe.eval_batch_size) for name in ("valid", "test")}
         if not all(np.isfinite(loss_value) for loss_value, _ in scores.values()):
             # the epoch's last step made the weights non-finite: argmax of NaN logits would score class 0
             curves["train_loss"][epoch] = curves["train_accuracy"][epoch] = np.nan
@@ -226,7 +277,8 @@ def train(
             curves[f"{name}_loss"][epoch] = loss_value
             curves[f"{name}_accuracy"][epoch] = accuracy
 
-    latency_b1, latency_b256 = measure_latencies(model, tensors["test"][0], recipe)
+    with phase("latency"):
+        latency_b1, latency_b256 = measure_latencies(model, tensors["test"][0], recipe)
     return RunResult(curves=curves, diverged=diverged, latency_b1=latency_b1, latency_b256=latency_b256)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,7 @@ from nasbench.table.benchmark import _space_of
 from nasbench.table.store import TableError, attr_json, build_commits, read_table
 from nasbench.train.data import DatasetConfig, load_dataset
 from nasbench.train.recipe import Recipe
+from nasbench.train.stacked import train_stacked
 from nasbench.train.trainer import torch_threads, train
 
 COMPARED = ("train_accuracy", "valid_accuracy", "test_accuracy", "train_loss", "valid_loss", "test_loss")
@@ -46,6 +47,15 @@ class Verification:
     entries: list[VerifiedEntry]
     drawn: str  # which entries they were drawn from, in words
     setup: dict  # this machine's, as a build run records it (:func:`this_setup`)
+    # sorted |seed a - seed b| of each final accuracy in NOISE_JUDGED (:func:`_seed_changes`); empty when every
+    # entry drawn is of this machine's setup
+    seed_changes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def spread(self, noise_quantile: float = 0.99) -> dict[str, float]:
+        """The largest change of each :data:`NOISE_JUDGED` accuracy that :meth:`VerifiedEntry.passed` accepts for an
+        entry of another setup: the ``noise_quantile`` of the table's seed-to-seed changes."""
+        return {metric: float(changes[min(int(noise_quantile * len(changes)), len(changes) - 1)])
+                for metric, changes in self.seed_changes.items() if len(changes)}
 
 
 def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, device: str = "cpu",
@@ -53,8 +63,10 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     """Re-train ``num_entries`` random finished entries of the table at ``path`` and compare.
 
     Only entries whose build run had this machine's setup (:func:`same_setup`) can be expected
-    to re-run bit for bit, so they are drawn from those, unless ``any_setup``; an entry of another
-    setup is judged against the table's seed noise instead (:meth:`VerifiedEntry.passed`).
+    to re-run bit for bit, so they are drawn from those; with ``any_setup``, or where no entry
+    was trained on this machine's setup (a table checked anywhere but where it was built), they
+    are drawn from all, and an entry of another setup is judged against the table's seed noise
+    instead (:meth:`VerifiedEntry.passed`, :meth:`Verification.spread`).
     """
     table = read_table(path)
     space = _space_of(table, str(path))  # refuses a table whose space this nasbench rebuilds differently
@@ -87,9 +99,10 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
             drawn = (f"drawn from the {int(eligible.sum())} of {int(done.sum())} entries trained on this machine's setup "
                      f"(float fingerprint {here['float_fingerprint']}); the others can be checked bit for bit only on theirs")
         else:
-            raise TableError(
-                f"{path}: none of its {int(done.sum())} entries was trained on this machine's setup ({describe_setup(here)}), "
-                "so none can be expected to re-run bit for bit here; pass --any-setup to re-train random entries anyway")
+            pool = done
+            drawn = (f"drawn from all {int(done.sum())} entries: none was trained on this machine's setup "
+                     f"({describe_setup(here)}), so none re-runs bit for bit here, and each is judged by the table's "
+                     "seed-to-seed spread")
         seed_changes = _seed_changes(table) if (pool & ~eligible).any() else {}
         if seed_changes and min(len(v) for v in seed_changes.values()) == 0:
             raise TableError(f"{path}: no class has two trained seeds, so the seed noise that judges entries of other "
@@ -97,14 +110,20 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
         candidates = np.argwhere(pool)
         picks = candidates[np.random.default_rng(rng_seed).choice(len(candidates), size=min(num_entries, len(candidates)),
                                                                   replace=False)]
-        out = []
+        out, stacks = [], {}
         for c, s in picks:
             index = int(table.representative[c])
             expected = space.to_string(tuple(space.all_decisions[index]))
             if str(table.arch["arch_str"][index]) != expected:
                 raise TableError(f"{path}: architecture {index} is stored as {table.arch['arch_str'][index]!r} but this nasbench "
                                  f"reads it as {expected!r}; the table was written by an incompatible nasbench")
-            result = train(space, tuple(space.all_decisions[index]), data, recipe, int(seeds[s]), device)
+            if recipe.stack_seeds:  # the entry was trained in its class's stack: re-train the stack (once per class)
+                if c not in stacks:
+                    stacks[c] = train_stacked(space, tuple(space.all_decisions[index]), data, recipe,
+                                              [int(v) for v in seeds], device)
+                result = stacks[c][s]
+            else:
+                result = train(space, tuple(space.all_decisions[index]), data, recipe, int(seeds[s]), device)
             diffs = [_max_abs_diff(result.curves[m], table.epochs[m][c, s]) for m in COMPARED]
             if result.diverged != bool(table.entries["diverged"][c, s]):
                 diffs.append(np.inf)
@@ -122,7 +141,7 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
                     noise_percentile=percentile,
                 )
             )
-    return Verification(out, drawn, here)
+    return Verification(out, drawn, here, seed_changes)
 
 
 def _seed_changes(table) -> dict[str, np.ndarray]:

@@ -13,8 +13,9 @@ declare -A setup=(
   [pool-24ep]="space.reduction=pool train.epochs=24"
   [pool-bigeval]="space.reduction=pool dataset.n_valid=10000 dataset.n_test=10000"
   [pool-8k]="space.reduction=pool dataset.n_train=8000"
+  [pool-hard]="space.reduction=pool dataset.shear_scale=1.5 dataset.scale_coeff=0.8"
 )
-order=(pool pool-bigeval pool-2cells pool-24ep pool-8k)
+order=(pool pool-bigeval pool-hard pool-2cells pool-24ep pool-8k)
 declare -A words=(
   [residual]="the flagship: residual reductions, 1 cell per stage, MNIST-1D 4k/5k/5k, 12 epochs (its shipped table, seeds 0 and 1)"
   [pool]="linear pool reductions, 1 cell per stage, MNIST-1D 4k/5k/5k, 12 epochs"
@@ -22,6 +23,7 @@ declare -A words=(
   [pool-24ep]="linear pool reductions, 1 cell per stage, MNIST-1D 4k/5k/5k, 24 epochs"
   [pool-bigeval]="linear pool reductions, 1 cell per stage, MNIST-1D 4k/10k/10k, 12 epochs"
   [pool-8k]="linear pool reductions, 1 cell per stage, MNIST-1D 8k/5k/5k, 12 epochs"
+  [pool-hard]="linear pool reductions, 1 cell per stage, MNIST-1D 4k/5k/5k drawn with twice mnist1d's shear and scale variation (shear_scale 1.5, scale_coeff 0.8), 12 epochs"
 )
 for name in "${@:-${order[@]}}"; do
   # shellcheck disable=SC2086
