@@ -1,9 +1,11 @@
 """The single-worker runs whose results must never change: their cases and SHA-256 digests.
 
-``python tests/data/one_worker_digests.py`` prints the digests of the current code as
-``one_worker_digests.json`` holds them; the file was written by the runner as it was before
-it simulated parallel workers (its ``made_at`` commit), and ``tests/test_workers.py``
-checks that the runner with ``workers=1`` still gives those bytes.
+``python tests/data/one_worker_digests.py COMMIT`` prints the digests of the code it imports
+as ``one_worker_digests.json`` holds them; the file was written by the single-worker runner
+of its ``made_at`` commit (a runner without simulated workers, imported from a checkout of
+that commit), and ``tests/test_workers.py`` checks that the runner with ``workers=1`` still
+gives those bytes. A case's budget is simulated seconds, or ``{"evaluations": N}``: N full
+evaluations' worth on its table, as a search config's default budget resolves.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ import hashlib
 import json
 import sys
 
-#: (name, table, strategy, options, run_search keyword arguments, budget seconds, seed)
+#: (name, table, strategy, options, run_search keyword arguments, budget: seconds or {"evaluations": N}, seed)
 CASES = [
+    ("random-default-budget", None, "random", {}, {}, {"evaluations": 100}, 0),
+    ("rea-default-budget", None, "rea", {}, {}, {"evaluations": 100}, 3),
+    ("hyperband+dedup-default-budget", None, "hyperband", {}, {"skip_duplicates": True}, {"evaluations": 100}, 1),
+    ("blocks-reinforce-default-budget", "blocks-mnist1d.h5", "reinforce", {}, {}, {"evaluations": 23}, 0),
     ("random", None, "random", {}, {}, 3000, 0),
     ("rea", None, "rea", {}, {}, 3000, 0),
     ("rea-seed1", None, "rea", {}, {}, 3000, 1),
@@ -42,11 +48,17 @@ def run_case(case, **extra) -> dict:
     from nasbench.search import Budget, make_generators, make_strategy, run_search
     from nasbench.table import Benchmark
 
-    _, table, strategy, options, kwargs, seconds, seed = case
+    _, table, strategy, options, kwargs, budget, seed = case
     bench = Benchmark.load(table)
+    if isinstance(budget, dict):
+        from nasbench.search import resolve_budget
+
+        budget = resolve_budget(budget, bench)[0]
+    else:
+        budget = Budget(budget)
     strategy_rng, runner_rng = make_generators(seed)
     search = make_strategy(strategy, bench.space, strategy_rng, bench.num_epochs, objectives=kwargs.get("objectives"), **options)
-    return run_search(search, bench, Budget(seconds), runner_rng, **kwargs, **extra)
+    return run_search(search, bench, budget, runner_rng, **kwargs, **extra)
 
 
 def digests(case, **extra) -> dict:
