@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from nasbench.report.collect import Collection, mean_se_over_runs, regret_on_grid
+from nasbench.report.comparison import PERCENT
 
 #: the targets: the baseline's mean regret after these shares of the budget
 TARGET_FRACTIONS = (0.01, 0.03, 0.1)
@@ -418,14 +419,18 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
     plot_wallclock_regret(matrices, grid, targets, out / "wallclock_regret.png")
     if len(table):
         plot_speedups(table, out / "speedup.png")
-    _atomic_text(out / "speedup.csv", table.to_csv(index=False))
-    _atomic_text(out / "utilisation.csv", usage.to_csv(index=False))
-    _atomic_text(out / "equal_work.csv", work.to_csv(index=False))
+    # the files and the summary, like the rest of the report: regrets in points, utilisation in percent
+    points_table = table.assign(target_regret=PERCENT * table["target_regret"])
+    points_work = work.assign(**{c: PERCENT * work[c] for c in ("regret", "regret_se", "difference", "difference_se")})
+    percent_usage = usage.assign(utilisation=PERCENT * usage["utilisation"])
+    _atomic_text(out / "speedup.csv", points_table.to_csv(index=False))
+    _atomic_text(out / "utilisation.csv", percent_usage.to_csv(index=False))
+    _atomic_text(out / "equal_work.csv", points_work.to_csv(index=False))
     counts = sorted(int(w) for w in collection.runs["workers"].unique())
     runs_text = f"{int((collection.runs['workers'] == counts[-1]).sum()):,} runs; the source line counts only these"
     found = findings(table, usage, baseline) + work_findings(work)
     shares = ", ".join(f"{100 * target['fraction']:.0f}%" for target in targets)
-    usage_shown = usage.assign(utilisation=lambda u: 100 * u["utilisation"]).rename(
+    usage_shown = percent_usage.rename(
         columns={"utilisation": "utilisation (%)", "evals_mean": "evaluations (mean)", "ended_early": "ended early"})
     lines = [
         "## Parallel workers",
@@ -469,13 +474,18 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
         "Tables: `speedup.csv`, `equal_work.csv`, `utilisation.csv`.",
         "",
     ]
-    summary = {"workers": counts, "targets": targets, "target_source": source, "findings": found,
-               "speedup": [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-                           for row in table.to_dict(orient="records")],
-               "equal_work": [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-                              for row in work.to_dict(orient="records")],
-               "utilisation": usage.to_dict(orient="records")}
+    summary = {"workers": counts, "units": "regrets in percentage points, utilisation in percent, times in simulated s",
+               "target_source": source, "findings": found,
+               "targets": [{**target, "regret": PERCENT * target["regret"]} for target in targets],
+               "speedup": _records(points_table), "equal_work": _records(points_work),
+               "utilisation": _records(percent_usage)}
     return lines, summary
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame``'s rows for JSON: a number that is not finite is ``None``."""
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+            for row in frame.to_dict(orient="records")]
 
 
 def _markdown(frame: pd.DataFrame) -> str:
