@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nasbench.search import STRATEGIES, Budget, Observation, Strategy, Trial, make_generators, make_strategy, run_search
-from nasbench.search import runner as runner_module
+from nasbench.search import ledger as ledger_module
 from nasbench.search.multiobjective import (
     ArchTable, Normaliser, crowding_distance, hypervolume, non_dominated, nondominated_sort,
 )
@@ -158,7 +158,7 @@ def test_impossible_constraint_names_the_smallest_achievable_value(bench, frame)
 
 
 def test_a_strategy_that_only_proposes_infeasible_architectures_stops(bench, frame, monkeypatch):
-    monkeypatch.setattr(runner_module, "MAX_CONSECUTIVE_INFEASIBLE", 50)
+    monkeypatch.setattr(ledger_module, "MAX_CONSECUTIVE_INFEASIBLE", 50)
     strategy_rng, runner_rng = make_generators(0)
     big = int(np.flatnonzero(frame["params"] == frame["params"].max())[0])
     strategy = Scripted(bench.space, strategy_rng, bench.num_epochs, [big])

@@ -55,20 +55,15 @@ budget, the seed each evaluation observes and the bookkeeping.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nasbench.search.base import MAX_CONSECUTIVE_DUPLICATES, Observation, Strategy, Trial, positive_int, ranking_score
-from nasbench.search.multiobjective import (
-    ArchTable, FrontTracker, Normaliser, check_constraints, check_objectives, true_front,
-)
+from nasbench.search.base import Strategy, positive_int
+from nasbench.search.ledger import MAX_CONSECUTIVE_INFEASIBLE, Ledger  # noqa: F401  (MAX_...: part of the runner's rules)
 from nasbench.search.workers import WorkerPool
 from nasbench.table import MissingEntryError
-
-#: consecutive infeasible proposals after which a run stops (the constraint leaves the strategy nothing)
-MAX_CONSECUTIVE_INFEASIBLE = 100_000
 
 
 @dataclass(frozen=True)
@@ -170,10 +165,10 @@ def run_search(
 ) -> dict[str, Any]:
     """Ask/evaluate/tell until the budget is spent; returns the trajectory and summary (JSON-able).
 
-    ``constraints`` (upper bounds on ``params``, ``flops``, ``latency``),
-    ``objectives`` (2-3 of ``valid_accuracy``, ``params``, ``flops``,
-    ``latency``; default: the strategy's own) and ``workers`` (simulated
-    parallel workers) are described in the module docstring.
+    ``rng`` draws the seed each evaluation observes. ``constraints`` (upper bounds on ``params``, ``flops``,
+    ``latency``), ``objectives`` (2-3 of ``valid_accuracy``, ``params``, ``flops``,
+    ``latency``; default: the strategy's own) and ``workers`` (simulated parallel workers)
+    are described in the module docstring; the :class:`~nasbench.search.ledger.Ledger` keeps the books.
     """
     if budget.seconds == np.inf and budget.max_evals is None:
         raise ValueError(
@@ -181,229 +176,29 @@ def run_search(
         )
     workers = positive_int("workers", workers)
     check_searchable(benchmark)
-    space = benchmark.space
-    last_epoch = benchmark.num_epochs
-    seeds = np.asarray(benchmark.seeds)
-    done = benchmark.done
-    class_ids = benchmark.class_ids
-    constraints = check_constraints(constraints)
-    objectives = check_objectives(objectives)
-    own = getattr(strategy, "objectives", None)
-    if objectives is None:
-        objectives = own
-    elif own is not None and tuple(own) != objectives:
-        raise ValueError(f"strategy {strategy.name} optimises {list(own)} but the run's objectives are {list(objectives)}")
-    table = ArchTable.from_benchmark(benchmark) if constraints or objectives else None
-    feasible = table.feasible(constraints) if constraints else None
-    if feasible is None:
-        optimum = float(benchmark.optimum("test_accuracy"))
-    else:
-        optimum = float(np.nanmax(np.where(feasible & table.trained, table.test_accuracy, np.nan)))
-    mo: dict[str, Any] = {}
-    if objectives:
-        normaliser = Normaliser(objectives, table.largest_costs())
-        front = FrontTracker(objectives, table, normaliser)
-        truth = true_front(table, objectives, table.trained if feasible is None else feasible & table.trained, normaliser)
-        optimum_hv = truth["hypervolume"]
-
-        def objective_values(index: int, valid: float) -> tuple[float, ...]:
-            return tuple(valid if o == "valid_accuracy" else float(table.cost(o)[index]) for o in objectives)
-
-        mo = {
-            "objectives": list(objectives),
-            "hypervolume_reference": normaliser.reference_raw(),
-            "optimum_hypervolume": optimum_hv,
-            "true_front": [
-                {"index": int(i), "arch_str": space[int(i)].arch_str, "truth": [float(v) for v in values]}
-                for i, values in zip(truth["indices"], truth["values"])
-            ],
-        }
-    truth_cache: dict[int, float] = {}
-
-    def ground_truth(index: int) -> float:
-        if index not in truth_cache:
-            truth_cache[index] = float(benchmark.query(index).test_accuracy)
-        return truth_cache[index]
-
+    ledger = Ledger(strategy, benchmark, budget, skip_duplicates, constraints, objectives)
     pool = WorkerPool(workers)
-    rows: list[dict[str, Any]] = []
-    # (class, epoch) -> the answer a duplicate gets, and the (epoch, train_time, seed) a resume of it continues from
-    seen: dict[tuple[int, int], tuple[Observation, tuple[int, float, int]]] = {}
-    # (class, epoch) in flight -> the duplicates proposed meanwhile, answered when it finishes
-    waiting: dict[tuple[int, int], list[tuple[Trial, int, int]]] = {}
-    # (class, Trial.model) -> (epoch, train_time, seed) of the model's last evaluation, for resumes
-    paid: dict[tuple[int, int | None], tuple[int, float, int]] = {}
-    incumbent: dict[str, Any] | None = None
-    duplicates = consecutive_duplicates = 0
-    duplicate_limit = int(getattr(strategy, "max_consecutive_duplicates", MAX_CONSECUTIVE_DUPLICATES))
-    infeasible = consecutive_infeasible = 0
-    stop_reason = "budget"
-    asking = True  # false once the strategy has nothing left to propose: the evaluations in flight still finish
-    first_unaffordable: tuple[float, int] | None = None  # (cost, epoch) of the first evaluation the budget could not pay
-
-    def answer_duplicate(trial: Trial, index: int, key: tuple[int, int], class_id: int) -> None:
-        answer, record = seen[key]
-        if objectives:  # the class's accuracy, this architecture's own costs
-            answer = replace(answer, objectives=objective_values(index, answer.valid_accuracy))
-            # as if trained again (skip_duplicates only saves the cost): a cheaper member of the class may enter the front
-            front.add(index, answer.objectives, key[1])
-        paid[(class_id, trial.model)] = record  # a later resume continues from the remembered model
-        strategy.tell(trial, answer)
-
-    evaluated = set(getattr(benchmark, "evaluated_epochs", range(1, last_epoch + 1)))
     while True:
-        while asking and pool.has_free():
+        while not ledger.exhausted and pool.has_free():
             trial = strategy.ask()
             if trial is None:  # a synchronous strategy waits for what is in flight
-                if not pool.running and first_unaffordable is None:
+                if not pool.running and ledger.first_unaffordable is None:
                     raise RuntimeError(f"strategy {strategy.name} proposed nothing while no evaluation was in flight")
                 break  # (nothing in flight: it waits for an evaluation the budget cut off, and the search ends)
-            arch = space.parse(trial.arch)
-            epoch = last_epoch if trial.epoch is None else int(trial.epoch)
-            if not 1 <= epoch <= last_epoch:
-                raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}; valid: 1..{last_epoch}")
-            if epoch not in evaluated:
-                raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}, which the table did not evaluate; "
-                                 f"valid: {', '.join(map(str, sorted(evaluated)))} (the table's train.eval_epochs)")
-            class_id = int(class_ids[arch.index])
-            key = (class_id, epoch)
-            if feasible is not None and not feasible[arch.index]:
-                infeasible += 1
-                consecutive_infeasible += 1
-                strategy.tell(trial, Observation(-np.inf, -np.inf, np.inf, epoch, 0.0, feasible=False))
-                if consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
-                    stop_reason = "only_infeasible"
-                    asking = False
+            evaluation = ledger.propose(trial, rng)
+            if evaluation is None:  # answered without training: infeasible, or a duplicate
                 continue
-            if skip_duplicates and (key in seen or key in waiting):
-                duplicates += 1
-                consecutive_duplicates += 1
-                if key in seen:
-                    answer_duplicate(trial, arch.index, key, class_id)
-                else:  # its class is being trained at this epoch: answered from memory when that finishes
-                    waiting[key].append((trial, arch.index, class_id))
-                if consecutive_duplicates >= duplicate_limit:
-                    stop_reason = "only_duplicates"
-                    asking = False
-                continue
-            consecutive_duplicates = consecutive_infeasible = 0
-            model = (class_id, trial.model)
-            resumed = paid.get(model) if trial.resume else None
-            if resumed is not None:
-                seed = resumed[2]
-            else:
-                available = seeds[done[class_id]]  # every class has one (check_searchable)
-                seed = int(available[rng.integers(len(available))])
-            result = benchmark.query(arch.index, epoch=epoch, seed=seed)
-            trained_time = float(result.train_time)
-            if not np.isfinite(trained_time):  # diverged before `epoch`: training stopped there
-                trained_time = time_until_divergence(benchmark, arch.index, seed, epoch)
-            cost = trained_time
-            if resumed is not None and resumed[0] <= epoch:
-                cost = max(cost - resumed[1], 0.0)
-            if pool.now + cost > budget.seconds:  # it would finish after the budget: this worker is done
-                if first_unaffordable is None:
-                    first_unaffordable = (cost, epoch)
+            if not ledger.affords(evaluation, pool.now):  # it would finish after the budget: this worker is done
                 pool.retire()
                 continue
-            if skip_duplicates:
-                waiting[key] = []
-            pool.start(cost, (trial, arch, class_id, key, model, seed, result, trained_time, cost))
+            ledger.started(evaluation)
+            pool.start(evaluation.cost, evaluation)
         if not pool.running:
             break
         job = pool.finish_next()
-        trial, arch, class_id, key, model, seed, result, trained_time, cost = job.payload
-        epoch = key[1]
-        paid[model] = (epoch, trained_time, seed)
-        valid = float(result.valid_accuracy)
-        observation = Observation(
-            valid_accuracy=valid,
-            train_accuracy=float(result.train_accuracy),
-            valid_loss=float(result.valid_loss),
-            epoch=epoch,
-            train_time=cost,
-            objectives=objective_values(arch.index, valid) if objectives else None,
-        )
-        seen[key] = (Observation(**{**asdict(observation), "train_time": 0.0, "duplicate": True}), paid[model])
-        strategy.tell(trial, observation)
-        score = ranking_score(valid)
-        if incumbent is None or epoch > incumbent["epoch"] or (epoch == incumbent["epoch"] and score > incumbent["score"]):
-            incumbent = {"epoch": epoch, "score": score, "index": arch.index, "valid": valid}
-        incumbent_test = ground_truth(incumbent["index"])
-        row = {
-            "n_evals": len(rows) + 1,
-            "time": round(pool.now, 6),
-            "index": arch.index,
-            "arch_str": arch.arch_str,
-            "class_id": class_id,
-            "epoch": epoch,
-            "seed": seed,
-            "cost": round(cost, 6),
-            "valid_accuracy": valid,
-            "test_accuracy": float(result.test_accuracy),
-            "incumbent_index": incumbent["index"],
-            "incumbent_valid": incumbent["valid"],
-            "incumbent_test": incumbent_test,
-            "regret": optimum - incumbent_test,
-        }
-        if workers > 1:  # one worker's rows stay as they always were: worker 0, start = time - cost
-            row.update({"worker": job.worker, "start": round(job.start, 6)})
-        if objectives:
-            front.add(arch.index, observation.objectives, epoch)
-            row.update(
-                {
-                    "objectives": list(observation.objectives),
-                    "front_size": len(front.members),
-                    "hypervolume": front.hypervolume,
-                    "hypervolume_test": front.hypervolume_test,
-                    "hv_regret": optimum_hv - front.hypervolume_test,
-                }
-            )
-        rows.append(row)
-        for duplicate, index, duplicate_class in waiting.pop(key, []):
-            answer_duplicate(duplicate, index, key, duplicate_class)
-        if budget.max_evals is not None and len(rows) >= budget.max_evals:
-            stop_reason = "max_evals"
+        ledger.finished(job.payload, pool.now, *((job.worker, job.start) if workers > 1 else ()))
+        if ledger.reached_max_evals():
             break
-    if not rows and first_unaffordable is not None:  # an empty run has no incumbent: nothing to report
-        cost, epoch = first_unaffordable
-        cheapest = float(benchmark.optimum("train_time", epoch=epoch))
-        raise BudgetTooSmall(
-            f"budget.seconds={budget.seconds:g} ran out before the first evaluation: it costs {cost:.3g} "
-            f"simulated s (epoch {epoch}; the cheapest architecture costs {cheapest:.3g} s); raise budget.seconds"
-        )
-    elapsed = pool.now
-    final = rows[-1] if rows else None
-    summary = None if final is None else {
-        "incumbent_index": final["incumbent_index"],
-        "incumbent_arch_str": space[final["incumbent_index"]].arch_str,
-        "incumbent_valid": final["incumbent_valid"],
-        "incumbent_test": final["incumbent_test"],
-        "regret": final["regret"],
-    }
-    if objectives:
-        mo["front"] = front.summary(space)
-        if summary is not None:  # the front now, which a duplicate after the last evaluation may have changed
-            summary.update({
-                "front_size": len(front.members),
-                "hypervolume": front.hypervolume,
-                "hypervolume_test": front.hypervolume_test,
-                "hv_regret": optimum_hv - front.hypervolume_test,
-            })
-    return {
-        "stop_reason": stop_reason,
-        "num_evals": len(rows),
-        "num_duplicates_skipped": duplicates,
-        "max_consecutive_duplicates": duplicate_limit if skip_duplicates else None,
-        "num_infeasible_skipped": infeasible,
-        "simulated_time": elapsed,
-        **({"workers": workers, "worker_seconds": pool.busy_seconds, "asynchronous": strategy.asynchronous}
-           if workers > 1 else {}),
-        "constraints": constraints,
-        "num_feasible_architectures": None if feasible is None else int(feasible.sum()),
-        "optimum_test_accuracy": optimum,
-        **mo,
-        "final": summary,
-        "strategy_state": strategy.state(),
-        "trajectory": rows,
-    }
+    if workers == 1:  # the plain runner's result, as it was before workers existed
+        return ledger.result(pool.now)
+    return ledger.result(pool.now, {"workers": workers, "worker_seconds": pool.busy_seconds, "asynchronous": strategy.asynchronous})
