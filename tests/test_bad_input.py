@@ -483,10 +483,10 @@ def check_one_line(fn, *args, match: str, error: type[Exception] = ValueError, *
 
 
 def search_run(bench, name="random", seed=0, seconds=1.0, max_evals=None, skip=False, **options):
-    from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
+    from nasbench.search import Budget, make_generators, make_strategy, registry, run_search
 
     strategy_rng, runner_rng = make_generators(seed)
-    objectives = ["valid_accuracy", "params"] if STRATEGIES[name].objective_mode == "multi" else None
+    objectives = ["valid_accuracy", "params"] if registry.get(name).objective_mode == "multi" else None
     strategy = make_strategy(name, bench.space, strategy_rng, bench.num_epochs, objectives=objectives, **options)
     return run_search(strategy, bench, Budget(seconds, max_evals), runner_rng, skip_duplicates=skip, objectives=objectives)
 
@@ -497,8 +497,10 @@ def cli_search(table, *overrides: str) -> dict:
     from omegaconf import OmegaConf
 
     from nasbench.cli.common import CONF_DIR
-    from nasbench.cli.search import search
+    from nasbench.cli.schema import register_search
+    from nasbench.search.experiment import search
 
+    register_search()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = OmegaConf.to_container(compose("search", overrides=[f"benchmark.path={table}", *overrides]), resolve=True)
     return search(cfg)
@@ -550,17 +552,10 @@ def test_reinforce_hidden_size(bench, controller, hidden_size):
 
 def float_options():
     """(strategy, option) for every float option of every strategy, table-based and one-shot."""
-    import inspect
+    from nasbench.search import registry
 
-    from nasbench.search.strategies import STRATEGIES
-
-    table = [(name, p.name) for name, cls in sorted(STRATEGIES.items())
-             for p in inspect.signature(cls.__init__).parameters.values() if isinstance(p.default, float)]
-    from nasbench.search.oneshot import ONE_SHOT
-
-    one_shot = [(name, option) for name, cls in sorted(ONE_SHOT.items())
-                for option, default in cls.defaults.items() if isinstance(default, float)]
-    return table + one_shot
+    return [(name, option) for name in registry.names()
+            for option, default in registry.config(name).items() if isinstance(default, float)]
 
 
 FLOAT_OPTIONS = float_options()
@@ -574,9 +569,10 @@ def test_float_options_are_found():
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 10**400], ids=["inf", "-inf", "nan", "10**400"])
 @pytest.mark.parametrize("name, option", FLOAT_OPTIONS)
 def test_float_options_must_be_finite(bench, name, option, value):
-    from nasbench.search.oneshot import ONE_SHOT, make_one_shot
+    from nasbench.search import registry
+    from nasbench.search.oneshot import make_one_shot
 
-    if name in ONE_SHOT:
+    if registry.get(name).one_shot:
         check_one_line(make_one_shot, name, bench.space, 0, **{option: value},
                        match=rf"^strategy option {option} must be a finite number >=? 0, got ")
     else:
@@ -617,7 +613,7 @@ def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
 
 
 @pytest.mark.parametrize("entry, override, match", [
-    ("search", "strategy=foo", r"^error: In 'search': Could not find 'strategy/foo'; available options in 'strategy': asha, darts, .*, rea, .*spos$"),
+    ("search", "strategy=foo", r"^error: unknown strategy 'foo'; valid: asha, custom, darts, darts2, .*, rea, .*spos$"),
     ("search", "budget.secs=1", r"^error: Could not override 'budget\.secs'; Key 'secs' not in 'BudgetConfig'; valid keys: seconds, evaluations, max_evals$"),
     ("search", "budget.seconds=xyz", r"^error: Error merging override budget\.seconds=xyz; Value 'xyz' of type 'str' could not be converted to Float$"),
     ("search", "strategy.populaton_size=5", r"^error: Could not override 'strategy\.populaton_size'; Key 'populaton_size' is not in struct; valid keys: name$"),

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
+from nasbench.search import Budget, make_generators, make_strategy, registry, run_search
 from nasbench.space import BlockSpace, SpaceError, space_from_config
 from nasbench.space.blocks import KNOWN_BLOCKS
 
@@ -329,14 +329,14 @@ def test_tiny_table_builds_and_answers_queries(tiny_block_table, tiny):
     np.testing.assert_array_equal(bench.class_ids, tiny.class_ids())
 
 
-@pytest.mark.parametrize("name, options", [(n, {}) for n in sorted(STRATEGIES)] + [("reinforce", {"controller": "lstm"})])
+@pytest.mark.parametrize("name, options", [(n, {}) for n in sorted(registry.classes())] + [("reinforce", {"controller": "lstm"})])
 def test_every_strategy_runs_on_a_block_table(tiny_block_table, name, options):
     from nasbench.table import Benchmark
 
     bench = Benchmark.load(tiny_block_table)
     strategy_rng, runner_rng = make_generators(0)
     # multi-objective strategies need objectives; nothing depends on the space
-    multi = getattr(STRATEGIES[name], "objective_mode", "single") != "single"
+    multi = registry.get(name).objective_mode != "single"
     extra = {"objectives": ["valid_accuracy", "params"]} if multi else {}
     strategy = make_strategy(name, bench.space, strategy_rng, bench.num_epochs, **extra, **options)
     result = run_search(strategy, bench, Budget(1e9, max_evals=15), runner_rng, **extra)

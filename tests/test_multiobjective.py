@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from nasbench.search import STRATEGIES, Budget, Observation, Strategy, Trial, make_generators, make_strategy, run_search
+from nasbench.search import Budget, Observation, Strategy, Trial, make_generators, make_strategy, registry, run_search
 from nasbench.search import ledger as ledger_module
 from nasbench.search.multiobjective import (
     ArchTable, Normaliser, crowding_distance, hypervolume, non_dominated, nondominated_sort,
@@ -18,6 +19,7 @@ from nasbench.table import Benchmark
 
 MO = ["mo_random", "nsga2", "rea_scalarised"]
 OPTUNA_SAMPLERS = ["tpe", "random", "nsga2", "qmc"]
+STRATEGIES = registry.classes()  # the ask/tell strategies
 SINGLE = sorted(name for name, cls in STRATEGIES.items() if cls.objective_mode == "single")
 
 
@@ -76,9 +78,12 @@ class Scripted(Strategy):
 
     name = "scripted"
 
-    def __init__(self, space, rng, num_epochs, indices=(0,)):
-        super().__init__(space, rng, num_epochs)
-        self.indices = list(indices)
+    @dataclass(frozen=True)
+    class Options:
+        indices: tuple[int, ...] = (0,)
+
+    def reset(self) -> None:
+        self.indices = list(self.options.indices)
         self.asked = 0
         self.told: list[tuple[int, Observation]] = []
 
@@ -98,7 +103,7 @@ def test_infeasible_architectures_are_skipped_without_cost(bench, frame):
     feasible = [int(i) for i in np.flatnonzero(frame["params"] <= limit)[:2]]
     script = [infeasible[0], feasible[0], infeasible[1], feasible[1]]
     strategy_rng, runner_rng = make_generators(0)
-    strategy = Scripted(bench.space, strategy_rng, bench.num_epochs, script)
+    strategy = Scripted(indices=script).start(bench.space, strategy_rng, bench.num_epochs)
     result = run_search(strategy, bench, Budget(1e9, max_evals=2), runner_rng, constraints={"params": limit})
     assert [r["index"] for r in result["trajectory"]] == feasible
     assert result["num_evals"] == 2 and result["num_infeasible_skipped"] == 2
@@ -161,7 +166,7 @@ def test_a_strategy_that_only_proposes_infeasible_architectures_stops(bench, fra
     monkeypatch.setattr(ledger_module, "MAX_CONSECUTIVE_INFEASIBLE", 50)
     strategy_rng, runner_rng = make_generators(0)
     big = int(np.flatnonzero(frame["params"] == frame["params"].max())[0])
-    strategy = Scripted(bench.space, strategy_rng, bench.num_epochs, [big])
+    strategy = Scripted(indices=[big]).start(bench.space, strategy_rng, bench.num_epochs)
     result = run_search(strategy, bench, Budget(10.0), runner_rng, constraints={"params": float(frame["params"].min())})
     assert result["stop_reason"] == "only_infeasible" and result["num_evals"] == 0 and result["num_infeasible_skipped"] == 50
 
@@ -434,7 +439,7 @@ def test_a_cheaper_duplicate_enters_the_front(bench, frame):
     members = frame[frame["class_id"] == class_id]
     big, small = int(members["params"].idxmax()), int(members["params"].idxmin())
     strategy_rng, runner_rng = make_generators(0)
-    strategy = Scripted(bench.space, strategy_rng, bench.num_epochs, [big, small])
+    strategy = Scripted(indices=[big, small]).start(bench.space, strategy_rng, bench.num_epochs)
     result = run_search(
         strategy, bench, Budget(1e9, max_evals=5), runner_rng, skip_duplicates=True,
         objectives=["valid_accuracy", "params"],
@@ -453,9 +458,12 @@ def test_a_sweep_over_a_strategy_option_is_reported_per_setting(tiny_table, tmp_
     from omegaconf import OmegaConf
 
     from nasbench.cli.common import CONF_DIR
-    from nasbench.cli.search import search, write_json
+    from nasbench.cli.schema import register_search
     from nasbench.report.collect import run_labels
     from nasbench.report.pareto import write_pareto_report
+    from nasbench.search.experiment import search, write_json
+
+    register_search()
 
     k = 0
     for sampler in ("tpe", "random"):

@@ -14,7 +14,9 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from nasbench.cli.common import CONF_DIR
-from nasbench.search.oneshot import ONE_SHOT, BudgetTooSmall, Darts, make_one_shot, run_one_shot
+from nasbench.search import registry
+from nasbench.search.oneshot import BudgetTooSmall, make_one_shot, run_one_shot
+from nasbench.search.oneshot.darts import Darts
 from nasbench.search.runner import Budget
 from nasbench.space import BlockSpace, CellSpace, SpaceError
 from nasbench.space.base import SearchSpace
@@ -22,6 +24,7 @@ from nasbench.table import Benchmark
 
 from conftest import tiny_space
 
+ONE_SHOT = sorted(name for name in registry.names() if registry.needs_torch(name))  # darts, gdas, spos
 TINY_BLOCKS = dict(positions=2, blocks=["skip", "res3", "incep"], reduce_after=[1], channels=[4, 8])
 
 
@@ -40,12 +43,16 @@ def block_table(tmp_path_factory) -> Path:
 def search_cfg(*overrides: str) -> dict:
     from omegaconf import OmegaConf
 
+    from nasbench.cli.schema import register_search, register_strategies
+
+    register_search()
+    register_strategies(overrides)  # a one-shot strategy joins the strategy group when the overrides name it
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return OmegaConf.to_container(compose("search", overrides=list(overrides)), resolve=True)
 
 
 def run_cli_search(table: Path, *overrides: str) -> dict:
-    from nasbench.cli.search import search
+    from nasbench.search.experiment import search
 
     return search(search_cfg(f"benchmark.path={table}", *overrides))
 
@@ -133,7 +140,7 @@ def test_second_order_gradient_tends_to_the_first_order_one(bench):
     """With a vanishing virtual step the unrolled gradient is the first-order one (DARTS eq. 7 with xi -> 0)."""
     from nasbench.search.oneshot.common import OneShotRun
 
-    darts = Darts(bench.space, 0, order=2)
+    darts = Darts(order=2).start(bench.space, 0)
     run = OneShotRun(bench, Budget(1e9), 0, calibration_steps=1)
     darts.generator = torch.Generator().manual_seed(0)
     darts.setup(run)
@@ -288,9 +295,9 @@ def test_divergence_after_a_derivation_stops_the_run(bench, monkeypatch):
 
 # ---------------------------------------------------------------- reports
 def test_reports_take_one_shot_runs(tiny_table, tmp_path):
-    from nasbench.cli.search import search, write_json
     from nasbench.report.comparison import write_report
     from nasbench.report.oneshot import op_drift, write_drift_report
+    from nasbench.search.experiment import search, write_json
 
     for k, (strategy, seed) in enumerate([(s, seed) for s in ("darts", "gdas", "random") for seed in (0, 1)]):
         overrides = [f"benchmark.path={tiny_table}", f"strategy={strategy}", f"seed={seed}", "budget.seconds=1e6"]
@@ -449,11 +456,11 @@ def test_a_higher_cost_rate_drops_what_falls_past_the_budget_and_a_lower_one_fla
 def test_compare_plans_one_shot_runs_once_per_seed(tiny_table):
     from omegaconf import OmegaConf
 
-    from nasbench.cli.compare import planned_runs
+    from nasbench.search.experiment import plan_comparison
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = OmegaConf.to_container(compose("compare", overrides=[f"benchmark.path={tiny_table}", "strategies=[rea,darts]", "seeds=2"]), resolve=True)
-    folders = sorted(str(folder.relative_to(cfg["runs_dir"])) for folder, _ in planned_runs(cfg))
+    folders = sorted(str(folder.relative_to(cfg["runs_dir"])) for folder, _ in plan_comparison(cfg))
     assert folders == ["darts/seed000", "darts/seed001", "rea+dedup/seed000", "rea+dedup/seed001", "rea/seed000", "rea/seed001"]
 
 

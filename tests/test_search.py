@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
+from nasbench.search import Budget, make_generators, make_strategy, registry, run_search
 from nasbench.table import Benchmark
+
+STRATEGIES = registry.classes()  # the ask/tell strategies
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +136,7 @@ def test_hyperband_counts_no_free_evaluations_without_skipping_duplicates(bench)
 
 def test_a_diverged_run_is_charged_until_it_diverged_and_the_budget_still_ends_the_search(tiny_table):
     from nasbench.search.base import Trial
-    from nasbench.search.strategies import RandomSearch
+    from nasbench.search.strategies.random_search import RandomSearch
     from nasbench.table.store import read_table
 
     table = read_table(tiny_table)
@@ -154,7 +156,7 @@ def test_a_diverged_run_is_charged_until_it_diverged_and_the_budget_still_ends_t
             self.told_any = True
 
     strategy_rng, runner_rng = make_generators(0)
-    strategy = DivergedFirst(diverged.space, strategy_rng, diverged.num_epochs)
+    strategy = DivergedFirst().start(diverged.space, strategy_rng, diverged.num_epochs)
     strategy.told_any = False
     result = run_search(strategy, diverged, Budget(5.0, max_evals=10_000), runner_rng)
     first = result["trajectory"][0]
@@ -337,8 +339,10 @@ def write_runs(folder: Path, table: Path, *runs) -> Path:
     from omegaconf import OmegaConf
 
     from nasbench.cli.common import CONF_DIR
-    from nasbench.cli.search import search, write_json
+    from nasbench.cli.schema import register_search
+    from nasbench.search.experiment import search, write_json
 
+    register_search()
     for k, (strategy, seed, *overrides) in enumerate(runs):
         budget = [] if any(o.startswith("budget.seconds=") for o in overrides) else ["budget.seconds=1"]
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
@@ -462,18 +466,18 @@ def test_compare_of_one_strategy_with_and_without_duplicates_reports(tiny_table,
 
 
 def test_compare_runs_one_shot_strategies_on_their_own_seeds():
-    from nasbench.cli.compare import planned_runs
+    from nasbench.search.experiment import plan_comparison
 
     cfg = {"strategies": ["random", "darts"], "seeds": 100, "one_shot_seeds": 3, "skip_duplicates": [False, True],
            "budget": {"seconds": None, "evaluations": 100, "max_evals": None}, "benchmark": {"kind": "table"},
            "runs_dir": "runs"}
-    runs = planned_runs(cfg)
+    runs = plan_comparison(cfg)
     counts = {}
     for folder, run in runs:
         counts[folder.parent.name] = counts.get(folder.parent.name, 0) + 1
     assert counts == {"random": 100, "random+dedup": 100, "darts": 3}
     with pytest.raises(ValueError, match="one_shot_seeds must be >= 1, got 0"):
-        planned_runs({**cfg, "one_shot_seeds": 0})
+        plan_comparison({**cfg, "one_shot_seeds": 0})
 
 
 def test_effect_sizes_intervals_shares_and_power():
@@ -675,7 +679,7 @@ def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monk
 
 
 def test_compare_loads_the_benchmark_once_and_its_runs_match_single_runs(tiny_table, tmp_path, monkeypatch, capsys):
-    import nasbench.cli.search as search_module
+    import nasbench.search.experiment as search_module
 
     loads = []
     real_load = search_module.load_benchmark
@@ -690,7 +694,7 @@ def test_compare_loads_the_benchmark_once_and_its_runs_match_single_runs(tiny_ta
 
 
 def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatch, capsys):
-    import nasbench.cli.search as search_module
+    import nasbench.search.experiment as search_module
 
     real = search_module.search
 
@@ -763,8 +767,8 @@ def random_sweep_in_process(monkeypatch, table, sweep, *overrides) -> int:
 
 
 def fail_for_seed(monkeypatch, name, seed, error):
-    """Make ``nasbench.cli.search.<name>`` (``search(cfg)`` or ``write_json(path, data)``) raise ``error`` for ``seed``."""
-    import nasbench.cli.search as search_module
+    """Make ``nasbench.search.experiment.<name>`` (``search(cfg)`` or ``write_json(path, data)``) raise ``error`` for ``seed``."""
+    import nasbench.search.experiment as search_module
 
     real = getattr(search_module, name)
 
@@ -793,7 +797,7 @@ def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch,
 
 
 def test_a_sweep_run_again_keeps_the_jobs_that_finished(tiny_table, tmp_path, monkeypatch, capsys):
-    import nasbench.cli.search as search_module
+    import nasbench.search.experiment as search_module
 
     sweep = tmp_path / "sweep"
     assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0

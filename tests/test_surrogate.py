@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import build_tiny, tiny_space
-from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
+from nasbench.search import Budget, make_generators, make_strategy, registry, run_search
 from nasbench.space import CellSpace
 from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
 from nasbench.provenance import sha256_file
@@ -441,10 +441,10 @@ def test_noisy_surrogate_benchmark_is_seeded(saved):
         SurrogateBenchmark.load(saved, noise="yes")
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
+@pytest.mark.parametrize("name", sorted(registry.classes()))
 def test_every_strategy_runs_on_the_surrogate(saved, name):
     sb = SurrogateBenchmark.load(saved, noise=True, noise_seed=0)
-    objectives = ["valid_accuracy", "params"] if STRATEGIES[name].objective_mode == "multi" else None
+    objectives = ["valid_accuracy", "params"] if registry.get(name).objective_mode == "multi" else None
     strategy_rng, runner_rng = make_generators(0)
     strategy = make_strategy(name, sb.space, strategy_rng, sb.num_epochs, objectives=objectives)
     result = run_search(strategy, sb, Budget(2.0), runner_rng, objectives=objectives)
@@ -622,8 +622,7 @@ def test_cli_missing_table_fails_cleanly(tmp_path):
 
 # ---------------------------------------------------------------------- trajectory fidelity
 def _sweep(folder: Path, benchmark: dict, seeds: int = 4, seconds: float = 1.0, strategies=("random", "rea", "local_search", "reinforce")):
-    from nasbench.cli.compare import strategy_config
-    from nasbench.cli.search import search, write_json
+    from nasbench.search.experiment import search, strategy_config, write_json
 
     for name in strategies:
         for seed in range(seeds):

@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.search import STRATEGIES, Budget, make_generators, make_strategy, run_search
+from nasbench.search import Budget, make_generators, make_strategy, registry, run_search
 from nasbench.search.base import Observation
-from nasbench.search.strategies import ASHA, NSGA2, Hyperband, LocalSearch, OptunaStrategy, RegularizedEvolution, Reinforce
 from nasbench.search.workers import WorkerPool, synchronous_note
 from nasbench.space import CellSpace
 from nasbench.table import Benchmark
@@ -20,6 +19,12 @@ sys.path.insert(0, str(Path(__file__).parent / "data"))
 import one_worker_digests  # noqa: E402
 
 DIGESTS = json.loads((Path(__file__).parent / "data" / "one_worker_digests.json").read_text())["cases"]
+STRATEGIES = registry.classes()  # the ask/tell strategies
+
+
+def started(name, space, seed=0, num_epochs=12, **options):
+    """Strategy ``name`` with ``options``, started on ``space`` with generator ``default_rng(seed)``."""
+    return registry.create(name, **options).start(space, np.random.default_rng(seed), num_epochs)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +151,7 @@ def test_bad_worker_counts_are_one_line_errors(tiny, workers):
 
 def test_rea_tournaments_only_among_finished_children_and_the_oldest_leaves():
     space = CellSpace()
-    rea = RegularizedEvolution(space, np.random.default_rng(0), 12, population_size=3, sample_size=2)
+    rea = started("rea", space, population_size=3, sample_size=2)
     first = [rea.ask() for _ in range(5)]  # nothing has finished: all random
     assert len(rea.population) == 0
     for trial in first[:3][::-1]:  # they finish out of order
@@ -159,7 +164,7 @@ def test_rea_tournaments_only_among_finished_children_and_the_oldest_leaves():
 
 
 def test_reinforce_updates_on_each_finished_reward():
-    agent = Reinforce(CellSpace(), np.random.default_rng(0), 12, learning_rate=0.1)
+    agent = started("reinforce", CellSpace(), learning_rate=0.1)
     trials = [agent.ask() for _ in range(4)]
     before = agent.probabilities().copy()
     for trial in reversed(trials):
@@ -169,7 +174,7 @@ def test_reinforce_updates_on_each_finished_reward():
 
 def test_local_search_keeps_its_workers_on_neighbours_and_restarts_only_when_they_are_back():
     space = CellSpace()
-    search = LocalSearch(space, np.random.default_rng(0), 12)
+    search = started("local_search", space)
     start = search.ask()
     search.tell(start, Observation(0.5, 0.5, 0.0, 12, 1.0))
     flight = [search.ask() for _ in range(len(space.neighbours(start.arch)))]
@@ -184,7 +189,7 @@ def test_local_search_keeps_its_workers_on_neighbours_and_restarts_only_when_the
 
 def test_local_search_moves_as_soon_as_a_neighbour_is_better():
     space = CellSpace()
-    search = LocalSearch(space, np.random.default_rng(0), 12)
+    search = started("local_search", space)
     start = search.ask()
     search.tell(start, Observation(0.5, 0.5, 0.0, 12, 1.0))
     flight = [search.ask() for _ in range(4)]
@@ -195,7 +200,7 @@ def test_local_search_moves_as_soon_as_a_neighbour_is_better():
 
 
 def test_asha_promotes_as_soon_as_a_rung_allows():
-    asha = ASHA(CellSpace(), np.random.default_rng(0), num_epochs=12)
+    asha = started("asha", CellSpace())
     bottom = [asha.ask() for _ in range(6)]
     assert all(t.epoch == 1 and not t.resume for t in bottom)
     scores = [0.2, 0.9, 0.4, 0.8, 0.1, 0.3]
@@ -227,7 +232,7 @@ def test_asha_on_workers_resumes_promoted_models(flagship):
 
 
 def test_synchronous_hyperband_waits_for_its_rung():
-    hb = Hyperband(CellSpace(), np.random.default_rng(0), num_epochs=12)
+    hb = started("hyperband", CellSpace())
     first = hb.plan[0]["n"]
     rung = [hb.ask() for _ in range(first)]
     assert hb.ask() is None  # the rung is in flight: nothing to promote yet
@@ -240,7 +245,7 @@ def test_synchronous_hyperband_waits_for_its_rung():
 
 
 def test_nsga2_waits_for_its_generation():
-    nsga = NSGA2(CellSpace(), np.random.default_rng(0), 12, population_size=4)
+    nsga = registry.create("nsga2", population_size=4).start(CellSpace(), np.random.default_rng(0), 12, ["valid_accuracy", "params"])
     trials = [nsga.ask() for _ in range(4)]
     assert nsga.ask() is None
     nsga.tell(trials[1], Observation(0.5, 0.5, 0.0, 12, 1.0, objectives=(0.5, 100.0)))
@@ -254,15 +259,15 @@ def test_synchronous_strategies_leave_workers_idle_and_say_so(flagship):
     asha = run(flagship, "asha", workers=16, seconds=600)
     assert sync["asynchronous"] is False and asha["asynchronous"] is True
     assert sync["worker_seconds"] < 0.5 * asha["worker_seconds"]
-    note = synchronous_note("hyperband", 16)
+    note = synchronous_note(STRATEGIES["hyperband"], 16)
     assert note.startswith("strategy hyperband cannot run asynchronously: with workers=16") and "\n" not in note
-    assert synchronous_note("hyperband", 1) is None and synchronous_note("rea", 16) is None
-    assert synchronous_note("nsga2", 4)
+    assert synchronous_note(STRATEGIES["hyperband"], 1) is None and synchronous_note(STRATEGIES["rea"], 16) is None
+    assert synchronous_note(STRATEGIES["nsga2"], 4)
 
 
 def test_optuna_tells_each_trial_its_own_value_out_of_order():
     pytest.importorskip("optuna")
-    search = OptunaStrategy(CellSpace(), np.random.default_rng(0), 12, sampler="random")
+    search = started("optuna", CellSpace(), sampler="random")
     trials = [search.ask() for _ in range(5)]
     for trial in reversed(trials):
         search.tell(trial, toy(trial))
@@ -290,7 +295,7 @@ def test_search_cli_runs_on_sixteen_workers_and_notes_a_synchronous_strategy(tin
                         f"hydra.run.dir={tmp_path / 'hb'}")
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
-    assert notes == [f"note: {synchronous_note('hyperband', 4)}"]
+    assert notes == [f"note: {synchronous_note(STRATEGIES['hyperband'], 4)}"]
 
 
 @pytest.mark.parametrize("override, expected", [
@@ -331,7 +336,7 @@ def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp
                            "strategies=[random,rea,hyperband]", "seeds=6", "skip_duplicates=[false]", "budget.seconds=2",
                            f"runs_dir={runs}", f"out={rep}", f"hydra.run.dir={tmp_path / 'h'}")
     assert code == 0, err
-    assert [line for line in err.splitlines() if line.startswith("note:")] == [f"note: {synchronous_note('hyperband', 4)}"]
+    assert [line for line in err.splitlines() if line.startswith("note:")] == [f"note: {synchronous_note(STRATEGIES['hyperband'], 4)}"]
     assert sorted(p.name for p in runs.iterdir()) == [
         "hyperband", "hyperband+4workers", "random", "random+4workers", "rea", "rea+4workers"]
     one = json.loads((runs / "rea" / "seed000" / "result.json").read_text())
@@ -374,8 +379,8 @@ def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp
 
 
 def test_collect_fills_in_who_ran_a_one_worker_evaluation(tiny_table, tmp_path):
-    from nasbench.cli.search import write_json
     from nasbench.report.collect import collect
+    from nasbench.search.experiment import write_json
 
     bench = Benchmark.load(tiny_table)
     for workers in (1, 3):

@@ -26,8 +26,15 @@ def config_groups(config_name: str) -> dict[str, list[str]]:
     root = Path(CONF_DIR)
     defaults = OmegaConf.load(root / f"{config_name}.yaml").get("defaults") or []
     groups = [next(iter(entry)) for entry in defaults if not isinstance(entry, str)]
-    return {group: sorted(p.stem for p in (root / group).glob("*.yaml"))
-            for group in groups if not group.startswith(("override ", "hydra/", "/"))}
+
+    def options(group: str) -> list[str]:
+        if group == "strategy":  # the registry's strategies, and the files that override them
+            from nasbench.search.experiment import strategy_names
+
+            return strategy_names()
+        return sorted(p.stem for p in (root / group).glob("*.yaml"))
+
+    return {group: options(group) for group in groups if not group.startswith(("override ", "hydra/", "/"))}
 
 
 def _help_groups(config_name: str) -> str:

@@ -16,7 +16,7 @@ register_ranking()
 
 def rank(cfg: dict[str, Any]):
     """Run the analysis ``cfg`` (a resolved ``conf/ranking.yaml``) describes; returns the report folder."""
-    from nasbench.cli.search import load_benchmark
+    from nasbench.search.experiment import load_benchmark
     from nasbench.report.oneshot import write_ranking_report
     from nasbench.search.oneshot.ranking import ranking_analysis
     from nasbench.provenance import command_line, describe_benchmark, git_commit, library_versions

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from hydra.core.config_store import ConfigStore
 
@@ -72,11 +72,61 @@ class SearchConfig:
 
 def register_search() -> None:
     ConfigStore.instance().store(name="search_schema", node=SearchConfig)
+    register_strategies()
+
+
+def selected_strategies(overrides: Sequence[str]) -> set[str] | None:
+    """The strategies that command-line ``overrides`` select (``strategy=a``, ``strategy=a,b``); ``None``: all of them
+    (a glob); a variant file's choice adds the strategies its ``defaults`` list extends."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
+    from hydra.errors import HydraException
+
+    from nasbench.search.experiment import strategy_config
+
+    names: set[str] = set()
+    for text in overrides:
+        if not text.lstrip("+").startswith("strategy="):
+            continue
+        try:
+            override = OverridesParser.create().parse_override(text)
+        except HydraException:
+            continue  # Hydra reports it
+        if override.is_sweep_override():
+            if isinstance(override.value(), Glob):
+                return None
+            names.update(override.sweep_string_iterator())
+        else:
+            names.add(override.get_value_element_as_str())
+    return names | {strategy_config(name)["name"] for name in names}
+
+
+def register_strategies(overrides: Sequence[str] = ()) -> None:
+    """Hydra's ``strategy`` group from the registry: option ``strategy/<name>`` is ``{name, **its options' defaults}``.
+
+    The package's torch-free strategies are always registered; a strategy that needs torch, or
+    one an installed package registers, only when ``overrides`` select it, so that composing a
+    search of a table strategy never imports torch. A YAML file in ``conf/strategy`` is found
+    first: it overrides a registered strategy (``darts2.yaml`` extends ``darts``) or stands
+    alone (``custom.yaml``). A name that is neither is a one-line error.
+    """
+    from nasbench.search import registry
+    from nasbench.search.experiment import strategy_names, unknown_strategy
+
+    selected = selected_strategies(overrides)
+    unknown = sorted(set(selected or ()) - set(strategy_names()))
+    if unknown:
+        raise ValueError(unknown_strategy(unknown[0]))
+    store = ConfigStore.instance()
+    for name in registry.names():
+        if selected is None or name in selected or not registry.needs_torch(name):
+            store.store(group="strategy", name=name, node=registry.config(name), provider="nasbench")
 
 
 @dataclass
 class CompareConfig:
     benchmark: Any = None
+    strategy: Any = None  # what `custom` in `strategies` runs: {cls: module:Class, options: {...}}
     strategies: list[str] = field(default_factory=lambda: ["random", "rea", "reinforce", "local_search", "hyperband"])
     seeds: int = 100
     one_shot_seeds: int = 5

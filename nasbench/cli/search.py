@@ -1,139 +1,26 @@
-"""``nasbench-search``: one strategy x one seed against a benchmark (see ``conf/search.yaml``)."""
+"""``nasbench-search``: one strategy x one seed against a benchmark (see ``conf/search.yaml``).
+
+The search itself is :func:`nasbench.search.experiment.search`; this shell composes the config,
+writes the result into Hydra's folder and, in a sweep, keeps finished jobs and records failed ones.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.cli.common import CONF_DIR, USER_ERRORS, error_message, one_line_errors, one_line_hydra_errors
-from nasbench.cli.schema import register_search
+from nasbench.cli.common import CONF_DIR, USER_ERRORS, error_message, fail, one_line_errors, one_line_hydra_errors
+from nasbench.cli.schema import register_search, register_strategies
+from nasbench.search import experiment
 
 register_search()
-
-
-def load_benchmark(cfg: dict[str, Any]):
-    """The benchmark a search runs against, from the ``benchmark`` config group."""
-    kind = cfg.get("kind")
-    if kind == "table":
-        from nasbench.table import Benchmark
-
-        return Benchmark.load(cfg.get("path"))
-    if kind == "surrogate":
-        from nasbench.surrogate import SurrogateBenchmark
-
-        return SurrogateBenchmark.load(cfg.get("path"), noise=cfg.get("noise", False), noise_seed=cfg.get("noise_seed", 0))
-    raise ValueError(f"unknown benchmark kind {kind!r}; valid: table, surrogate")
-
-
-def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
-    """The run options a supernet cannot honour are one-line errors."""
-    unsupported = [
-        text for text, on in (
-            ("constraint.*", any(v is not None for v in (cfg.get("constraint") or {}).values())),
-            ("objectives", bool(cfg.get("objectives"))),
-            ("skip_duplicates=true", bool(cfg.get("skip_duplicates"))),
-            (f"workers={cfg.get('workers')}", cfg.get("workers", 1) != 1),
-        ) if on
-    ]
-    if unsupported:
-        raise ValueError(f"strategy {name} trains a supernet and does not support {', '.join(unsupported)}; drop them for this strategy")
-
-
-def check_search(cfg: dict[str, Any], benchmark) -> None:
-    """Everything :func:`search` checks about ``cfg`` before it runs, without running it."""
-    from nasbench.search import ONE_SHOT_NAMES, make_strategy, resolve_budget
-    from nasbench.search.base import positive_int
-    from nasbench.search.multiobjective import ArchTable, check_constraints
-
-    resolve_budget(cfg["budget"], benchmark)
-    options = dict(cfg["strategy"])
-    name = options.pop("name", None)
-    constraints = check_constraints(cfg.get("constraint"))
-    if constraints:
-        ArchTable.from_benchmark(benchmark).feasible(constraints)  # a bound nothing meets is an error now
-    if name in ONE_SHOT_NAMES:
-        from nasbench.search.oneshot import make_one_shot
-
-        check_one_shot_options(name, cfg)
-        make_one_shot(name, benchmark.space, cfg["seed"], **options)
-    else:
-        from nasbench.search.runner import check_searchable
-
-        make_strategy(name, benchmark.space, np.random.default_rng(0), benchmark.num_epochs, objectives=cfg.get("objectives"), **options)
-        positive_int("workers", cfg.get("workers", 1))
-        check_searchable(benchmark)
-
-
-def one_shot_search(name: str, options: dict[str, Any], cfg: dict[str, Any], benchmark, budget) -> dict[str, Any]:
-    """Run a one-shot strategy; the options a supernet cannot honour are one-line errors."""
-    check_one_shot_options(name, cfg)
-    from nasbench.search.oneshot import make_one_shot, run_one_shot
-
-    return run_one_shot(make_one_shot(name, benchmark.space, cfg["seed"], **options), benchmark, budget)
-
-
-def search(
-    cfg: dict[str, Any], benchmark=None, commit: str | None = None, versions: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result.
-
-    ``benchmark``: the benchmark ``cfg["benchmark"]`` names, already loaded (benchmarks hold no
-    state a run changes, so runs may share one); ``commit`` and ``versions``: the code's
-    :func:`git_commit` and :func:`library_versions`, if known (looking them up costs as much
-    as a short run).
-    """
-    from nasbench.search import ONE_SHOT_NAMES, make_generators, make_strategy, resolve_budget, run_search
-    from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
-
-    commit = commit or git_commit()  # of the code this process imported, before the run
-    code = code_sha256()
-    options = dict(cfg["strategy"])
-    name = options.pop("name", None)
-    benchmark = benchmark if benchmark is not None else load_benchmark(cfg["benchmark"])
-    # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
-    budget, budget_record = resolve_budget(cfg["budget"], benchmark)
-    constraint = cfg.get("constraint") or {}
-    objectives = cfg.get("objectives")
-    if name in ONE_SHOT_NAMES:
-        result = one_shot_search(name, options, cfg, benchmark, budget)
-    else:
-        strategy_rng, runner_rng = make_generators(cfg["seed"])
-        strategy = make_strategy(name, benchmark.space, strategy_rng, benchmark.num_epochs, objectives=objectives, **options)
-        result = run_search(
-            strategy, benchmark, budget, runner_rng, skip_duplicates=bool(cfg["skip_duplicates"]),
-            constraints=constraint, objectives=objectives, workers=cfg.get("workers", 1),
-        )
-    return {
-        "strategy": name,
-        "strategy_options": options,
-        "seed": cfg["seed"],
-        "skip_duplicates": bool(cfg["skip_duplicates"]),
-        "budget": budget_record,
-        "benchmark": {**cfg["benchmark"], "resolved": describe_benchmark(benchmark)},
-        "config": cfg,
-        "versions": versions or library_versions(),
-        "git_commit": commit,
-        "code_sha256": code,
-        **result,
-    }
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically: a crashed run never leaves half a result.json."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=float) + "\n")
-    os.replace(tmp, path)
 
 
 def finished_job(out: Path, cfg: dict[str, Any]) -> tuple[bool, Any, str | None]:
@@ -142,18 +29,14 @@ def finished_job(out: Path, cfg: dict[str, Any]) -> tuple[bool, Any, str | None]
 
     A benchmark that cannot be loaded answers "not finished": the run then reports why.
     """
-    from nasbench.cli.compare import finished
-    from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
-
     if not out.is_file():
         return False, None, None
     try:
-        benchmark = load_benchmark(cfg["benchmark"])
+        benchmark = experiment.load_benchmark(cfg["benchmark"])
     except USER_ERRORS:
         return False, None, None
-    identity = {"benchmark": describe_benchmark(benchmark), "git_commit": git_commit(), "code_sha256": code_sha256(),
-                "versions": library_versions()}
-    return finished(out, cfg, identity), benchmark, identity["git_commit"]
+    identity = experiment.identity(benchmark)
+    return experiment.finished(out, cfg, identity), benchmark, identity["git_commit"]
 
 
 #: left in a sweep job's folder until the job has written its result or its error.txt
@@ -201,10 +84,19 @@ class FailedJobsCallback(Callback):
         sys.exit(1)
 
 
+def main() -> None:
+    """The console script: the strategies the command line selects join Hydra's strategy group, then :func:`run`."""
+    try:
+        register_strategies(sys.argv[1:])
+    except USER_ERRORS as err:
+        fail(error_message(err))
+    run()
+
+
 @one_line_hydra_errors
 @hydra.main(config_path=CONF_DIR, config_name="search", version_base="1.3")
 @one_line_errors
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     from hydra.types import RunMode
 
     hydra_cfg = HydraConfig.get()
@@ -229,11 +121,11 @@ def main(cfg: DictConfig) -> None:
     try:
         from nasbench.search.workers import synchronous_note
 
-        note = synchronous_note(plain["strategy"].get("name"), plain["workers"])
+        note = synchronous_note(experiment.configured_strategy(plain["strategy"])[1], plain["workers"])
         if note:
             print(f"note: {note}", file=sys.stderr)
-        result = search(plain, benchmark, commit)
-        write_json(out, result)
+        result = experiment.search(plain, benchmark, commit)
+        experiment.write_json(out, result)
     except Exception as err:
         if not sweep_job:
             raise

@@ -24,6 +24,7 @@ class Collection:
     budget: dict = field(default_factory=dict)  # the budget every run shared: seconds, max_evals
     benchmark_kinds: list[str] = field(default_factory=list)  # the kinds of benchmark the runs used (table, surrogate)
     provenance: dict = field(default_factory=dict)  # the runs' code commits, library versions, benchmarks (and any re-scoring)
+    one_shot: list[str] = field(default_factory=list)  # the labels of runs that trained a supernet (they record a calibration)
 
 
 DEDUP = "+dedup"  # the label suffix of a run that skipped isomorphic duplicates
@@ -333,7 +334,9 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
     provenance = runs_provenance([data for _, data in results])
     if truth is not None:
         provenance["rescored_against"] = describe_benchmark(truth)
-    return Collection(runs=runs, trajectory=trajectory, failed=failed, budget=budget, benchmark_kinds=kinds, provenance=provenance)
+    one_shot = sorted({label for (_, data), label in zip(results, run_labels([data for _, data in results])) if data.get("calibration")})
+    return Collection(runs=runs, trajectory=trajectory, failed=failed, budget=budget, benchmark_kinds=kinds, provenance=provenance,
+                      one_shot=one_shot)
 
 
 def mean_se_over_runs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

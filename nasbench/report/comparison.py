@@ -442,13 +442,11 @@ def budget_text(budget: dict[str, Any]) -> str:
     return text
 
 
-def one_shot_text(runs: pd.DataFrame) -> str:
+def one_shot_text(runs: pd.DataFrame, one_shot_labels: list[str]) -> str:
     """A sentence on one-shot strategies' smaller number of seeds (empty when none ran fewer seeds than the rest)."""
-    from nasbench.search import ONE_SHOT_NAMES
-
-    counts = runs.groupby("label").agg(strategy=("strategy", "first"), runs=("seed", "size"))
-    one_shot = counts[counts["strategy"].isin(ONE_SHOT_NAMES)]
-    others = counts[~counts["strategy"].isin(ONE_SHOT_NAMES)]
+    counts = runs.groupby("label").agg(runs=("seed", "size"))
+    one_shot = counts[counts.index.isin(one_shot_labels)]
+    others = counts[~counts.index.isin(one_shot_labels)]
     if one_shot.empty or others.empty or one_shot["runs"].max() >= others["runs"].min():
         return ""
     each = ", ".join(f"{label} {n}" for label, n in one_shot["runs"].items())
@@ -629,7 +627,7 @@ def write_report(
         f"# {title}",
         "",
         f"Source: `{Path(directory).name}` ({runs_text(runs)}). Budget: {budget_text(collection.budget)}. "
-        f"{one_shot_text(runs)}{reference}; the incumbent is chosen by the valid accuracy the search observed. "
+        f"{one_shot_text(runs, collection.one_shot)}{reference}; the incumbent is chosen by the valid accuracy the search observed. "
         "Accuracies are in percent and regrets in percentage points (points), here and in every table and file "
         "of this report.",
         "",

@@ -86,19 +86,24 @@ class Budget:
             raise ValueError(f"budget.max_evals must be a positive integer or null, got {self.max_evals!r}")
 
 
-def resolve_budget(budget: Mapping[str, Any], benchmark: Any) -> tuple[Budget, dict[str, Any]]:
+def resolve_budget(budget: Mapping[str, Any], benchmark: Any, unbounded: bool = False) -> tuple[Budget, dict[str, Any]]:
     """The :class:`Budget` a config's ``budget`` gives on ``benchmark``, and the record of it a result keeps.
 
     ``budget.seconds`` (simulated seconds) wins when set; otherwise the budget is
     ``budget.evaluations`` full evaluations' worth: that many times the benchmark's mean
     full-evaluation time (:attr:`~nasbench.table.Benchmark.evaluation_seconds`), so that
     the default buys about the same number of evaluations on every table.
-    ``budget.max_evals`` caps the counted evaluations either way.
+    ``budget.max_evals`` caps the counted evaluations either way. With ``unbounded`` (the
+    Python API), ``budget.max_evals`` alone is a budget: no time limit (recorded as ``seconds`` null).
     """
     from nasbench.search.base import positive_float
 
     seconds, evaluations = budget.get("seconds"), budget.get("evaluations")
     per = float(benchmark.evaluation_seconds)
+    if unbounded and seconds is None and evaluations is None and budget.get("max_evals") is not None:
+        resolved = Budget(float("inf"), budget.get("max_evals"))
+        return resolved, {"seconds": None, "max_evals": resolved.max_evals, "evaluations": None, "evaluation_seconds": per,
+                          "evaluation_seconds_from": benchmark.evaluation_seconds_from}
     if seconds is None:
         if evaluations is None:
             raise ValueError("give budget.seconds (simulated seconds) or budget.evaluations "
@@ -165,7 +170,8 @@ def run_search(
 ) -> dict[str, Any]:
     """Ask/evaluate/tell until the budget is spent; returns the trajectory and summary (JSON-able).
 
-    ``rng`` draws the seed each evaluation observes. ``constraints`` (upper bounds on ``params``, ``flops``,
+    ``strategy`` is started (:meth:`~nasbench.search.base.Strategy.start`); ``rng`` draws the
+    seed each evaluation observes. ``constraints`` (upper bounds on ``params``, ``flops``,
     ``latency``), ``objectives`` (2-3 of ``valid_accuracy``, ``params``, ``flops``,
     ``latency``; default: the strategy's own) and ``workers`` (simulated parallel workers)
     are described in the module docstring; the :class:`~nasbench.search.ledger.Ledger` keeps the books.

@@ -85,11 +85,8 @@ class WorkerPool:
         return job
 
 
-def synchronous_note(name: str, workers: int) -> str | None:
-    """The one line saying that strategy ``name`` cannot run asynchronously on ``workers`` > 1 (else ``None``)."""
-    from nasbench.search.strategies import STRATEGIES
-
-    strategy = STRATEGIES.get(name)
-    if workers <= 1 or strategy is None or strategy.asynchronous:
+def synchronous_note(strategy: type, workers: int) -> str | None:
+    """The one line saying that ``strategy`` (a class) cannot run asynchronously on ``workers`` > 1 (else ``None``)."""
+    if workers <= 1 or getattr(strategy, "asynchronous", True):
         return None
-    return f"strategy {name} cannot run asynchronously: with workers={workers}, {strategy.waits_for}"
+    return f"strategy {strategy.name} cannot run asynchronously: with workers={workers}, {strategy.waits_for}"

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from nasbench.search.base import positive_float, positive_int
+from nasbench.search.base import BaseStrategy, positive_float, positive_int
 from nasbench.search.runner import Budget, BudgetTooSmall
 from nasbench.space.base import Arch
 from nasbench.table.store import TableError
@@ -287,32 +287,35 @@ class OneShotRun:
         }
 
 
-class OneShotStrategy:
+class OneShotStrategy(BaseStrategy):
     """Base class: trains a supernet inside :meth:`search` and records what it derives.
 
-    Subclasses declare ``defaults`` (every option and its default value);
-    unknown options are a one-line error.
+    :meth:`run` builds the supernet (:meth:`start`, its initial weights depend on the
+    seed alone), calibrates the cost and searches; the options a supernet cannot
+    honour (:attr:`supports` is empty) are refused before.
     """
 
-    name: ClassVar[str] = "abstract"
-    defaults: ClassVar[dict[str, Any]] = {}
+    needs_torch = True
+    one_shot = True
+    supports: ClassVar[frozenset[str]] = frozenset()
     #: show a progress bar (stderr) while training
     progress: bool = True
 
-    def __init__(self, space, seed: int, **options: Any):
-        unknown = sorted(set(options) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"unknown option {unknown[0]!r} for strategy {self.name}; valid: {', '.join(sorted(self.defaults))}")
+    def start(self, space, seed: int) -> "OneShotStrategy":
+        """Bind to ``space`` and build the supernet from ``seed``; returns the strategy."""
         self.space = space
         self.seed = positive_int("seed", seed, minimum=0)
-        self.options = {**self.defaults, **options}
-        self.check_options(self.options)
         with torch.random.fork_rng():  # the supernet's initial weights depend on the seed alone
             torch.manual_seed(self.seed)
             self.net = space.build_supernet()
+        return self
 
-    def check_options(self, options: dict[str, Any]) -> None:
-        """Validate ``options`` (subclasses extend); raise ``ValueError`` naming the bad one."""
+    def run(self, benchmark, budget: Budget, seed: int, calibration_steps: int = 20) -> dict[str, Any]:
+        self.start(benchmark.space, seed)
+        return run_one_shot(self, benchmark, budget, calibration_steps)
+
+    def check(self, benchmark, seed: int, **settings: Any) -> None:
+        self.start(benchmark.space, seed)
 
     @property
     def label(self) -> str:
@@ -335,22 +338,71 @@ class OneShotStrategy:
         return accuracy(forward, x_valid[:eval_samples], y_valid[:eval_samples])
 
 
-def positive_int_option(options: dict[str, Any], *names: str) -> None:
+def run_one_shot(strategy: OneShotStrategy, benchmark, budget: Budget, calibration_steps: int = 20) -> dict[str, Any]:
+    """Calibrate, search with ``strategy`` (started: :meth:`OneShotStrategy.start`) and return the run
+    in the runner's result format (plus ``label``)."""
+    threads = strategy.options.threads
+    previous = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), torch.random.get_rng_state()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        run = OneShotRun(benchmark, budget, strategy.seed, calibration_steps=calibration_steps)
+        reason = strategy.search(run)
+    finally:
+        torch.set_num_threads(previous[0])
+        torch.use_deterministic_algorithms(previous[1])
+        torch.random.set_rng_state(previous[2])
+    if not run.rows and run.diverged_epoch is not None:
+        raise ValueError(
+            f"{strategy.label} diverged in supernet epoch {run.diverged_epoch} (non-finite training loss or architecture "
+            "weights) before deriving any architecture; lower strategy.lr or strategy.grad_clip"
+        )
+    if not run.rows:
+        raise BudgetTooSmall(
+            f"budget.seconds={budget.seconds:g} ran out before {strategy.name} derived any architecture "
+            f"({run.elapsed:.0f} simulated s spent); raise budget.seconds or lower strategy.epochs"
+        )
+    return {"label": strategy.label, **run.result(reason, strategy.state())}
+
+
+def positive_int_option(options, *names: str) -> None:
     for name in names:
-        positive_int(f"strategy option {name}", options[name])
+        positive_int(f"strategy option {name}", getattr(options, name))
 
 
-def positive_float_option(options: dict[str, Any], *names: str, allow_zero: bool = False) -> None:
+def positive_float_option(options, *names: str, allow_zero: bool = False) -> None:
     for name in names:
-        positive_float(f"strategy option {name}", options[name], allow_zero)
+        positive_float(f"strategy option {name}", getattr(options, name), allow_zero)
 
 
-def fraction_option(options: dict[str, Any], *names: str) -> None:
+def fraction_option(options, *names: str) -> None:
     """Momentum-like options: a number in [0, 1)."""
     positive_float_option(options, *names, allow_zero=True)
     for name in names:
-        if options[name] >= 1:
-            raise ValueError(f"strategy option {name} must be in [0, 1), got {options[name]!r}")
+        if getattr(options, name) >= 1:
+            raise ValueError(f"strategy option {name} must be in [0, 1), got {getattr(options, name)!r}")
+
+
+@dataclass(frozen=True)
+class SupernetOptions:
+    """The options of :class:`SupernetTraining`: DARTS' weight optimiser, as NAS-Bench-201 ran it."""
+
+    epochs: int = 50
+    lr: float = 0.025
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 0.0003
+    grad_clip: float = 5.0
+    eval_samples: int = 1000  # valid samples the supernet scores a derived cell on
+    threads: int | None = 1  # torch threads; 1 is fastest for these small tensors, run seeds in parallel instead
+
+    def __post_init__(self):
+        positive_int_option(self, "epochs", "eval_samples")
+        positive_float_option(self, "lr", "grad_clip")
+        positive_float_option(self, "lr_min", "weight_decay", allow_zero=True)
+        fraction_option(self, "momentum")
+        if self.threads is not None:
+            positive_int_option(self, "threads")
 
 
 class SupernetTraining(OneShotStrategy):
@@ -361,18 +413,7 @@ class SupernetTraining(OneShotStrategy):
     NAS-Bench-201 ran them). After every epoch :meth:`end_of_epoch` runs (charged).
     """
 
-    weight_defaults: ClassVar[dict[str, Any]] = {
-        "epochs": 50, "lr": 0.025, "lr_min": 0.001, "momentum": 0.9, "weight_decay": 3e-4, "grad_clip": 5.0,
-        "eval_samples": 1000, "threads": 1,
-    }
-
-    def check_options(self, options: dict[str, Any]) -> None:
-        positive_int_option(options, "epochs", "eval_samples", *(["bn_batches"] if "bn_batches" in options else []))
-        positive_float_option(options, "lr", "grad_clip")
-        positive_float_option(options, "lr_min", "weight_decay", allow_zero=True)
-        fraction_option(options, "momentum")
-        if options["threads"] is not None:
-            positive_int_option(options, "threads")
+    Options = SupernetOptions
 
     def step(self, run: OneShotRun, x: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
         """One training step on the batch ``(x, y)`` (weights, and architecture where there is one).
@@ -394,7 +435,7 @@ class SupernetTraining(OneShotStrategy):
         """One SGD step of the supernet's weights on ``loss``; returns it, detached."""
         self.weight_optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(self.net.parameters(), self.options["grad_clip"])
+        nn.utils.clip_grad_norm_(self.net.parameters(), self.options.grad_clip)
         self.weight_optimizer.step()
         return loss.detach()
 
@@ -404,12 +445,12 @@ class SupernetTraining(OneShotStrategy):
         torch.manual_seed(self.seed)
         self.generator = torch.Generator().manual_seed(self.seed)
         self.setup(run)
-        self.weight_optimizer = torch.optim.SGD(self.net.parameters(), lr=o["lr"], momentum=o["momentum"], weight_decay=o["weight_decay"])
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.weight_optimizer, T_max=o["epochs"], eta_min=o["lr_min"])
+        self.weight_optimizer = torch.optim.SGD(self.net.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.weight_optimizer, T_max=o.epochs, eta_min=o.lr_min)
         n_train = len(run.data["train"][0])
         train_batches = batches(n_train, run.recipe.batch_size, self.generator)
         steps = math.ceil(n_train / run.recipe.batch_size)
-        bar = tqdm(total=o["epochs"], desc=f"{self.label} seed {self.seed}", unit="epoch", leave=False, disable=not self.progress)
+        bar = tqdm(total=o.epochs, desc=f"{self.label} seed {self.seed}", unit="epoch", leave=False, disable=not self.progress)
         with bar:
             return self._epochs(run, schedule, train_batches, steps, bar)
 
@@ -417,7 +458,7 @@ class SupernetTraining(OneShotStrategy):
         last_epoch_cost = 0.0
         x_train, y_train = run.data["train"]
         check_at = min(3, steps) - 1  # extrapolate the first epoch's cost from its first (up to) 3 steps
-        for epoch in range(1, self.options["epochs"] + 1):
+        for epoch in range(1, self.options.epochs + 1):
             if not run.evaluations_left:
                 return "max_evals"
             if epoch > 1 and not run.affords(last_epoch_cost):

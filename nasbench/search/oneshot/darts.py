@@ -24,39 +24,44 @@ architecture Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from nasbench.search.oneshot.common import (
-    OneShotRun, SupernetTraining, accuracy, argmax_arch, batches, fraction_option, positive_float_option,
+    OneShotRun, SupernetOptions, SupernetTraining, accuracy, argmax_arch, batches, fraction_option, positive_float_option,
 )
 
 
 class Darts(SupernetTraining):
     name = "darts"
-    defaults = {
-        **SupernetTraining.weight_defaults,
-        "order": 1, "arch_lr": 3e-4, "arch_weight_decay": 1e-3, "arch_beta1": 0.5,
-    }
+    needs_torch = True
 
-    def check_options(self, options: dict[str, Any]) -> None:
-        super().check_options(options)
-        if isinstance(options["order"], bool) or options["order"] not in (1, 2):
-            raise ValueError(f"strategy option order must be 1 (first-order DARTS) or 2 (second-order), got {options['order']!r}")
-        positive_float_option(options, "arch_lr")
-        positive_float_option(options, "arch_weight_decay", allow_zero=True)
-        fraction_option(options, "arch_beta1")
+    @dataclass(frozen=True)
+    class Options(SupernetOptions):
+        order: int = 1  # 1: first-order DARTS; 2: second order (unrolled), strategy=darts2
+        arch_lr: float = 0.0003
+        arch_weight_decay: float = 0.001
+        arch_beta1: float = 0.5
+
+        def __post_init__(self):
+            super().__post_init__()
+            if isinstance(self.order, bool) or self.order not in (1, 2):
+                raise ValueError(f"strategy option order must be 1 (first-order DARTS) or 2 (second-order), got {self.order!r}")
+            positive_float_option(self, "arch_lr")
+            positive_float_option(self, "arch_weight_decay", allow_zero=True)
+            fraction_option(self, "arch_beta1")
 
     @property
     def label(self) -> str:
-        return "darts" if self.options["order"] == 1 else "darts2"
+        return "darts" if self.options.order == 1 else "darts2"
 
     def setup(self, run: OneShotRun) -> None:
         o = self.options
         self.alphas = (1e-3 * torch.randn(self.net.num_decisions, self.net.max_choices, generator=self.generator)).requires_grad_()
-        self.arch_optimizer = torch.optim.Adam([self.alphas], lr=o["arch_lr"], betas=(o["arch_beta1"], 0.999), weight_decay=o["arch_weight_decay"])
+        self.arch_optimizer = torch.optim.Adam([self.alphas], lr=o.arch_lr, betas=(o.arch_beta1, 0.999), weight_decay=o.arch_weight_decay)
         self.valid_batches = batches(len(run.data["valid"][0]), run.recipe.batch_size, self.generator)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
@@ -66,7 +71,7 @@ class Darts(SupernetTraining):
         batch = next(self.valid_batches)
         x_valid, y_valid = run.data["valid"][0][batch], run.data["valid"][1][batch]
         self.arch_optimizer.zero_grad(set_to_none=True)
-        if self.options["order"] == 1:
+        if self.options.order == 1:
             self.alphas.grad = torch.autograd.grad(self.loss(x_valid, y_valid, self.alphas), self.alphas)[0]
         else:
             self.alphas.grad = self.unrolled_gradient(x, y, x_valid, y_valid)
@@ -102,7 +107,7 @@ class Darts(SupernetTraining):
     def end_of_epoch(self, run: OneShotRun, epoch: int) -> None:
         arch = argmax_arch(self.space, self.alphas.detach())
         probabilities = self.alphas.detach().softmax(-1)
-        samples = self.options["eval_samples"]
+        samples = self.options.eval_samples
         with run.charged():  # DARTS' own view: the relaxed supernet's valid accuracy
             self.net.eval()
             score = accuracy(lambda inputs: self.net(inputs, weights=probabilities), *(t[:samples] for t in run.data["valid"]))
@@ -110,4 +115,4 @@ class Darts(SupernetTraining):
                    weights=[[round(float(v), 5) for v in row] for row in probabilities])
 
     def state(self) -> dict[str, Any]:
-        return {"alphas": self.alphas.detach().tolist(), "order": self.options["order"]}
+        return {"alphas": self.alphas.detach().tolist(), "order": self.options.order}

@@ -20,42 +20,51 @@ epochs instead of 250 so that a run fits in minutes on 2 CPU cores.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from nasbench.search.oneshot.common import (
-    OneShotRun, SupernetTraining, argmax_arch, batches, fraction_option, positive_float_option,
+    OneShotRun, SupernetOptions, SupernetTraining, argmax_arch, batches, fraction_option, positive_float_option,
+    positive_int_option,
 )
 
 
 class Gdas(SupernetTraining):
     name = "gdas"
-    defaults = {
-        **SupernetTraining.weight_defaults,
-        "tau_max": 10.0, "tau_min": 0.1, "arch_lr": 3e-4, "arch_weight_decay": 1e-3, "arch_beta1": 0.5, "bn_batches": 4,
-    }
+    needs_torch = True
 
-    def check_options(self, options: dict[str, Any]) -> None:
-        super().check_options(options)
-        positive_float_option(options, "tau_max", "tau_min", "arch_lr")
-        positive_float_option(options, "arch_weight_decay", allow_zero=True)
-        fraction_option(options, "arch_beta1")
-        if options["tau_min"] > options["tau_max"]:
-            raise ValueError(f"strategy option tau_min ({options['tau_min']}) must be <= tau_max ({options['tau_max']})")
+    @dataclass(frozen=True)
+    class Options(SupernetOptions):
+        tau_max: float = 10.0  # Gumbel-softmax temperature, annealed linearly from tau_max to tau_min over the epochs
+        tau_min: float = 0.1
+        arch_lr: float = 0.0003
+        arch_weight_decay: float = 0.001
+        arch_beta1: float = 0.5
+        bn_batches: int = 4  # batches of 256 that re-estimate BN statistics of a path before it is scored
+
+        def __post_init__(self):
+            super().__post_init__()
+            positive_int_option(self, "bn_batches")
+            positive_float_option(self, "tau_max", "tau_min", "arch_lr")
+            positive_float_option(self, "arch_weight_decay", allow_zero=True)
+            fraction_option(self, "arch_beta1")
+            if self.tau_min > self.tau_max:
+                raise ValueError(f"strategy option tau_min ({self.tau_min}) must be <= tau_max ({self.tau_max})")
 
     def setup(self, run: OneShotRun) -> None:
         o = self.options
         self.alphas = (1e-3 * torch.randn(self.net.num_decisions, self.net.max_choices, generator=self.generator)).requires_grad_()
-        self.arch_optimizer = torch.optim.Adam([self.alphas], lr=o["arch_lr"], betas=(o["arch_beta1"], 0.999), weight_decay=o["arch_weight_decay"])
+        self.arch_optimizer = torch.optim.Adam([self.alphas], lr=o.arch_lr, betas=(o.arch_beta1, 0.999), weight_decay=o.arch_weight_decay)
         self.valid_batches = batches(len(run.data["valid"][0]), run.recipe.batch_size, self.generator)
 
     def tau(self, epoch: int) -> float:
         o = self.options
-        if o["epochs"] == 1:
-            return float(o["tau_min"])
-        return float(o["tau_max"] - (o["tau_max"] - o["tau_min"]) * (epoch - 1) / (o["epochs"] - 1))
+        if o.epochs == 1:
+            return float(o.tau_min)
+        return float(o.tau_max - (o.tau_max - o.tau_min) * (epoch - 1) / (o.epochs - 1))
 
     def sampled_loss(self, x: torch.Tensor, y: torch.Tensor, tau: float) -> torch.Tensor:
         uniform = torch.rand(self.alphas.shape, generator=self.generator).clamp_(1e-10, 1 - 1e-10)
@@ -78,7 +87,7 @@ class Gdas(SupernetTraining):
     def end_of_epoch(self, run: OneShotRun, epoch: int) -> None:
         arch = argmax_arch(self.space, self.alphas.detach())
         with run.charged():
-            score = self.path_score(run, arch.decisions, self.options["bn_batches"], self.options["eval_samples"])
+            score = self.path_score(run, arch.decisions, self.options.bn_batches, self.options.eval_samples)
         probabilities = self.alphas.detach().softmax(-1)
         run.record(arch, score, supernet_epoch=epoch, tau=round(self.tau(epoch), 6), decisions=list(arch.decisions),
                    weights=[[round(float(v), 5) for v in row] for row in probabilities])

@@ -60,11 +60,11 @@ def ranking_analysis(
     space = benchmark.space
     indices = benchmark.representatives[classes]
     truth = benchmark.query_batch(indices)
-    strategy = Spos(space, seed, epochs=checkpoints[-1], **spos_options)
+    strategy = Spos(spos_options, epochs=checkpoints[-1]).start(space, seed)
     import torch
 
     previous = torch.get_num_threads()
-    torch.set_num_threads(int(strategy.options["threads"] or previous))  # before calibration: it times with these threads
+    torch.set_num_threads(int(strategy.options.threads or previous))  # before calibration: it times with these threads
     try:
         return _train_and_score(benchmark, strategy, checkpoints, classes, indices, truth, progress)
     finally:

@@ -19,28 +19,35 @@ NAS-Bench-201 scored 100 random candidates for its RSPS baseline).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from nasbench.search.base import Observation
-from nasbench.search.oneshot.common import OneShotRun, SupernetTraining, positive_int_option
+from nasbench.search.oneshot.common import OneShotRun, SupernetOptions, SupernetTraining, positive_int_option
 
 
 class Spos(SupernetTraining):
     name = "spos"
-    defaults = {**SupernetTraining.weight_defaults, "candidates": 100, "search": "random", "bn_batches": 4}
+    needs_torch = True
+
+    @dataclass(frozen=True)
+    class Options(SupernetOptions):
+        candidates: int = 100  # architectures scored with inherited weights after training
+        search: str = "random"  # or "rea": the table strategy that proposes the candidates
+        bn_batches: int = 4  # batches of 256 that re-estimate BN statistics of a path before it is scored
+
+        def __post_init__(self):
+            super().__post_init__()
+            positive_int_option(self, "bn_batches", "candidates")
+            if self.search not in ("random", "rea"):
+                raise ValueError(f"strategy option search must be random or rea, got {self.search!r}")
 
     #: called as ``callback(strategy, run, epoch)`` after every training epoch (the ranking analysis uses it)
     epoch_callback: Callable[["Spos", OneShotRun, int], None] | None = None
-
-    def check_options(self, options: dict[str, Any]) -> None:
-        super().check_options(options)
-        positive_int_option(options, "candidates")
-        if options["search"] not in ("random", "rea"):
-            raise ValueError(f"strategy option search must be random or rea, got {options['search']!r}")
 
     def sample_path(self) -> list[int]:
         return [int(torch.randint(k, (), generator=self.generator)) for k in self.space.num_choices]
@@ -53,17 +60,17 @@ class Spos(SupernetTraining):
             self.epoch_callback(self, run, epoch)
 
     def score(self, run: OneShotRun, decisions) -> float:
-        return self.path_score(run, decisions, self.options["bn_batches"], self.options["eval_samples"])
+        return self.path_score(run, decisions, self.options.bn_batches, self.options.eval_samples)
 
     def search(self, run: OneShotRun) -> str:
         reason = super().search(run)
         if reason != "epochs":
             return reason
-        from nasbench.search import make_strategy
+        from nasbench.search.registry import make_strategy
 
-        proposer = make_strategy(self.options["search"], self.space, np.random.default_rng(self.seed), run.benchmark.num_epochs)
+        proposer = make_strategy(self.options.search, self.space, np.random.default_rng(self.seed), run.benchmark.num_epochs)
         last_cost = 0.0
-        for _ in range(self.options["candidates"]):
+        for _ in range(self.options.candidates):
             if not run.evaluations_left:
                 return "max_evals"
             if not run.affords(last_cost):

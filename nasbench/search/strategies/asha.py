@@ -15,7 +15,7 @@ architecture (it breaks a cost constraint) never enters a rung.
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
->>> asha = ASHA(CellSpace(), np.random.default_rng(0), num_epochs=12)
+>>> asha = ASHA().start(CellSpace(), np.random.default_rng(0), num_epochs=12)
 >>> asha.rungs
 [1, 4, 12]
 >>> trials = [asha.ask() for _ in range(3)]  # three models start at 1 epoch; none has finished
@@ -31,20 +31,27 @@ architecture (it breaks a cost constraint) never enters a rung.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from dataclasses import dataclass
 
 from nasbench.search.base import Observation, Strategy, Trial, positive_int, ranking_score
-from nasbench.search.strategies.hyperband import most_rungs, rung_epochs
+from nasbench.search.strategies.hyperband import check_min_epochs, most_rungs, rung_epochs
 
 
 class ASHA(Strategy):
     name = "asha"
 
-    def __init__(self, space, rng, num_epochs, eta: int = 3, min_epochs: int = 1):
-        super().__init__(space, rng, num_epochs)
-        self.eta = positive_int("eta", eta, minimum=2)
-        self.min_epochs = positive_int("min_epochs", min_epochs)
-        if self.min_epochs > num_epochs:
-            raise ValueError(f"min_epochs ({min_epochs}) must be <= the table's epochs ({num_epochs})")
+    @dataclass(frozen=True)
+    class Options:
+        eta: int = 3  # a rung promotes its best 1/eta, to eta times the epochs
+        min_epochs: int = 1  # of the bottom rung
+
+        def __post_init__(self):
+            positive_int("eta", self.eta, minimum=2)
+            positive_int("min_epochs", self.min_epochs)
+
+    def reset(self) -> None:
+        self.eta = int(self.options.eta)
+        self.min_epochs = check_min_epochs(self.options.min_epochs, self.num_epochs)
         s = most_rungs(self.num_epochs, self.min_epochs, self.eta)
         self.rungs = sorted(set(rung_epochs(self.num_epochs, self.min_epochs, self.eta, s)))
         # per rung: every finished model as (-score, arrival, model), and those not promoted yet, both sorted

@@ -15,7 +15,7 @@ as a rung allows, is ASHA (:mod:`.asha`).
 
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
->>> hb = Hyperband(CellSpace(), np.random.default_rng(0), num_epochs=12)
+>>> hb = Hyperband().start(CellSpace(), np.random.default_rng(0), num_epochs=12)
 >>> [(rung["n"], rung["epochs"]) for rung in hb.bracket_plan(2)]
 [(9, 1), (3, 4), (1, 12)]
 >>> hb.ask().epoch
@@ -25,6 +25,7 @@ as a rung allows, is ASHA (:mod:`.asha`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from nasbench.search.base import Observation, Strategy, Trial, positive_int, ranking_score
 
@@ -39,21 +40,35 @@ def most_rungs(num_epochs: int, min_epochs: int, eta: int) -> int:
     return int(math.floor(math.log(num_epochs / min_epochs, eta) + 1e-9))
 
 
+def check_min_epochs(min_epochs: int, num_epochs: int) -> int:
+    """``min_epochs`` as an int, if the table trains that far."""
+    if min_epochs > num_epochs:
+        raise ValueError(f"min_epochs ({min_epochs}) must be <= the table's epochs ({num_epochs})")
+    return int(min_epochs)
+
+
 class Hyperband(Strategy):
     name = "hyperband"
     asynchronous = False
     waits_for = "a free worker waits until every model of its rung is evaluated (strategy=asha is the asynchronous form)"
 
-    def __init__(self, space, rng, num_epochs, eta: int = 3, min_epochs: int = 1, brackets: str = "hyperband"):
-        super().__init__(space, rng, num_epochs)
-        self.eta = positive_int("eta", eta, minimum=2)
-        self.min_epochs = positive_int("min_epochs", min_epochs)
-        if self.min_epochs > num_epochs:
-            raise ValueError(f"min_epochs ({min_epochs}) must be <= the table's epochs ({num_epochs})")
-        if brackets not in ("hyperband", "sh"):
-            raise ValueError(f"brackets must be 'hyperband' or 'sh', got {brackets!r}")
-        self.brackets = brackets
-        self.s_max = most_rungs(num_epochs, self.min_epochs, self.eta)
+    @dataclass(frozen=True)
+    class Options:
+        eta: int = 3  # each rung keeps the best 1/eta, at eta times the epochs
+        min_epochs: int = 1  # of the first rung of the most aggressive bracket
+        brackets: str = "hyperband"  # or "sh": successive halving, the most aggressive bracket only
+
+        def __post_init__(self):
+            positive_int("eta", self.eta, minimum=2)
+            positive_int("min_epochs", self.min_epochs)
+            if self.brackets not in ("hyperband", "sh"):
+                raise ValueError(f"brackets must be 'hyperband' or 'sh', got {self.brackets!r}")
+
+    def reset(self) -> None:
+        self.eta = int(self.options.eta)
+        self.min_epochs = check_min_epochs(self.options.min_epochs, self.num_epochs)
+        self.brackets = self.options.brackets
+        self.s_max = most_rungs(self.num_epochs, self.min_epochs, self.eta)
         self.bracket_index = 0
         self.pending: list[Trial] = []
         self.results: list[tuple[float, Trial]] = []

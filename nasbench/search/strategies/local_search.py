@@ -17,7 +17,7 @@ finished without improvement.
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
->>> search = LocalSearch(CellSpace(), np.random.default_rng(0), num_epochs=12)
+>>> search = LocalSearch().start(CellSpace(), np.random.default_rng(0), num_epochs=12)
 >>> best = 0.0
 >>> for _ in range(300):  # a toy objective: the share of 3x3 convolutions
 ...     trial = search.ask()
@@ -37,8 +37,7 @@ from nasbench.space.base import Arch
 class LocalSearch(Strategy):
     name = "local_search"
 
-    def __init__(self, space, rng, num_epochs):
-        super().__init__(space, rng, num_epochs)
+    def reset(self) -> None:
         self.current: Arch | None = None
         self.current_score = float("-inf")
         self.queue: list[Arch] = []

@@ -5,7 +5,7 @@ It learns nothing; the runner keeps the non-dominated set of what it evaluated.
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
->>> search = MultiObjectiveRandomSearch(CellSpace(), np.random.default_rng(0), num_epochs=12, objectives=["valid_accuracy", "params"])
+>>> search = MultiObjectiveRandomSearch().start(CellSpace(), np.random.default_rng(0), 12, objectives=["valid_accuracy", "params"])
 >>> trial = search.ask()
 >>> trial.arch.arch_str
 '|avg_pool_3x3~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'

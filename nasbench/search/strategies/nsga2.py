@@ -19,7 +19,7 @@ they are evaluated (:attr:`asynchronous` is false).
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
 >>> space = CellSpace()
->>> nsga = NSGA2(space, np.random.default_rng(0), num_epochs=12, objectives=["valid_accuracy", "params"])
+>>> nsga = NSGA2().start(space, np.random.default_rng(0), num_epochs=12, objectives=["valid_accuracy", "params"])
 >>> for _ in range(400):  # toy objectives: the share of 3x3 convolutions (max) against params (min)
 ...     trial = nsga.ask()
 ...     score = trial.arch.ops.count("nor_conv_3x3") / 6
@@ -30,6 +30,8 @@ they are evaluated (:attr:`asynchronous` is false).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,20 +45,21 @@ class NSGA2(MultiObjectiveStrategy):
     asynchronous = False
     waits_for = "a free worker waits until every child of its generation is evaluated"
 
-    def __init__(
-        self,
-        space,
-        rng,
-        num_epochs,
-        objectives=("valid_accuracy", "params"),
-        population_size: int = 20,
-        crossover_prob: float = 0.9,
-        mutation_prob: float = 1.0,
-    ):
-        super().__init__(space, rng, num_epochs, objectives)
-        self.population_size = positive_int("population_size", population_size, minimum=2)
-        self.crossover_prob = unit_float("crossover_prob", crossover_prob)
-        self.mutation_prob = unit_float("mutation_prob", mutation_prob)
+    @dataclass(frozen=True)
+    class Options:
+        population_size: int = 20
+        crossover_prob: float = 0.9
+        mutation_prob: float = 1.0
+
+        def __post_init__(self):
+            positive_int("population_size", self.population_size, minimum=2)
+            unit_float("crossover_prob", self.crossover_prob)
+            unit_float("mutation_prob", self.mutation_prob)
+
+    def reset(self) -> None:
+        self.population_size = int(self.options.population_size)
+        self.crossover_prob = float(self.options.crossover_prob)
+        self.mutation_prob = float(self.options.mutation_prob)
         self.parents: list[tuple[Arch, np.ndarray]] = []
         self.rank = np.zeros(0, dtype=np.int64)
         self.crowding = np.zeros(0)

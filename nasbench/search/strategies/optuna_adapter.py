@@ -26,7 +26,7 @@ complete cell-space table took over 20 minutes.
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
->>> search = OptunaStrategy(CellSpace(), np.random.default_rng(0), num_epochs=12, sampler="tpe")
+>>> search = OptunaStrategy(sampler="tpe").start(CellSpace(), np.random.default_rng(0), num_epochs=12)
 >>> for _ in range(40):  # a toy objective: the share of 3x3 convolutions
 ...     trial = search.ask()
 ...     score = trial.arch.ops.count("nor_conv_3x3") / 6
@@ -40,12 +40,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nasbench.search.base import Observation, Strategy, Trial, positive_int
-from nasbench.search.multiobjective import OBJECTIVES, check_objectives
+from nasbench.search.multiobjective import OBJECTIVES
 
 SAMPLERS = ("tpe", "nsga2", "cmaes", "random", "qmc")
 
@@ -72,20 +73,20 @@ class OptunaStrategy(Strategy):
     objective_mode = "any"
     max_consecutive_duplicates = 100
 
-    def __init__(
-        self,
-        space,
-        rng,
-        num_epochs,
-        objectives=None,
-        sampler: str = "tpe",
-        population_size: int = 20,
-        n_startup_trials: int = 10,
-    ):
-        super().__init__(space, rng, num_epochs)
-        if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r} for strategy optuna; valid: {', '.join(SAMPLERS)}")
-        self.objectives = check_objectives(objectives)
+    @dataclass(frozen=True)
+    class Options:
+        sampler: str = "tpe"  # tpe, nsga2, cmaes (single-objective; needs the cmaes package), random or qmc
+        population_size: int = 20  # nsga2 only
+        n_startup_trials: int = 10  # tpe and cmaes: random trials before the model
+
+        def __post_init__(self):
+            if self.sampler not in SAMPLERS:
+                raise ValueError(f"unknown sampler {self.sampler!r} for strategy optuna; valid: {', '.join(SAMPLERS)}")
+            positive_int("population_size", self.population_size, minimum=2)
+            positive_int("n_startup_trials", self.n_startup_trials, minimum=0)
+
+    def reset(self) -> None:
+        sampler = self.options.sampler
         names = self.objectives or ("valid_accuracy",)
         if sampler == "cmaes" and self.objectives:
             raise ValueError(
@@ -93,19 +94,19 @@ class OptunaStrategy(Strategy):
             )
         if sampler == "cmaes" and importlib.util.find_spec("cmaes") is None:
             raise ValueError("sampler cmaes needs the cmaes package: pip install cmaes")
-        self.population_size = positive_int("population_size", population_size, minimum=2)
-        self.n_startup_trials = positive_int("n_startup_trials", n_startup_trials, minimum=0)
+        self.population_size = int(self.options.population_size)
+        self.n_startup_trials = int(self.options.n_startup_trials)
         optuna = _import_optuna()
         self._optuna = optuna
         self.sampler_name = sampler
         self._names = names
-        seed = int(rng.integers(2**31))
+        seed = int(self.rng.integers(2**31))
         dists = optuna.distributions
         if sampler in ("cmaes", "qmc"):
-            self.distributions = {f"d{i}": dists.IntDistribution(0, k - 1) for i, k in enumerate(space.num_choices)}
+            self.distributions = {f"d{i}": dists.IntDistribution(0, k - 1) for i, k in enumerate(self.space.num_choices)}
         else:
             self.distributions = {
-                f"d{i}": dists.CategoricalDistribution(list(range(k))) for i, k in enumerate(space.num_choices)
+                f"d{i}": dists.CategoricalDistribution(list(range(k))) for i, k in enumerate(self.space.num_choices)
             }
         with _quiet():
             self.study = optuna.create_study(

@@ -3,7 +3,7 @@
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
->>> search = RandomSearch(CellSpace(), np.random.default_rng(0), num_epochs=12)
+>>> search = RandomSearch().start(CellSpace(), np.random.default_rng(0), num_epochs=12)
 >>> trial = search.ask()
 >>> trial.arch.arch_str
 '|avg_pool_3x3~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'

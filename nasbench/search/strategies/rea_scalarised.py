@@ -12,7 +12,7 @@ far. Infeasible architectures never join the population.
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
 >>> space = CellSpace()
->>> rea = ScalarisedREA(space, np.random.default_rng(0), num_epochs=12, objectives=["valid_accuracy", "params"])
+>>> rea = ScalarisedREA().start(space, np.random.default_rng(0), num_epochs=12, objectives=["valid_accuracy", "params"])
 >>> seen = []
 >>> for _ in range(300):  # toy objectives: the share of 3x3 convolutions (max) against params (min)
 ...     trial = rea.ask()
@@ -28,6 +28,7 @@ far. Infeasible architectures never join the population.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,24 +39,26 @@ from nasbench.space.base import Arch
 class ScalarisedREA(MultiObjectiveStrategy):
     name = "rea_scalarised"
 
-    def __init__(
-        self,
-        space,
-        rng,
-        num_epochs,
-        objectives=("valid_accuracy", "params"),
-        population_size: int = 10,
-        sample_size: int = 3,
-        crossover_prob: float = 0.0,
-        rho: float = 0.05,
-    ):
-        super().__init__(space, rng, num_epochs, objectives)
-        self.population_size = positive_int("population_size", population_size)
-        self.sample_size = positive_int("sample_size", sample_size)
-        if self.sample_size > self.population_size:
-            raise ValueError(f"sample_size ({sample_size}) must be <= population_size ({population_size})")
-        self.crossover_prob = unit_float("crossover_prob", crossover_prob)
-        self.rho = unit_float("rho", rho)
+    @dataclass(frozen=True)
+    class Options:
+        population_size: int = 10
+        sample_size: int = 3  # tournament size
+        crossover_prob: float = 0.0
+        rho: float = 0.05  # weight of the augmentation term of the Chebyshev scalarisation
+
+        def __post_init__(self):
+            positive_int("population_size", self.population_size)
+            positive_int("sample_size", self.sample_size)
+            if self.sample_size > self.population_size:
+                raise ValueError(f"sample_size ({self.sample_size}) must be <= population_size ({self.population_size})")
+            unit_float("crossover_prob", self.crossover_prob)
+            unit_float("rho", self.rho)
+
+    def reset(self) -> None:
+        self.population_size = int(self.options.population_size)
+        self.sample_size = int(self.options.sample_size)
+        self.crossover_prob = float(self.options.crossover_prob)
+        self.rho = float(self.options.rho)
         self.population: deque[tuple[Arch, np.ndarray]] = deque()
         self.low = np.full(len(self.objectives), np.inf)
         self.high = np.full(len(self.objectives), -np.inf)

@@ -12,7 +12,7 @@ breaks a cost constraint) never joins the population.
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
 >>> space = CellSpace()
->>> rea = RegularizedEvolution(space, np.random.default_rng(0), num_epochs=12)
+>>> rea = RegularizedEvolution().start(space, np.random.default_rng(0), num_epochs=12)
 >>> best = 0.0
 >>> for _ in range(300):  # a toy objective: the share of 3x3 convolutions
 ...     trial = rea.ask()
@@ -26,6 +26,7 @@ breaks a cost constraint) never joins the population.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 from nasbench.search.base import Observation, Strategy, Trial, positive_int, ranking_score, unit_float
 from nasbench.space.base import Arch
@@ -34,22 +35,30 @@ from nasbench.space.base import Arch
 class RegularizedEvolution(Strategy):
     name = "rea"
 
-    def __init__(self, space, rng, num_epochs, population_size: int = 10, sample_size: int = 3, crossover_prob: float = 0.0):
-        super().__init__(space, rng, num_epochs)
-        self.population_size = positive_int("population_size", population_size)
-        self.sample_size = positive_int("sample_size", sample_size)
-        if self.sample_size > self.population_size:
-            raise ValueError(f"sample_size ({sample_size}) must be <= population_size ({population_size})")
-        self.crossover_prob = unit_float("crossover_prob", crossover_prob)
+    @dataclass(frozen=True)
+    class Options:
+        population_size: int = 10
+        sample_size: int = 3  # tournament size
+        crossover_prob: float = 0.0
+
+        def __post_init__(self):
+            positive_int("population_size", self.population_size)
+            positive_int("sample_size", self.sample_size)
+            if self.sample_size > self.population_size:
+                raise ValueError(f"sample_size ({self.sample_size}) must be <= population_size ({self.population_size})")
+            unit_float("crossover_prob", self.crossover_prob)
+
+    def reset(self) -> None:
         self.population: deque[tuple[Arch, float]] = deque()
 
     def ask(self) -> Trial:
-        if len(self.population) < self.population_size:
+        o = self.options
+        if len(self.population) < o.population_size:
             return Trial(self.space.sample(self.rng))
-        picks = self.rng.choice(len(self.population), size=self.sample_size, replace=False)
+        picks = self.rng.choice(len(self.population), size=o.sample_size, replace=False)
         tournament = sorted((self.population[i] for i in picks), key=lambda member: -member[1])
         parent = tournament[0][0]
-        if len(tournament) > 1 and self.rng.random() < self.crossover_prob:
+        if len(tournament) > 1 and self.rng.random() < o.crossover_prob:
             parent = self.space.crossover(parent, tournament[1][0], self.rng)
         return Trial(self.space.mutate(parent, self.rng))
 
@@ -57,5 +66,5 @@ class RegularizedEvolution(Strategy):
         if not observation.feasible:
             return  # breaks a constraint: never a member, never a parent
         self.population.append((trial.arch, ranking_score(observation.valid_accuracy)))
-        if len(self.population) > self.population_size:
+        if len(self.population) > self.options.population_size:
             self.population.popleft()  # aging: the oldest dies, not the worst

@@ -15,7 +15,7 @@ needs torch). Learning rate 0.01 is NAS-Bench-201's chosen value for CIFAR-10.
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
->>> agent = Reinforce(CellSpace(), np.random.default_rng(0), num_epochs=12, learning_rate=0.1)
+>>> agent = Reinforce(learning_rate=0.1).start(CellSpace(), np.random.default_rng(0), num_epochs=12)
 >>> for _ in range(300):  # a toy objective: the share of 3x3 convolutions
 ...     trial = agent.ask()
 ...     score = trial.arch.ops.count("nor_conv_3x3") / 6
@@ -26,6 +26,8 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from nasbench.search.base import Observation, Strategy, Trial, positive_float, positive_int, unit_float
@@ -34,41 +36,43 @@ from nasbench.search.base import Observation, Strategy, Trial, positive_float, p
 class Reinforce(Strategy):
     name = "reinforce"
 
-    def __init__(
-        self,
-        space,
-        rng,
-        num_epochs,
-        learning_rate: float = 0.01,
-        baseline_momentum: float = 0.9,
-        entropy_weight: float = 0.0,
-        controller: str = "independent",
-        hidden_size: int = 32,
-    ):
-        super().__init__(space, rng, num_epochs)
-        self.learning_rate = positive_float("learning_rate", learning_rate)
-        self.momentum = unit_float("baseline_momentum", baseline_momentum)
-        if self.momentum == 1.0:
-            raise ValueError("baseline_momentum must be in [0, 1): at 1 the moving average never takes a reward in")
-        self.entropy_weight = unit_float("entropy_weight", entropy_weight, 0.0, 10.0)
-        if controller not in ("independent", "lstm"):
-            raise ValueError(f"controller must be 'independent' or 'lstm', got {controller!r}")
-        self.controller = controller
-        self.hidden_size = positive_int("hidden_size", hidden_size)
+    @dataclass(frozen=True)
+    class Options:
+        learning_rate: float = 0.01  # Adam's
+        baseline_momentum: float = 0.9
+        entropy_weight: float = 0.0
+        controller: str = "independent"  # or "lstm"
+        hidden_size: int = 32  # of the LSTM controller
+
+        def __post_init__(self):
+            positive_float("learning_rate", self.learning_rate)
+            if unit_float("baseline_momentum", self.baseline_momentum) == 1.0:
+                raise ValueError("baseline_momentum must be in [0, 1): at 1 the moving average never takes a reward in")
+            unit_float("entropy_weight", self.entropy_weight, 0.0, 10.0)
+            if self.controller not in ("independent", "lstm"):
+                raise ValueError(f"controller must be 'independent' or 'lstm', got {self.controller!r}")
+            positive_int("hidden_size", self.hidden_size)
+
+    def reset(self) -> None:
+        options = self.options
+        self.learning_rate = float(options.learning_rate)
+        self.momentum = float(options.baseline_momentum)
+        self.entropy_weight = float(options.entropy_weight)
+        self.controller = options.controller
         self.baseline: float | None = None
         # The baseline is a debiased moving average (weights normalised to sum to 1), as NAS-Bench-201's
         # reference ran it: early rewards are not pulled towards the first one.
         self._reward_sum = self._weight_sum = 0.0
         self.updates = 0
-        if controller == "independent":
-            width = max(space.num_choices)
+        if self.controller == "independent":
+            width = max(self.space.num_choices)
             # Options a decision lacks (spaces with uneven menus) are masked out.
-            self.mask = np.array([[o < k for o in range(width)] for k in space.num_choices])
+            self.mask = np.array([[o < k for o in range(width)] for k in self.space.num_choices])
             self.logits = np.zeros(self.mask.shape)
             self.adam_m = np.zeros_like(self.logits)
             self.adam_v = np.zeros_like(self.logits)
         else:
-            self._lstm = _LSTMController(space.num_choices, self.hidden_size, int(rng.integers(2**31)), self.learning_rate)
+            self._lstm = _LSTMController(self.space.num_choices, int(options.hidden_size), int(self.rng.integers(2**31)), self.learning_rate)
 
     def probabilities(self) -> np.ndarray:
         """Option probabilities per decision, ``(num_decisions, max_options)``."""
