@@ -21,10 +21,14 @@ _EXPORTS = {
     "CellSpace": "nasbench.space",
     "BlockSpace": "nasbench.space",
     "Benchmark": "nasbench.table",
+    "SurrogateBenchmark": "nasbench.surrogate",
     "QueryResult": "nasbench.table",
     "MissingEntryError": "nasbench.table",
     "TableError": "nasbench.table",
 }
+
+#: subpackages reachable as attributes of ``nasbench`` (``nasbench.search.run(...)``), imported when first used
+_SUBPACKAGES = ("space", "table", "surrogate", "search", "report", "compat")
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
@@ -33,4 +37,6 @@ def __getattr__(name: str):
     # Lazy so that `import nasbench` stays cheap and torch-free.
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"nasbench.{name}")
     raise AttributeError(f"module 'nasbench' has no attribute {name!r}")
