@@ -730,7 +730,7 @@ def early_stops_markdown(runs: pd.DataFrame, holds: str = "incumbent") -> list[s
 
     ``holds``: what stays as it was from the end of such a run (the incumbent, or the front).
     """
-    from nasbench.search.runner import MAX_CONSECUTIVE_INFEASIBLE
+    from nasbench.search.ledger import MAX_CONSECUTIVE_INFEASIBLE
 
     early = runs[~runs["stop_reason"].isin(["budget", "max_evals"])]
     if early.empty:

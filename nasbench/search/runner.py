@@ -61,7 +61,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from nasbench.search.base import Strategy, positive_int
-from nasbench.search.ledger import MAX_CONSECUTIVE_INFEASIBLE, Ledger  # noqa: F401  (MAX_...: part of the runner's rules)
+from nasbench.search.ledger import Ledger
 from nasbench.search.workers import WorkerPool
 from nasbench.table import MissingEntryError
 
