@@ -12,6 +12,8 @@
 #                                    # a table with untrained classes); the one-shot runs are kept
 #   reports/regenerate.sh comparisons  # the table looks and every report made from searches on a table or surrogate
 #                                    # (comparisons, Pareto, fidelity, one-shot re-reports), not the surrogates or speed
+#   reports/regenerate.sh parallel   # simulated parallel workers on the flagship table (about an hour; the
+#                                    # syne-tune check needs pip install "nasbench[synetune]", about 30 min more)
 #
 # (A title with commas, colons or parentheses is quoted twice: once for the shell, once for Hydra.)
 # Searches on a table are simulated (seconds); the one-shot runs trained supernets for real
@@ -121,6 +123,15 @@ comparisons() {
     oneshot_blocks
 }
 
+parallel() {
+    # 1,800 runs: the default strategies and ASHA x 1, 4 and 16 workers x the default 100 seeds, each with the
+    # default budget (100 full evaluations' worth of wall-clock time)
+    nasbench-compare "workers=[1,4,16]" "strategies=[random,rea,reinforce,local_search,hyperband,asha]" \
+        "skip_duplicates=[false]" runs_dir=outputs/parallel-runs out=reports/parallel \
+        title="Parallel workers on the flagship table"
+    python reports/parallel/synetune_check.py
+}
+
 case "${1:-}" in
     blocks) blocks ;;
     oneshot) oneshot ;;
@@ -129,5 +140,6 @@ case "${1:-}" in
     generator) generator ;;
     flagship) flagship ;;
     comparisons) comparisons ;;
-    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|generator|flagship|comparisons" >&2; exit 2 ;;
+    parallel) parallel ;;
+    *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|generator|flagship|comparisons|parallel" >&2; exit 2 ;;
 esac

@@ -617,7 +617,7 @@ def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
 
 
 @pytest.mark.parametrize("entry, override, match", [
-    ("search", "strategy=foo", r"^error: In 'search': Could not find 'strategy/foo'; available options in 'strategy': darts, .*, rea, .*spos$"),
+    ("search", "strategy=foo", r"^error: In 'search': Could not find 'strategy/foo'; available options in 'strategy': asha, darts, .*, rea, .*spos$"),
     ("search", "budget.secs=1", r"^error: Could not override 'budget\.secs'; Key 'secs' not in 'BudgetConfig'; valid keys: seconds, evaluations, max_evals$"),
     ("search", "budget.seconds=xyz", r"^error: Error merging override budget\.seconds=xyz; Value 'xyz' of type 'str' could not be converted to Float$"),
     ("search", "strategy.populaton_size=5", r"^error: Could not override 'strategy\.populaton_size'; Key 'populaton_size' is not in struct; valid keys: name$"),

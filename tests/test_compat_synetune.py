@@ -142,3 +142,13 @@ def test_bad_input_is_a_one_line_value_error(bench, call, expected):
     with pytest.raises(ValueError) as err:
         call(bench)
     assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_simulator_and_runner_finish_as_many_evaluations_on_four_workers(bench):
+    from nasbench.compat.synetune import compare_with_simulator
+
+    check = compare_with_simulator(bench, seconds=150, workers=4, seeds=5)
+    assert len(check["nasbench"]) == len(check["syne_tune"]) == 5
+    assert min(check["syne_tune"]) > 80  # about 100 trials each: four workers, not one
+    assert abs(check["difference"]) <= 3 * check["se_difference"] + 1, check  # the same distribution of counts
+    assert check["welch_p"] > 0.001

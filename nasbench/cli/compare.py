@@ -46,6 +46,9 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     settings = cfg["skip_duplicates"]
     if not settings or len(set(settings)) != len(settings):
         raise ValueError(f"skip_duplicates must list false, true or both, each once, got {settings}")
+    workers = cfg.get("workers", [1])
+    if not workers or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in workers) or len(set(workers)) != len(workers):
+        raise ValueError(f"workers must list integers >= 1, each once, e.g. [1,4,16], got {workers}")
     from nasbench.search.multiobjective import check_constraints, check_objectives
 
     # only set when used, so that the recorded config of an unconstrained run is what it always was
@@ -63,19 +66,25 @@ def planned_runs(cfg: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
             one_shot = strategy["name"] in ONE_SHOT_NAMES
             if skip and one_shot:
                 continue  # a supernet evaluates no duplicates: one setting only
-            # a one-shot run trains a supernet for real (minutes): its own, smaller number of seeds
-            for seed in range(min(cfg["seeds"], cfg["one_shot_seeds"]) if one_shot else cfg["seeds"]):
-                run = {
-                    "strategy": strategy,
-                    "benchmark": cfg["benchmark"],
-                    "seed": seed,
-                    "skip_duplicates": bool(skip),
-                    "budget": cfg["budget"],
-                    **extra,
-                    "output": "result.json",
-                }
-                folder = Path(cfg["runs_dir"]) / f"{name}{'+dedup' if skip else ''}" / f"seed{seed:03d}"
-                runs.append((folder, run))
+            for count in workers:
+                if count > 1 and one_shot:
+                    raise ValueError(f"strategy {name} trains one supernet and runs on one worker; drop it or use workers=[1]")
+                # one worker is the plain runner: its recorded config is what it always was
+                parallel = {"workers": count} if count > 1 else {}
+                # a one-shot run trains a supernet for real (minutes): its own, smaller number of seeds
+                for seed in range(min(cfg["seeds"], cfg["one_shot_seeds"]) if one_shot else cfg["seeds"]):
+                    run = {
+                        "strategy": strategy,
+                        "benchmark": cfg["benchmark"],
+                        "seed": seed,
+                        "skip_duplicates": bool(skip),
+                        "budget": cfg["budget"],
+                        **extra,
+                        **parallel,
+                        "output": "result.json",
+                    }
+                    label = f"{name}{'+dedup' if skip else ''}{f'+{count}workers' if count > 1 else ''}"
+                    runs.append((Path(cfg["runs_dir"]) / label / f"seed{seed:03d}", run))
     return runs
 
 
@@ -108,6 +117,12 @@ def main(cfg: DictConfig) -> None:
     benchmark = load_benchmark(plain["benchmark"])
     for _, run in {(run["strategy"]["name"], run["skip_duplicates"]): (f, run) for f, run in runs}.values():
         check_search(run, benchmark)  # a bad strategy option or constraint stops the comparison before any run
+    from nasbench.search.workers import synchronous_note
+
+    most = max(plain.get("workers", [1]))
+    for note in dict.fromkeys(synchronous_note(run["strategy"]["name"], most) for _, run in runs):
+        if note:  # once per strategy that cannot run asynchronously
+            print(f"note: {note}", file=sys.stderr)
     identity = {"benchmark": describe_benchmark(benchmark), "git_commit": git_commit(), "code_sha256": code_sha256(),
                 "versions": library_versions()}
     todo = [(folder, run) for folder, run in runs if not finished(folder / "result.json", run, identity)]

@@ -63,6 +63,7 @@ class SearchConfig:
     benchmark: Any = None
     seed: int = 0
     skip_duplicates: bool = False
+    workers: int = 1
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     constraint: ConstraintConfig = field(default_factory=ConstraintConfig)
     objectives: Optional[list[str]] = None
@@ -80,6 +81,7 @@ class CompareConfig:
     seeds: int = 100
     one_shot_seeds: int = 5
     skip_duplicates: list[bool] = field(default_factory=lambda: [False, True])
+    workers: list[int] = field(default_factory=lambda: [1])
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     constraint: ConstraintConfig = field(default_factory=ConstraintConfig)
     objectives: Optional[list[str]] = None

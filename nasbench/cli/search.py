@@ -42,6 +42,7 @@ def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
             ("constraint.*", any(v is not None for v in (cfg.get("constraint") or {}).values())),
             ("objectives", bool(cfg.get("objectives"))),
             ("skip_duplicates=true", bool(cfg.get("skip_duplicates"))),
+            (f"workers={cfg.get('workers')}", cfg.get("workers", 1) != 1),
         ) if on
     ]
     if unsupported:
@@ -51,6 +52,7 @@ def check_one_shot_options(name: str, cfg: dict[str, Any]) -> None:
 def check_search(cfg: dict[str, Any], benchmark) -> None:
     """Everything :func:`search` checks about ``cfg`` before it runs, without running it."""
     from nasbench.search import ONE_SHOT_NAMES, make_strategy, resolve_budget
+    from nasbench.search.base import positive_int
     from nasbench.search.multiobjective import ArchTable, check_constraints
 
     resolve_budget(cfg["budget"], benchmark)
@@ -68,6 +70,7 @@ def check_search(cfg: dict[str, Any], benchmark) -> None:
         from nasbench.search.runner import check_searchable
 
         make_strategy(name, benchmark.space, np.random.default_rng(0), benchmark.num_epochs, objectives=cfg.get("objectives"), **options)
+        positive_int("workers", cfg.get("workers", 1))
         check_searchable(benchmark)
 
 
@@ -108,7 +111,7 @@ def search(
         strategy = make_strategy(name, benchmark.space, strategy_rng, benchmark.num_epochs, objectives=objectives, **options)
         result = run_search(
             strategy, benchmark, budget, runner_rng, skip_duplicates=bool(cfg["skip_duplicates"]),
-            constraints=constraint, objectives=objectives,
+            constraints=constraint, objectives=objectives, workers=cfg.get("workers", 1),
         )
     return {
         "strategy": name,
@@ -224,6 +227,11 @@ def main(cfg: DictConfig) -> None:
         unfinished.parent.mkdir(parents=True, exist_ok=True)
         unfinished.write_text("this sweep job has written neither its result nor its error.txt (yet)\n")
     try:
+        from nasbench.search.workers import synchronous_note
+
+        note = synchronous_note(plain["strategy"].get("name"), plain["workers"])
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         result = search(plain, benchmark, commit)
         write_json(out, result)
     except Exception as err:
@@ -244,9 +252,10 @@ def main(cfg: DictConfig) -> None:
         unfinished.unlink(missing_ok=True)
     final = result["final"] or {}
     front = f", front of {final.get('front_size', 0)}, hypervolume regret {final.get('hv_regret', float('nan')):.4f}" if result.get("objectives") else ""
+    workers = f" on {result['workers']} workers ({result['worker_seconds']:.0f} worker-s)" if result.get("workers") else ""
     print(
         f"{result['strategy']} seed={result['seed']}: {result['num_evals']} evaluations, "
-        f"{result['simulated_time']:.0f} of {result['budget']['seconds']:.0f} s simulated, "
+        f"{result['simulated_time']:.0f} of {result['budget']['seconds']:.0f} s simulated{workers}, "
         f"incumbent test {100 * final.get('incumbent_test', float('nan')):.2f}%, "
         f"regret {100 * final.get('regret', float('nan')):.2f} points{front} -> {out}"
     )

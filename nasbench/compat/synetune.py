@@ -141,3 +141,93 @@ def to_arch(config: dict[str, Any], table: Benchmark) -> Any:
     if missing:
         raise TableError(f"configuration {config!r} lacks {', '.join(missing)}; valid keys: {', '.join(names)}")
     return space.parse([str(config[name]) for name in names])
+
+
+def simulate_random_search(bb: BlackboxTabular, seconds: float, workers: int = 4, seed: int = 0,
+                           tuner_sleep_time: float = 0.02, delay: float = 0.0) -> np.ndarray:
+    """The finish times of the trials that syne-tune's simulator trains to the last epoch within ``seconds``.
+
+    Random search (``random_seed=seed``) on ``workers`` simulated workers over the blackbox ``bb``
+    (:func:`blackbox`), under ``StoppingCriterion(max_wallclock_time=seconds)``; the simulator draws
+    each trial's table seed from numpy's global generator, seeded here with ``seed``. The tuner
+    starts new trials only when it wakes, every ``tuner_sleep_time`` simulated seconds (see the
+    module's doc). ``delay`` is each of the simulator's modelled overheads (``SimulatorConfig``:
+    starting a trial, registering a result, a completion, a stop); syne-tune's default is 0.05 s,
+    which costs a worker about 0.1 s between trials; 0 simulates training time alone, as
+    nasbench's runner does. Its files go to a temporary folder.
+    """
+    import contextlib
+    import io
+    import logging
+    import os
+    import tempfile
+
+    try:
+        from syne_tune import StoppingCriterion, Tuner
+        from syne_tune.backend.simulator_backend.simulator_backend import SimulatorConfig
+        from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+        from syne_tune.blackbox_repository import UserBlackboxBackend
+        from syne_tune.optimizer.baselines import RandomSearch
+    except ImportError:
+        raise ImportError('nasbench.compat.synetune needs syne-tune: pip install "nasbench[synetune]"') from None
+    overheads = SimulatorConfig(delay_on_trial_result=delay, delay_complete_after_final_report=delay,
+                                delay_complete_after_stop=delay, delay_start=delay, delay_stop=delay)
+    quiet = logging.getLogger("syne_tune")
+    level, folder = quiet.level, os.environ.get("SYNETUNE_FOLDER")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["SYNETUNE_FOLDER"] = tmp
+        quiet.setLevel(logging.WARNING)
+        try:
+            np.random.seed(seed)
+            results = SimulatorCallback()
+            tuner = Tuner(
+                trial_backend=UserBlackboxBackend(bb, elapsed_time_attr=METRIC_ELAPSED_TIME, tuner_sleep_time=tuner_sleep_time,
+                                                  simulator_config=overheads),
+                scheduler=RandomSearch(bb.configuration_space, metrics=[METRIC_VALID_ERROR], random_seed=seed),
+                stop_criterion=StoppingCriterion(max_wallclock_time=seconds),
+                n_workers=workers, sleep_time=0, callbacks=[results], save_tuner=False, tuner_name="nasbench-simulator",
+            )
+            with contextlib.redirect_stdout(io.StringIO()):  # its progress tables
+                tuner.run()
+        finally:
+            quiet.setLevel(level)
+            if folder is None:
+                os.environ.pop("SYNETUNE_FOLDER", None)
+            else:
+                os.environ["SYNETUNE_FOLDER"] = folder
+    frame = results.dataframe()
+    times = frame.loc[frame[RESOURCE_ATTR] == int(np.max(bb.fidelity_values)), "st_tuner_time"].to_numpy(dtype=float)
+    return np.sort(times[times <= seconds])
+
+
+def compare_with_simulator(table: Benchmark | str | None = None, seconds: float = 500.0, workers: int = 4,
+                           seeds: int = 20, tuner_sleep_time: float = 0.02, delay: float = 0.0) -> dict[str, Any]:
+    """Random search on ``workers`` workers for ``seconds`` of wall-clock time, ``seeds`` times each in
+    nasbench's runner (:func:`~nasbench.search.runner.run_search`) and in syne-tune's simulator
+    (:func:`simulate_random_search`) on the same table: how many evaluations each finishes.
+
+    The two draw their architectures and seeds from different generators, so the counts agree only
+    in distribution: Welch's t-test (scipy) on the two sets of counts, and the difference of the
+    means with its standard error.
+    """
+    from scipy.stats import ttest_ind
+
+    from nasbench.search import Budget, make_generators, make_strategy, run_search
+
+    bench = table if isinstance(table, Benchmark) else Benchmark.load(table)
+    bb = blackbox(bench)
+    ours, theirs = [], []
+    for seed in range(seeds):
+        strategy_rng, runner_rng = make_generators(seed)
+        strategy = make_strategy("random", bench.space, strategy_rng, bench.num_epochs)
+        ours.append(run_search(strategy, bench, Budget(seconds), runner_rng, workers=workers)["num_evals"])
+        theirs.append(len(simulate_random_search(bb, seconds, workers, seed, tuner_sleep_time, delay)))
+    a, b = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+    return {
+        "table": str(bench.path), "seconds": seconds, "workers": workers, "seeds": seeds,
+        "tuner_sleep_time": tuner_sleep_time, "delay": delay, "nasbench": ours, "syne_tune": theirs,
+        "mean_nasbench": float(a.mean()), "mean_syne_tune": float(b.mean()),
+        "difference": float(a.mean() - b.mean()), "se_difference": se,
+        "welch_p": float(ttest_ind(a, b, equal_var=False).pvalue),
+    }

@@ -35,18 +35,27 @@ def run_label(result: dict) -> str:
     return f"{label}{DEDUP}" if result.get("skip_duplicates") else label
 
 
-def run_labels(results: list[dict]) -> list[str]:
+def run_workers(result: dict) -> int:
+    """The simulated parallel workers a run had (1 when it records none)."""
+    return int(result.get("workers", 1))
+
+
+def run_labels(results: list[dict], workers: bool = True) -> list[str]:
     """Labels of runs reported together: :func:`run_label`, plus the strategy options that differ among
     runs of one label (a sweep over ``strategy.sampler`` or ``strategy.population_size``), e.g.
-    ``optuna[sampler=nsga2]``. Runs that share their options keep the plain label."""
+    ``optuna[sampler=nsga2]``, and with ``workers`` the worker count where it differs (``rea[workers=16]``).
+    Runs that share their options keep the plain label."""
+    def settings(data: dict) -> dict:
+        return {**(data.get("strategy_options") or {}), **({"workers": run_workers(data)} if workers else {})}
+
     base = [run_label(data) for data in results]
     labels = []
     for label, data in zip(base, results):
-        peers = [other.get("strategy_options") or {} for b, other in zip(base, results) if b == label]
+        peers = [settings(other) for b, other in zip(base, results) if b == label]
         keys = sorted({key for options in peers for key in options})
         differing = [key for key in keys if len({json.dumps(options.get(key), sort_keys=True) for options in peers}) > 1]
         if differing:
-            options = data.get("strategy_options") or {}
+            options = settings(data)
             name, plus, dedup = label.partition("+")
             label = f"{name}[{','.join(f'{key}={options.get(key)}' for key in differing)}]{plus}{dedup}"
         labels.append(label)
@@ -255,7 +264,9 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
             )
     budget = check_one_budget(results, directory)
     run_rows, traj_rows = [], []
-    for (path, data), label in zip(results, run_labels([data for _, data in results])):
+    parallel = any(run_workers(data) > 1 for _, data in results)  # the rows then say who ran what, and when
+    groups = run_labels([data for _, data in results], workers=False)
+    for (path, data), label, group in zip(results, run_labels([data for _, data in results]), groups):
         final = data.get("final") or {}
         resolved = (data.get("benchmark") or {}).get("resolved") or {}
         run_rows.append(
@@ -267,6 +278,9 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
                 "num_evals": data.get("num_evals", 0),
                 "duplicates_skipped": data.get("num_duplicates_skipped", 0),
                 "simulated_time": data.get("simulated_time", np.nan),
+                **({"workers": run_workers(data), "group": group,
+                    # one worker trains all the time it is busy: its worker-seconds are its simulated time
+                    "worker_seconds": data.get("worker_seconds", data.get("simulated_time", np.nan))} if parallel else {}),
                 "budget_seconds": (data.get("budget") or {}).get("seconds", np.nan),
                 "stop_reason": data.get("stop_reason", "budget"),
                 "max_consecutive_duplicates": data.get("max_consecutive_duplicates"),
@@ -293,6 +307,9 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
                     "incumbent_valid": row["incumbent_valid"],
                     "incumbent_test": row["incumbent_test"],
                     "regret": row["regret"],
+                    # a one-worker row: worker 0, started when the previous evaluation finished
+                    **({"worker": row.get("worker", 0), "start": row.get("start", row["time"] - row.get("cost", 0.0))}
+                       if parallel else {}),
                 }
             )
     runs = pd.DataFrame(run_rows).sort_values(["label", "seed"], kind="stable").reset_index(drop=True)
@@ -309,7 +326,8 @@ def collect(directory: str | Path, only: list[Path] | None = None, truth=None) -
     optima = runs["optimum_test"].dropna().unique()
     if len(optima) > 1 and np.ptp(optima) > 1e-9:
         raise ReportError(f"runs under {directory} used benchmarks with different optima ({', '.join(f'{o:.4f}' for o in optima)}); report one benchmark at a time")
-    trajectory = pd.DataFrame(traj_rows, columns=["label", "seed", "time", "n_evals", "incumbent_valid", "incumbent_test", "regret"])
+    columns = ["label", "seed", "time", "n_evals", "incumbent_valid", "incumbent_test", "regret", *(["worker", "start"] if parallel else [])]
+    trajectory = pd.DataFrame(traj_rows, columns=columns)
     trajectory = trajectory.sort_values(["label", "seed"], kind="stable").reset_index(drop=True)  # rows in the same order however runs were listed
     kinds = sorted({str((data.get("benchmark") or {}).get("kind", "unknown")) for _, data in results})
     provenance = runs_provenance([data for _, data in results])

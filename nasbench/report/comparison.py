@@ -544,6 +544,13 @@ def write_report(
     collection = collect(directory, only, truth)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    everything = collection
+    parallel_lines: list[str] = []
+    if "workers" in collection.runs:  # simulated workers: worker counts compared first, then strategies at the most
+        from nasbench.report.parallel import most_workers, write_parallel
+
+        parallel_lines, parallel_summary = write_parallel(collection, out)
+        collection = most_workers(collection)
     runs = collection.runs
     optimum = float(runs["optimum_test"].dropna().iloc[0]) if runs["optimum_test"].notna().any() else float("nan")
     constraints = str(runs["constraints"].iloc[0]) if "constraints" in runs else "none"
@@ -566,9 +573,10 @@ def write_report(
     plot_effects(effects, BASELINE, out / "effects.png", "regret", PERCENT, "percentage points")
     cd = critical_difference(paired_final(runs, "final_test"), out / "critical_difference.png")
 
-    percent_runs = runs.drop(columns=["path", "table_complete", "table_entries", "space_signature", "dataset_fingerprint"])
+    # runs.csv and the incumbent trajectory keep every run (with simulated workers: every worker count)
+    percent_runs = everything.runs.drop(columns=["path", "table_complete", "table_entries", "space_signature", "dataset_fingerprint"])
     percent_runs[["final_test", "final_valid", "final_regret", "optimum_test"]] *= PERCENT
-    trajectory = incumbent_changes(collection.trajectory).copy()
+    trajectory = incumbent_changes(everything.trajectory).copy()
     trajectory[["incumbent_valid", "incumbent_test", "regret"]] *= PERCENT
     percent_table = table.copy()
     percent_table[["test_mean", "test_std", "test_se", "test_best", "regret_mean", "regret_se"]] *= PERCENT
@@ -592,6 +600,7 @@ def write_report(
         "friedman_nemenyi": cd,
         "failed_runs": collection.failed,
         "findings": findings(table, tests, effects=effects),
+        **({"parallel": parallel_summary} if parallel_lines else {}),
         "provenance": report_provenance(**collection.provenance),
     }
     _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
@@ -632,6 +641,7 @@ def write_report(
            "regret and test accuracy looked up again for every run; one-shot runs' measured cost converted again at "
            "this table's epoch time of their reference cell, so their time axis is on its scale).", ""]
           if truth is not None else []),
+        *parallel_lines,
         "## Findings",
         "",
         *[f"- {line}" for line in summary["findings"]],

@@ -84,6 +84,11 @@ class Strategy(ABC):
     #: with ``skip_duplicates``, a run stops after this many duplicate proposals in a row (the strategy keeps
     #: proposing classes it has seen: converged, or nearly)
     max_consecutive_duplicates: ClassVar[int] = MAX_CONSECUTIVE_DUPLICATES
+    #: with several workers, whether :meth:`ask` proposes work before the earlier trials are told (an
+    #: asynchronous strategy), or may answer ``None`` until they are: a synchronous one's free workers wait
+    asynchronous: ClassVar[bool] = True
+    #: a synchronous strategy's one line on what its free workers wait for
+    waits_for: ClassVar[str] = ""
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, num_epochs: int):
         if not isinstance(rng, np.random.Generator):
@@ -93,8 +98,12 @@ class Strategy(ABC):
         self.num_epochs = int(num_epochs)
 
     @abstractmethod
-    def ask(self) -> Trial:
-        """The next architecture (and fidelity) to evaluate."""
+    def ask(self) -> Trial | None:
+        """The next architecture (and fidelity) to evaluate.
+
+        A synchronous strategy (:attr:`asynchronous` false) may answer ``None`` while trials it
+        proposed are still in flight: nothing to propose until one of them is told.
+        """
 
     @abstractmethod
     def tell(self, trial: Trial, observation: Observation) -> None:

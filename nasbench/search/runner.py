@@ -30,6 +30,20 @@ budget, the seed each evaluation observes and the bookkeeping.
   not counted. The regret reference becomes the best feasible architecture (mean
   final test accuracy over seeds); a bound nothing meets is a one-line error
   giving the smallest achievable value.
+* **Workers.** ``workers=N`` simulates N parallel workers on one wall clock
+  (:class:`~nasbench.search.workers.WorkerPool`, an event queue ordered by
+  finish time). Whenever a worker is free the strategy is asked for the next
+  trial, knowing only the evaluations that have finished; the clock then jumps
+  to the next finish, which is told to the strategy and becomes a trajectory
+  row (``time`` is its finish, with its ``worker`` and ``start``). The budget is
+  wall-clock: a worker whose next evaluation would finish after it starts
+  nothing more, and the search ends when no worker is busy. ``worker_seconds``
+  records the training time of the finished evaluations. A synchronous strategy
+  (:attr:`~nasbench.search.base.Strategy.asynchronous` false) may answer
+  ``None``: its free workers wait for the next finish. With ``skip_duplicates`` a
+  class still in training at that epoch is answered when that evaluation
+  finishes. ``workers=1`` is the plain ask/evaluate/tell loop, and its result is
+  exactly what it was before workers existed (no worker fields).
 * **Objectives.** With ``objectives=("valid_accuracy", "params")`` every
   observation carries the objectives' values and each trajectory row records
   the run's front (:class:`~nasbench.search.multiobjective.FrontTracker`): its
@@ -46,10 +60,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nasbench.search.base import MAX_CONSECUTIVE_DUPLICATES, Observation, Strategy, positive_int, ranking_score
+from nasbench.search.base import MAX_CONSECUTIVE_DUPLICATES, Observation, Strategy, Trial, positive_int, ranking_score
 from nasbench.search.multiobjective import (
     ArchTable, FrontTracker, Normaliser, check_constraints, check_objectives, true_front,
 )
+from nasbench.search.workers import WorkerPool
 from nasbench.table import MissingEntryError
 
 #: consecutive infeasible proposals after which a run stops (the constraint leaves the strategy nothing)
@@ -151,17 +166,20 @@ def run_search(
     skip_duplicates: bool = False,
     constraints: Mapping[str, float | None] | None = None,
     objectives: Sequence[str] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Ask/evaluate/tell until the budget is spent; returns the trajectory and summary (JSON-able).
 
-    ``constraints`` (upper bounds on ``params``, ``flops``, ``latency``) and
+    ``constraints`` (upper bounds on ``params``, ``flops``, ``latency``),
     ``objectives`` (2-3 of ``valid_accuracy``, ``params``, ``flops``,
-    ``latency``; default: the strategy's own) are described in the module docstring.
+    ``latency``; default: the strategy's own) and ``workers`` (simulated
+    parallel workers) are described in the module docstring.
     """
     if budget.seconds == np.inf and budget.max_evals is None:
         raise ValueError(
             "budget.seconds=inf never ends a search without budget.max_evals; give a finite budget.seconds or set budget.max_evals"
         )
+    workers = positive_int("workers", workers)
     check_searchable(benchmark)
     space = benchmark.space
     last_epoch = benchmark.num_epochs
@@ -207,10 +225,12 @@ def run_search(
             truth_cache[index] = float(benchmark.query(index).test_accuracy)
         return truth_cache[index]
 
-    elapsed = 0.0
+    pool = WorkerPool(workers)
     rows: list[dict[str, Any]] = []
     # (class, epoch) -> the answer a duplicate gets, and the (epoch, train_time, seed) a resume of it continues from
     seen: dict[tuple[int, int], tuple[Observation, tuple[int, float, int]]] = {}
+    # (class, epoch) in flight -> the duplicates proposed meanwhile, answered when it finishes
+    waiting: dict[tuple[int, int], list[tuple[Trial, int, int]]] = {}
     # (class, Trial.model) -> (epoch, train_time, seed) of the model's last evaluation, for resumes
     paid: dict[tuple[int, int | None], tuple[int, float, int]] = {}
     incumbent: dict[str, Any] | None = None
@@ -218,64 +238,82 @@ def run_search(
     duplicate_limit = int(getattr(strategy, "max_consecutive_duplicates", MAX_CONSECUTIVE_DUPLICATES))
     infeasible = consecutive_infeasible = 0
     stop_reason = "budget"
+    asking = True  # false once the strategy has nothing left to propose: the evaluations in flight still finish
+    first_unaffordable: tuple[float, int] | None = None  # (cost, epoch) of the first evaluation the budget could not pay
+
+    def answer_duplicate(trial: Trial, index: int, key: tuple[int, int], class_id: int) -> None:
+        answer, record = seen[key]
+        if objectives:  # the class's accuracy, this architecture's own costs
+            answer = replace(answer, objectives=objective_values(index, answer.valid_accuracy))
+            # as if trained again (skip_duplicates only saves the cost): a cheaper member of the class may enter the front
+            front.add(index, answer.objectives, key[1])
+        paid[(class_id, trial.model)] = record  # a later resume continues from the remembered model
+        strategy.tell(trial, answer)
+
     evaluated = set(getattr(benchmark, "evaluated_epochs", range(1, last_epoch + 1)))
     while True:
-        trial = strategy.ask()
-        arch = space.parse(trial.arch)
-        epoch = last_epoch if trial.epoch is None else int(trial.epoch)
-        if not 1 <= epoch <= last_epoch:
-            raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}; valid: 1..{last_epoch}")
-        if epoch not in evaluated:
-            raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}, which the table did not evaluate; "
-                             f"valid: {', '.join(map(str, sorted(evaluated)))} (the table's train.eval_epochs)")
-        class_id = int(class_ids[arch.index])
-        key = (class_id, epoch)
-        if feasible is not None and not feasible[arch.index]:
-            infeasible += 1
-            consecutive_infeasible += 1
-            strategy.tell(trial, Observation(-np.inf, -np.inf, np.inf, epoch, 0.0, feasible=False))
-            if consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
-                stop_reason = "only_infeasible"
-                break
-            continue
-        if skip_duplicates and key in seen:
-            duplicates += 1
-            consecutive_duplicates += 1
-            answer, record = seen[key]
-            if objectives:  # the class's accuracy, this architecture's own costs
-                answer = replace(answer, objectives=objective_values(arch.index, answer.valid_accuracy))
-                # as if trained again (skip_duplicates only saves the cost): a cheaper member of the class may enter the front
-                front.add(arch.index, answer.objectives, epoch)
-            paid[(class_id, trial.model)] = record  # a later resume continues from the remembered model
-            strategy.tell(trial, answer)
-            if consecutive_duplicates >= duplicate_limit:
-                stop_reason = "only_duplicates"
-                break
-            continue
-        consecutive_duplicates = consecutive_infeasible = 0
-        model = (class_id, trial.model)
-        resumed = paid.get(model) if trial.resume else None
-        if resumed is not None:
-            seed = resumed[2]
-        else:
-            available = seeds[done[class_id]]  # every class has one (check_searchable)
-            seed = int(available[rng.integers(len(available))])
-        result = benchmark.query(arch.index, epoch=epoch, seed=seed)
-        trained_time = float(result.train_time)
-        if not np.isfinite(trained_time):  # diverged before `epoch`: training stopped there
-            trained_time = time_until_divergence(benchmark, arch.index, seed, epoch)
-        cost = trained_time
-        if resumed is not None and resumed[0] <= epoch:
-            cost = max(cost - resumed[1], 0.0)
-        if elapsed + cost > budget.seconds:
-            if not rows:  # an empty run has no incumbent: nothing to report
-                cheapest = float(benchmark.optimum("train_time", epoch=epoch))
-                raise BudgetTooSmall(
-                    f"budget.seconds={budget.seconds:g} ran out before the first evaluation: it costs {cost:.3g} "
-                    f"simulated s (epoch {epoch}; the cheapest architecture costs {cheapest:.3g} s); raise budget.seconds"
-                )
+        while asking and pool.has_free():
+            trial = strategy.ask()
+            if trial is None:  # a synchronous strategy waits for what is in flight
+                if not pool.running and first_unaffordable is None:
+                    raise RuntimeError(f"strategy {strategy.name} proposed nothing while no evaluation was in flight")
+                break  # (nothing in flight: it waits for an evaluation the budget cut off, and the search ends)
+            arch = space.parse(trial.arch)
+            epoch = last_epoch if trial.epoch is None else int(trial.epoch)
+            if not 1 <= epoch <= last_epoch:
+                raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}; valid: 1..{last_epoch}")
+            if epoch not in evaluated:
+                raise ValueError(f"strategy {strategy.name} asked for epoch {epoch}, which the table did not evaluate; "
+                                 f"valid: {', '.join(map(str, sorted(evaluated)))} (the table's train.eval_epochs)")
+            class_id = int(class_ids[arch.index])
+            key = (class_id, epoch)
+            if feasible is not None and not feasible[arch.index]:
+                infeasible += 1
+                consecutive_infeasible += 1
+                strategy.tell(trial, Observation(-np.inf, -np.inf, np.inf, epoch, 0.0, feasible=False))
+                if consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
+                    stop_reason = "only_infeasible"
+                    asking = False
+                continue
+            if skip_duplicates and (key in seen or key in waiting):
+                duplicates += 1
+                consecutive_duplicates += 1
+                if key in seen:
+                    answer_duplicate(trial, arch.index, key, class_id)
+                else:  # its class is being trained at this epoch: answered from memory when that finishes
+                    waiting[key].append((trial, arch.index, class_id))
+                if consecutive_duplicates >= duplicate_limit:
+                    stop_reason = "only_duplicates"
+                    asking = False
+                continue
+            consecutive_duplicates = consecutive_infeasible = 0
+            model = (class_id, trial.model)
+            resumed = paid.get(model) if trial.resume else None
+            if resumed is not None:
+                seed = resumed[2]
+            else:
+                available = seeds[done[class_id]]  # every class has one (check_searchable)
+                seed = int(available[rng.integers(len(available))])
+            result = benchmark.query(arch.index, epoch=epoch, seed=seed)
+            trained_time = float(result.train_time)
+            if not np.isfinite(trained_time):  # diverged before `epoch`: training stopped there
+                trained_time = time_until_divergence(benchmark, arch.index, seed, epoch)
+            cost = trained_time
+            if resumed is not None and resumed[0] <= epoch:
+                cost = max(cost - resumed[1], 0.0)
+            if pool.now + cost > budget.seconds:  # it would finish after the budget: this worker is done
+                if first_unaffordable is None:
+                    first_unaffordable = (cost, epoch)
+                pool.retire()
+                continue
+            if skip_duplicates:
+                waiting[key] = []
+            pool.start(cost, (trial, arch, class_id, key, model, seed, result, trained_time, cost))
+        if not pool.running:
             break
-        elapsed += cost
+        job = pool.finish_next()
+        trial, arch, class_id, key, model, seed, result, trained_time, cost = job.payload
+        epoch = key[1]
         paid[model] = (epoch, trained_time, seed)
         valid = float(result.valid_accuracy)
         observation = Observation(
@@ -294,7 +332,7 @@ def run_search(
         incumbent_test = ground_truth(incumbent["index"])
         row = {
             "n_evals": len(rows) + 1,
-            "time": round(elapsed, 6),
+            "time": round(pool.now, 6),
             "index": arch.index,
             "arch_str": arch.arch_str,
             "class_id": class_id,
@@ -308,6 +346,8 @@ def run_search(
             "incumbent_test": incumbent_test,
             "regret": optimum - incumbent_test,
         }
+        if workers > 1:  # one worker's rows stay as they always were: worker 0, start = time - cost
+            row.update({"worker": job.worker, "start": round(job.start, 6)})
         if objectives:
             front.add(arch.index, observation.objectives, epoch)
             row.update(
@@ -320,9 +360,19 @@ def run_search(
                 }
             )
         rows.append(row)
+        for duplicate, index, duplicate_class in waiting.pop(key, []):
+            answer_duplicate(duplicate, index, key, duplicate_class)
         if budget.max_evals is not None and len(rows) >= budget.max_evals:
             stop_reason = "max_evals"
             break
+    if not rows and first_unaffordable is not None:  # an empty run has no incumbent: nothing to report
+        cost, epoch = first_unaffordable
+        cheapest = float(benchmark.optimum("train_time", epoch=epoch))
+        raise BudgetTooSmall(
+            f"budget.seconds={budget.seconds:g} ran out before the first evaluation: it costs {cost:.3g} "
+            f"simulated s (epoch {epoch}; the cheapest architecture costs {cheapest:.3g} s); raise budget.seconds"
+        )
+    elapsed = pool.now
     final = rows[-1] if rows else None
     summary = None if final is None else {
         "incumbent_index": final["incumbent_index"],
@@ -347,6 +397,8 @@ def run_search(
         "max_consecutive_duplicates": duplicate_limit if skip_duplicates else None,
         "num_infeasible_skipped": infeasible,
         "simulated_time": elapsed,
+        **({"workers": workers, "worker_seconds": pool.busy_seconds, "asynchronous": strategy.asynchronous}
+           if workers > 1 else {}),
         "constraints": constraints,
         "num_feasible_architectures": None if feasible is None else int(feasible.sum()),
         "optimum_test_accuracy": optimum,

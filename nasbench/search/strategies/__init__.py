@@ -1,5 +1,6 @@
 """One file per strategy; :data:`STRATEGIES` maps config names to classes."""
 
+from nasbench.search.strategies.asha import ASHA
 from nasbench.search.strategies.hyperband import Hyperband
 from nasbench.search.strategies.local_search import LocalSearch
 from nasbench.search.strategies.mo_random import MultiObjectiveRandomSearch
@@ -13,12 +14,12 @@ from nasbench.search.strategies.reinforce import Reinforce
 STRATEGIES = {
     cls.name: cls
     for cls in (
-        RandomSearch, RegularizedEvolution, Reinforce, LocalSearch, Hyperband,
+        RandomSearch, RegularizedEvolution, Reinforce, LocalSearch, Hyperband, ASHA,
         MultiObjectiveRandomSearch, NSGA2, ScalarisedREA, OptunaStrategy,
     )
 }
 
 __all__ = [
-    "STRATEGIES", "RandomSearch", "RegularizedEvolution", "Reinforce", "LocalSearch", "Hyperband",
+    "STRATEGIES", "RandomSearch", "RegularizedEvolution", "Reinforce", "LocalSearch", "Hyperband", "ASHA",
     "MultiObjectiveRandomSearch", "NSGA2", "ScalarisedREA", "OptunaStrategy",
 ]

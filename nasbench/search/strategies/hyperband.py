@@ -8,6 +8,11 @@ epochs) to plain random search at full fidelity; ``brackets="sh"`` runs only the
 most aggressive one (successive halving). An infeasible architecture (it breaks
 a cost constraint) in a bracket's first rung is replaced by another random one.
 
+Both are synchronous: a rung is ranked only once all its models are evaluated,
+so with several workers the free ones wait for the rung to finish
+(:attr:`asynchronous` is false). Their asynchronous form, which promotes as soon
+as a rung allows, is ASHA (:mod:`.asha`).
+
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> hb = Hyperband(CellSpace(), np.random.default_rng(0), num_epochs=12)
@@ -24,8 +29,20 @@ import math
 from nasbench.search.base import Observation, Strategy, Trial, positive_int, ranking_score
 
 
+def rung_epochs(num_epochs: int, min_epochs: int, eta: int, s: int) -> list[int]:
+    """Epochs of the ``s + 1`` rungs of bracket ``s``: ``num_epochs * eta**-s`` up to ``num_epochs``."""
+    return [min(max(min_epochs, int(round(num_epochs * eta ** (i - s)))), num_epochs) for i in range(s + 1)]
+
+
+def most_rungs(num_epochs: int, min_epochs: int, eta: int) -> int:
+    """The most aggressive bracket's ``s``: ``floor(log_eta(num_epochs / min_epochs))``."""
+    return int(math.floor(math.log(num_epochs / min_epochs, eta) + 1e-9))
+
+
 class Hyperband(Strategy):
     name = "hyperband"
+    asynchronous = False
+    waits_for = "a free worker waits until every model of its rung is evaluated (strategy=asha is the asynchronous form)"
 
     def __init__(self, space, rng, num_epochs, eta: int = 3, min_epochs: int = 1, brackets: str = "hyperband"):
         super().__init__(space, rng, num_epochs)
@@ -36,23 +53,21 @@ class Hyperband(Strategy):
         if brackets not in ("hyperband", "sh"):
             raise ValueError(f"brackets must be 'hyperband' or 'sh', got {brackets!r}")
         self.brackets = brackets
-        self.s_max = int(math.floor(math.log(num_epochs / self.min_epochs, self.eta) + 1e-9))
+        self.s_max = most_rungs(num_epochs, self.min_epochs, self.eta)
         self.bracket_index = 0
         self.pending: list[Trial] = []
         self.results: list[tuple[float, Trial]] = []
         self.rung = 0
         self.plan: list[dict] = []
         self.models_started = 0
+        self.in_flight = 0  # trials asked and not yet told
         self._start_bracket()
 
     def bracket_plan(self, s: int) -> list[dict]:
         """Rungs of bracket ``s``: how many models at how many epochs."""
         n = int(math.ceil((self.s_max + 1) / (s + 1) * self.eta**s))
-        rungs = []
-        for i in range(s + 1):
-            epochs = max(self.min_epochs, int(round(self.num_epochs * self.eta ** (i - s))))
-            rungs.append({"n": max(1, n // self.eta**i), "epochs": min(epochs, self.num_epochs)})
-        return rungs
+        epochs = rung_epochs(self.num_epochs, self.min_epochs, self.eta, s)
+        return [{"n": max(1, n // self.eta**i), "epochs": epochs[i]} for i in range(s + 1)]
 
     def _start_bracket(self) -> None:
         if self.brackets == "sh":
@@ -72,12 +87,16 @@ class Hyperband(Strategy):
         self.models_started += 1
         return Trial(self.space.sample(self.rng), epochs, model=self.models_started)
 
-    def ask(self) -> Trial:
+    def ask(self) -> Trial | None:
         while not self.pending:
+            if self.in_flight:
+                return None  # the rung is still being evaluated
             self._advance()
+        self.in_flight += 1
         return self.pending.pop()
 
     def tell(self, trial: Trial, observation: Observation) -> None:
+        self.in_flight -= 1
         if not observation.feasible:
             if self.rung == 0:  # replaced, so that the bracket starts with n feasible models
                 self.pending.append(self._new_model(trial.epoch))

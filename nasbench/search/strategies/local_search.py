@@ -6,6 +6,14 @@ becomes current. When no neighbour is better (a local optimum), the search
 restarts from a random architecture. Infeasible architectures (they break a
 cost constraint) are passed over.
 
+With several workers the neighbours are evaluated side by side, as many in
+flight as there are workers. A neighbour that finishes better than the current
+architecture becomes current at once (the neighbours still in flight are then
+judged against it). When every neighbour has been proposed but some are still
+in flight, a free worker evaluates a random architecture, which becomes
+current only if it is better; the restart comes once the last neighbour has
+finished without improvement.
+
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
@@ -34,18 +42,25 @@ class LocalSearch(Strategy):
         self.current: Arch | None = None
         self.current_score = float("-inf")
         self.queue: list[Arch] = []
+        self.in_flight: list[Trial] = []  # the current architecture's neighbours being evaluated
         self.restarts = 0
 
     def ask(self) -> Trial:
         if self.current is None:
             return Trial(self.space.sample(self.rng))
-        if not self.queue:  # local optimum: restart
-            self.restarts += 1
-            self.current, self.current_score = None, float("-inf")
+        if self.queue:
+            trial = Trial(self.queue.pop())
+            self.in_flight.append(trial)
+            return trial
+        if self.in_flight:  # the last neighbours are still being evaluated: try a random architecture meanwhile
             return Trial(self.space.sample(self.rng))
-        return Trial(self.queue.pop())
+        # local optimum: restart
+        self.restarts += 1
+        self.current, self.current_score = None, float("-inf")
+        return Trial(self.space.sample(self.rng))
 
     def tell(self, trial: Trial, observation: Observation) -> None:
+        self.in_flight = [pending for pending in self.in_flight if pending is not trial]
         if not observation.feasible:
             return  # breaks a constraint: never the current architecture
         score = ranking_score(observation.valid_accuracy)
@@ -53,6 +68,7 @@ class LocalSearch(Strategy):
             self.current, self.current_score = trial.arch, score
             neighbours = self.space.neighbours(trial.arch)
             self.queue = [neighbours[i] for i in self.rng.permutation(len(neighbours))]
+            self.in_flight = []  # neighbours of the old current architecture no longer hold a restart back
 
     def state(self) -> dict:
         return {"restarts": self.restarts, "current_score": self.current_score}

@@ -11,6 +11,10 @@ survive: whole fronts in order of rank, the last one cut by crowding distance.
 Infeasible children (they break a cost constraint) are not counted: another
 child is bred in their place.
 
+Generational, so synchronous: with several workers, once a generation's children
+(or the first random population) are all in flight, the free workers wait until
+they are evaluated (:attr:`asynchronous` is false).
+
 >>> import numpy as np
 >>> from nasbench.space import CellSpace
 >>> from nasbench.search.base import Observation
@@ -36,6 +40,8 @@ from nasbench.space.base import Arch
 
 class NSGA2(MultiObjectiveStrategy):
     name = "nsga2"
+    asynchronous = False
+    waits_for = "a free worker waits until every child of its generation is evaluated"
 
     def __init__(
         self,
@@ -56,6 +62,7 @@ class NSGA2(MultiObjectiveStrategy):
         self.crowding = np.zeros(0)
         self.children: list[tuple[Arch, np.ndarray]] = []
         self.generation = 0
+        self.in_flight = 0  # trials asked and not yet told
 
     # ------------------------------------------------------------------ selection
     def _tournament(self) -> Arch:
@@ -64,7 +71,11 @@ class NSGA2(MultiObjectiveStrategy):
             i = j
         return self.parents[i][0]
 
-    def ask(self) -> Trial:
+    def ask(self) -> Trial | None:
+        members = self.parents if self.generation == 0 else self.children
+        if self.in_flight and len(members) + self.in_flight >= self.population_size:
+            return None  # the generation is complete once these are evaluated
+        self.in_flight += 1
         if self.generation == 0:
             return Trial(self.space.sample(self.rng))
         child = self._tournament()
@@ -75,6 +86,7 @@ class NSGA2(MultiObjectiveStrategy):
         return Trial(child)
 
     def tell(self, trial: Trial, observation: Observation) -> None:
+        self.in_flight -= 1
         vector = self.vector(observation)
         if vector is None:
             return  # infeasible: not a member; the next ask breeds another child

@@ -136,12 +136,15 @@ class OptunaStrategy(Strategy):
     def ask(self) -> Trial:
         with _quiet():
             trial = self.study.ask(self.distributions)
-        self._asked.append(trial)
         decisions = [int(trial.params[name]) for name in self.distributions]
-        return Trial(self.space[int(self.space.index_of(decisions))])
+        ours = Trial(self.space[int(self.space.index_of(decisions))])
+        self._asked.append((ours, trial))
+        return ours
 
     def tell(self, trial: Trial, observation: Observation) -> None:
-        asked = self._asked.pop(0)
+        # with several workers trials finish out of order: tell the Optuna trial this one was asked as
+        position = next(i for i, (ours, _) in enumerate(self._asked) if ours is trial)
+        asked = self._asked.pop(position)[1]
         if observation.feasible:
             raw = observation.objectives if self.objectives else (observation.valid_accuracy,)
             values = [self._clean(o, v) for o, v in zip(self._names, raw)]
