@@ -34,8 +34,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from nasbench.io import finite, write_json, write_text
 from nasbench.provenance import provenance_line, report_provenance
-from nasbench.report.comparison import _atomic_text, _markdown, _plt
+from nasbench.report._format import markdown_table, pyplot
 from nasbench.surrogate.model import Surrogate, SurrogateError, seed_targets, trained_classes
 from nasbench.table.benchmark import Benchmark
 
@@ -320,7 +321,7 @@ def feature_importance(model: Surrogate) -> pd.DataFrame:
 
 def plot_scatter(model: Surrogate, bench: Benchmark, classes: np.ndarray, path: Path) -> None:
     """Predicted vs true final valid and test accuracy, and predicted vs true seed std of valid accuracy."""
-    plt = _plt()
+    plt = pyplot()
     values = _truth(model, bench, classes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -358,7 +359,7 @@ def plot_fractions(frame: pd.DataFrame, path: Path, ceiling: dict[str, dict[str,
 
     ``ceiling`` (:func:`seed_agreement`) draws one seed's agreement with the others as dotted lines.
     """
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for name in ("valid_accuracy", "test_accuracy"):
         part = frame[frame["output"] == name]
@@ -409,10 +410,10 @@ def write_report(
     ceiling = seed_agreement(bench, model.outputs_, test)
     splits = split_agreement(bench, test)
     oracle = oracle_ceiling(bench, test, seed=model.seed)
-    model.metadata_["quality"] = _finite({"test_classes": int(len(test)), "metrics": metrics, "noise": noise,
-                                          "seed_agreement": ceiling, "split_agreement": splits,
-                                          "oracle_ceiling": oracle,
-                                          "top_quarter_metrics": top_metrics})
+    model.metadata_["quality"] = finite({"test_classes": int(len(test)), "metrics": metrics, "noise": noise,
+                                         "seed_agreement": ceiling, "split_agreement": splits,
+                                         "oracle_ceiling": oracle,
+                                         "top_quarter_metrics": top_metrics})
     if make_model is None:
         def make_model() -> Surrogate:
             return Surrogate(model.targets, model.curve_epochs, model.params, ensemble_size=1, seed=model.seed)
@@ -422,16 +423,16 @@ def write_report(
     importance = feature_importance(model)
     by_group = importance.pivot_table(index="group", columns="output", values="gain_share", aggfunc="sum", sort=False)
     by_group = by_group[list(model.outputs_)].sort_values(model.outputs_[0], ascending=False)
-    _atomic_text(out / "feature_importance.csv", importance.to_csv(index=False))
+    write_text(out / "feature_importance.csv", importance.to_csv(index=False))
     metrics_frame = pd.DataFrame([{"output": k, **v} for k, v in metrics.items()])
     noise_frame = pd.DataFrame([{"output": k, **v} for k, v in noise.items()])
     ceiling_frame = pd.DataFrame([{"output": k, **v} for k, v in ceiling.items()])
-    _atomic_text(out / "seed_agreement.csv", ceiling_frame.to_csv(index=False))
-    _atomic_text(out / "metrics.csv", metrics_frame.to_csv(index=False))
-    _atomic_text(out / "noise.csv", noise_frame.to_csv(index=False))
+    write_text(out / "seed_agreement.csv", ceiling_frame.to_csv(index=False))
+    write_text(out / "metrics.csv", metrics_frame.to_csv(index=False))
+    write_text(out / "noise.csv", noise_frame.to_csv(index=False))
     if len(study):
         plot_fractions(study, out / "fractions.png", ceiling)
-        _atomic_text(out / "fractions.csv", study.to_csv(index=False))
+        write_text(out / "fractions.csv", study.to_csv(index=False))
     source = model.metadata_["table"]
     summary = {
         "table": source,
@@ -448,7 +449,7 @@ def write_report(
         "feature_importance": {output: by_group[output].to_dict() for output in by_group.columns},
         "provenance": report_provenance(surrogate_config=model.metadata_.get("config"), table=source),
     }
-    _atomic_text(out / "summary.json", json.dumps(_finite(summary), indent=1, sort_keys=True) + "\n")
+    write_json(out / "summary.json", finite(summary))
 
     shown = metrics_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]]
     lines = [
@@ -465,19 +466,19 @@ def write_report(
         "(RMSE in the same unit, `train_time` in seconds). Sparse Kendall tau follows NAS-Bench-301 "
         "(`kendall_tau_1_dec`): accuracies in percent, predictions rounded to 0.1 points, truth unrounded.",
         "",
-        _markdown(shown, ".4f"),
+        markdown_table(shown, ".4f"),
         "",
         f"The same on the {len(top)} test classes in the top quarter by true final valid accuracy, where searches "
         "spend their time. Their range is narrow, so R^2 there mostly measures bias, and rank correlations over few "
         "classes are themselves noisy:",
         "",
-        _markdown(pd.DataFrame([{"output": k, **v} for k, v in top_metrics.items()])[shown.columns], ".4f"),
+        markdown_table(pd.DataFrame([{"output": k, **v} for k, v in top_metrics.items()])[shown.columns], ".4f"),
         "",
         "One seed of the table as the prediction of the mean of its other seeds, on the same classes (those with "
         "every seed trained), averaged over the seed left out: what a benchmark of one training run per "
         "architecture would score. A surrogate cannot be expected to rank better than this noise allows.",
         "",
-        _markdown(ceiling_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]], ".4f")
+        markdown_table(ceiling_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]], ".4f")
         if ceiling_frame["n"].max() >= 2
         else "(the table has one seed per class: no seed ceiling)" if len(bench.seeds) < 2
         else "(fewer than two test classes have every seed trained: no seed ceiling yet)",
@@ -505,7 +506,7 @@ def write_report(
         "`feature_importance.csv`. Correlated features share credit (the costs follow from the ops), so a small "
         "share means the trees found the same information elsewhere, not that it is absent.",
         "",
-        _markdown(by_group.reset_index(), ".3f"),
+        markdown_table(by_group.reset_index(), ".3f"),
         "",
         "Top features for " + model.outputs_[0] + ": " + ", ".join(
             f"`{row.feature}` {row.gain_share:.3f}" for row in importance[importance.output == model.outputs_[0]]
@@ -520,7 +521,7 @@ def write_report(
         "(`predicted_std`): root mean square over classes, and over the median class (`median_*`; a few classes "
         "with far-apart seeds or members dominate the root mean square).",
         "",
-        _markdown(noise_frame, ".4f") if noise_frame["classes"].max() >= 1 else
+        markdown_table(noise_frame, ".4f") if noise_frame["classes"].max() >= 1 else
         "(no test class has two or more trained seeds)",
         "",
     ]
@@ -539,7 +540,7 @@ def write_report(
             "One-member models fitted on nested random subsets of the train classes (share of all trained "
             "classes; capped at the train split), same valid and test classes.",
             "",
-            _markdown(wide, ".4f"),
+            markdown_table(wide, ".4f"),
             "",
             "![metrics vs training fraction](fractions.png)",
             "",
@@ -547,21 +548,8 @@ def write_report(
     lines += ["Files: `metrics.csv`, `seed_agreement.csv`, `noise.csv`, `fractions.csv`, `feature_importance.csv`, "
               "`summary.json` (everything).", "",
               provenance_line(summary["provenance"]), ""]
-    _atomic_text(out / "README.md", "\n".join(lines))
+    write_text(out / "README.md", "\n".join(lines))
     return out
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with NaN / inf floats as ``None`` (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 __all__ = [
