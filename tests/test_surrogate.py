@@ -280,7 +280,7 @@ def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_blo
 
 
 def test_noise_needs_a_table_with_two_seeds(tmp_path):
-    from nasbench.surrogate.quality import write_report
+    from nasbench.report.surrogate import write_report
     from nasbench.train.build import example_table
 
     one_seed = open_table(example_table())
