@@ -416,9 +416,9 @@ def test_an_interrupt_during_the_final_save_saves_again(tmp_path, monkeypatch):
 
 
 def test_a_failing_job_saves_finished_work_then_raises(tmp_path, monkeypatch):
-    import nasbench.train.build as build
+    import nasbench.train.jobs as jobs
 
-    real_train, trained = build.train, []
+    real_train, trained = jobs.train, []
 
     def fails_third(*args, **kwargs):
         if len(trained) == 2:
@@ -426,7 +426,7 @@ def test_a_failing_job_saves_finished_work_then_raises(tmp_path, monkeypatch):
         trained.append(args)
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(build, "train", fails_third)
+    monkeypatch.setattr(jobs, "train", fails_third)
     out = tmp_path / "e.h5"
     with pytest.raises(RuntimeError, match="out of memory"):
         build_tiny(out, max_entries=3, checkpoint_seconds=1000)
@@ -617,14 +617,14 @@ def test_costs_pass_replaces_costs_measured_during_the_build(tiny_table, tmp_pat
 
 
 def test_an_interrupted_costs_pass_keeps_the_earlier_costs(tiny_table, tmp_path, monkeypatch):
-    import nasbench.train.build as build
+    import nasbench.train.costs as costs
 
     copy = tmp_path / "t.h5"
     shutil.copy(tiny_table, copy)
     inflate_costs(copy)
     before = read_table(copy)
     calls = {"n": 0}
-    measure = build._cost_job
+    measure = costs.cost_job
 
     def interrupted(*args):
         calls["n"] += 1
@@ -632,7 +632,7 @@ def test_an_interrupted_costs_pass_keeps_the_earlier_costs(tiny_table, tmp_path,
             raise KeyboardInterrupt
         return measure(*args)
 
-    monkeypatch.setattr(build, "_cost_job", interrupted)
+    monkeypatch.setattr(costs, "cost_job", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_tiny(copy)
     after = read_table(copy)

@@ -99,10 +99,10 @@ def _ready() -> float:
 
 def worker_costs(space, dataset) -> tuple[float, float]:
     """Seconds to start one spawned, set-up worker; seconds of one job round trip (submit, a trivial job, result)."""
-    from nasbench.train.build import _init_worker
+    from nasbench.train.jobs import init_worker
 
     start = time.perf_counter()
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_init_worker,
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=init_worker,
                              initargs=(space.config(), asdict(dataset), 1)) as pool:
         pool.submit(_ready).result()
         started = time.perf_counter() - start
