@@ -531,7 +531,7 @@ def test_code_hash_names_the_files_without_git(tmp_path):
     shutil.copytree(Path(str(files("nasbench.conf"))), package / "conf", ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
     (package / "tables").mkdir(exist_ok=True)
-    (package / "tables" / "backfill_entry_runs.py").write_text("# a script among the data, not a module\n")
+    (package / "tables" / "make_figure.py").write_text("# a script among the data, not a module\n")
     (package / ".#search.py").symlink_to(tmp_path / "gone")  # an editor's lock: a dangling link
     (package / "moved.py").symlink_to(tmp_path / "gone")  # a link whose file is gone holds no code
     (package / ".ipynb_checkpoints").mkdir()

@@ -57,7 +57,6 @@ EPOCH_FIELDS = (
     "train_loss", "train_accuracy", "valid_loss", "valid_accuracy",
     "test_loss", "test_accuracy", "epoch_time",
 )
-ENTRY_FIELDS = ("done", "diverged", "latency_b1", "latency_b256", "run")
 _ENTRY_PATHS = {
     "done": "metrics/done",
     "diverged": "metrics/diverged",
