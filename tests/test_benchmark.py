@@ -571,10 +571,8 @@ assert "torch" not in sys.modules, "torch was imported"
 
 
 # ---------------------------------------------------------------- the table's first look (nasbench-table-report)
-def test_table_report_on_both_spaces(tiny_table, tmp_path):
+def test_table_report_on_both_spaces(tiny_table, tmp_path, cli):
     import json
-    import subprocess
-    import sys
 
     from conftest import build_tiny
     from nasbench.space import BlockSpace
@@ -582,8 +580,7 @@ def test_table_report_on_both_spaces(tiny_table, tmp_path):
     blocks = build_tiny(tmp_path / "blocks.h5", space=BlockSpace(positions=2, blocks=["skip", "res3", "sep3"], reduce_after=[2], channels=[4, 8]))
     for table, options in ((tiny_table, ["skip_connect", "nor_conv_3x3"]), (blocks, ["skip", "res3", "sep3"])):
         out = tmp_path / f"look-{table.stem}"
-        result = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(table), "--out", str(out)],
-                                capture_output=True, text=True, timeout=300)
+        result = cli("nasbench-table-report", "--table", str(table), "--out", str(out), timeout=300)
         assert result.returncode == 0, result.stderr
         for name in ("test_accuracy_hist.png", "accuracy_vs_costs.png", "seed_noise.png", "early_and_valid_test.png", "top_ops.png", "classes.csv"):
             assert (out / name).stat().st_size > 0, name
@@ -603,8 +600,7 @@ def test_table_report_on_both_spaces(tiny_table, tmp_path):
         low, high = summary["histogram_zoom_percent"]
         assert low <= test.quantile(0.1) and high >= test.max() - 1e-3
         assert summary["histogram_zoom_classes"] == int(test.between(low, high).sum()) >= 0.9 * len(test)
-    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(tmp_path / "none.h5")],
-                         capture_output=True, text=True, timeout=120)
+    bad = cli("nasbench-table-report", "--table", str(tmp_path / "none.h5"), timeout=120)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "none.h5" in bad.stderr
 
 

@@ -27,10 +27,6 @@ TINY_CLI = ["space=tiny", "dataset=tiny", "train=quick", "seeds=[0,1]", "progres
 COMPARED = [f for f in EPOCH_FIELDS if f != "epoch_time"]
 
 
-def run_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nasbench.cli.build", *args], capture_output=True, text=True, timeout=timeout, **kwargs)
-
-
 def same_metrics(a, b, mask=None) -> bool:
     mask = np.ones(a.entries["done"].shape, bool) if mask is None else mask
     return all(np.array_equal(a.epochs[f][mask], b.epochs[f][mask], equal_nan=True) for f in COMPARED) and np.array_equal(
@@ -106,12 +102,11 @@ def test_merge_refuses_a_shard_twice_and_outputs_it_must_not_overwrite(tmp_path)
     assert merge_shards([a, b], merged) == merged  # re-merging over an earlier merge of the same build is fine
 
 
-def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path):
+def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path, cli):
     shards = [build_tiny(tmp_path / "t.h5", seeds=(0,), shard=i, num_shards=3, max_entries=1) for i in range(3)]
 
     def merge(*args):
-        return subprocess.run([sys.executable, "-m", "nasbench.cli.merge", str(tmp_path / "m.h5"), *map(str, args)],
-                              capture_output=True, text=True, timeout=120)
+        return cli("nasbench-merge", str(tmp_path / "m.h5"), *map(str, args), timeout=120)
 
     refused = merge(shards[0])
     assert refused.returncode == 2 and refused.stderr == (
@@ -127,7 +122,7 @@ def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path):
     assert int(read_table(tmp_path / "m.h5").entries["done"].sum()) == 3
 
 
-def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_path):
+def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_path, cli):
     from nasbench.train.build import output_lock
 
     out = tmp_path / "t.h5"
@@ -135,9 +130,8 @@ def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_p
         assert (tmp_path / ".t.h5.lock").read_text() == f"{os.getpid()}\n"
         with pytest.raises(TableError, match=rf"t\.h5 is being built by another process \(pid {os.getpid()}, lock file "):
             build_tiny(out, seeds=(0,), max_entries=1)
-        second = subprocess.run([sys.executable, "-m", "nasbench.cli.build", "space=tiny", "dataset=tiny", "train=quick",
-                                 "seeds=[0]", "max_entries=1", "progress=false", f"output={out}",
-                                 f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300)
+        second = cli("nasbench-build", "space=tiny", "dataset=tiny", "train=quick", "seeds=[0]", "max_entries=1",
+                     "progress=false", f"output={out}", f"hydra.run.dir={tmp_path / 'run'}", timeout=300)
         assert second.returncode == 2 and len(second.stderr.splitlines()) == 1, second.stderr
         assert "is being built by another process" in second.stderr
         assert not out.exists()
@@ -147,21 +141,21 @@ def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_p
     assert sorted(p.name for p in tmp_path.glob(".*.lock")) == []  # each build removed its lock file
 
 
-def test_output_holding_another_build_is_refused(tiny_table, tmp_path):
+def test_output_holding_another_build_is_refused(tiny_table, tmp_path, cli):
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)
     with pytest.raises(TableError, match="another build"):
         build_tiny(copy, seeds=(0, 1, 2))
-    result = run_cli(*TINY_CLI, "seeds=[5]", f"output={copy}")
+    result = cli("nasbench-build", *TINY_CLI, "seeds=[5]", f"output={copy}")
     assert result.returncode != 0
     assert "another build" in result.stderr and "Traceback" not in result.stderr
     assert same_metrics(read_table(copy), read_table(tiny_table))  # untouched
 
 
-def test_corrupt_output_is_a_one_line_error(tmp_path):
+def test_corrupt_output_is_a_one_line_error(tmp_path, cli):
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 100)
-    result = run_cli(*TINY_CLI, f"output={bad}")
+    result = cli("nasbench-build", *TINY_CLI, f"output={bad}")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("error: ") and str(bad) in lines[-1]
@@ -181,8 +175,8 @@ def test_corrupt_output_is_a_one_line_error(tmp_path):
         ("dataset.n_train=401", "multiple of 10"),
     ],
 )
-def test_bad_config_fails_cleanly(override, expected, tmp_path):
-    result = run_cli(*TINY_CLI, f"output={tmp_path / 'x.h5'}", override, timeout=120)
+def test_bad_config_fails_cleanly(override, expected, tmp_path, cli):
+    result = cli("nasbench-build", *TINY_CLI, f"output={tmp_path / 'x.h5'}", override, timeout=120)
     assert result.returncode != 0
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
@@ -205,7 +199,7 @@ def _wait_for_entries(path: Path, count: int, proc: subprocess.Popen, timeout: f
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
+def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path, cli):
     out = tmp_path / "k.h5"
     args = [*TINY_CLI, f"output={out}", "checkpoint_seconds=0", "workers=1"]
     proc = subprocess.Popen([sys.executable, "-m", "nasbench.cli.build", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -218,7 +212,7 @@ def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
     partial = read_table(out)  # readable: every write was atomic
     finished = partial.entries["done"].copy()
     assert 3 <= finished.sum() < finished.size
-    result = run_cli(*args)
+    result = cli("nasbench-build", *args)
     assert result.returncode == 0, result.stderr
     resumed = read_table(out)
     assert resumed.entries["done"].all() and resumed.attrs["complete"]
@@ -228,49 +222,49 @@ def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_table, tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tiny_table), "-n", "3"], capture_output=True, text=True, timeout=300)
+def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_table, tmp_path, cli):
+    ok = cli("nasbench-verify", "--table", str(tiny_table), "-n", "3", timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "passed: 3 of 3" in ok.stdout and "trained on this machine's setup (float fingerprint" in ok.stdout
     tampered = tmp_path / "tampered.h5"
     shutil.copy(tiny_table, tampered)
     with h5py.File(tampered, "r+") as f:
         f["metrics/valid_accuracy"][...] = f["metrics/valid_accuracy"][()] + 0.01
-    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tampered), "-n", "2", "--json"], capture_output=True, text=True, timeout=300)
+    bad = cli("nasbench-verify", "--table", str(tampered), "-n", "2", "--json", timeout=300)
     assert bad.returncode == 1
     report = json.loads(bad.stdout)
     assert not report["passed"] and all(e["max_abs_diff"] >= 0.0099 for e in report["entries"])
 
 
-def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tmp_path / "none.h5")], capture_output=True, text=True, timeout=120)
+def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path, cli):
+    result = cli("nasbench-verify", "--table", str(tmp_path / "none.h5"), timeout=120)
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "does not exist" in result.stderr
 
 
 @pytest.mark.parametrize("value", ["0", "1", "1.5"])
-def test_verify_refuses_a_noise_quantile_outside_0_1(tiny_table, value):
-    result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tiny_table), "--noise-quantile", value],
-                            capture_output=True, text=True, timeout=120)
+def test_verify_refuses_a_noise_quantile_outside_0_1(tiny_table, value, cli):
+    result = cli("nasbench-verify", "--table", str(tiny_table), "--noise-quantile", value, timeout=120)
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "(0, 1)" in result.stderr
 
 
-def test_multirun_shards_then_merge(tiny_table, tmp_path):
+def test_multirun_shards_then_merge(tiny_table, tmp_path, cli):
     """The README's sharded build: joblib's launcher, each shard with its own worker processes."""
     out = tmp_path / "m.h5"
-    result = run_cli("-m", *TINY_CLI, f"output={out}", "shard=0,1", "num_shards=2", "workers=1", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    result = cli("nasbench-build", "-m", *TINY_CLI, f"output={out}", "shard=0,1", "num_shards=2", "workers=1",
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert result.returncode == 0, result.stderr
     shards = [shard_path(out, i, 2) for i in range(2)]
-    merged = subprocess.run([sys.executable, "-m", "nasbench.cli.merge", str(out), *map(str, shards)], capture_output=True, text=True, timeout=120)
+    merged = cli("nasbench-merge", str(out), *map(str, shards), timeout=120)
     assert merged.returncode == 0, merged.stderr
     assert same_metrics(read_table(out), read_table(tiny_table))
 
 
-def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
+def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, cli):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    result = run_cli(*TINY_CLI, f"output={tmp_path / 'c.h5'}", "device=cuda")
+    result = cli("nasbench-build", *TINY_CLI, f"output={tmp_path / 'c.h5'}", "device=cuda")
     assert result.returncode == 2 and "no CUDA device" in result.stderr
 
 
@@ -555,7 +549,7 @@ def test_machine_record_names_the_training_threads(tiny_table):
     assert machine["workers"] == 0 and machine["cpu_count"] >= 1
 
 
-def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_path):
+def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_path, cli):
     nan_copy = tmp_path / "nan.h5"
     shutil.copy(tiny_table, nan_copy)
     with h5py.File(nan_copy, "r+") as f:
@@ -563,8 +557,7 @@ def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_pa
         values[:, :, -1] = np.nan
         f["metrics/valid_accuracy"][...] = values
         f.attrs["versions"] = json.dumps({**json.loads(f.attrs["versions"]), "torch": "0.0.1"})
-    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(nan_copy), "-n", "1", "--json"],
-                         capture_output=True, text=True, timeout=300)
+    bad = cli("nasbench-verify", "--table", str(nan_copy), "-n", "1", "--json", timeout=300)
     assert bad.returncode == 1, bad.stderr
 
     def no_constant(text):
@@ -577,8 +570,7 @@ def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_pa
     shutil.copy(tiny_table, foreign)
     with h5py.File(foreign, "r+") as f:
         f.attrs["space_signature"] = "0000deadbeef"
-    refused = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(foreign), "-n", "1"],
-                             capture_output=True, text=True, timeout=300)
+    refused = cli("nasbench-verify", "--table", str(foreign), "-n", "1", timeout=300)
     assert refused.returncode == 2 and "incompatible nasbench" in refused.stderr and len(refused.stderr.splitlines()) == 1
 
 
@@ -795,7 +787,7 @@ def test_a_merge_keeps_every_shards_run_records(tmp_path):
     assert int((merged.entries["run"] != "").sum()) == int(merged.entries["done"].sum()) == 4
 
 
-def test_a_table_without_run_records_reads_as_unrecorded_and_verify_judges_it_by_seed_noise(tiny_table, tmp_path):
+def test_a_table_without_run_records_reads_as_unrecorded_and_verify_judges_it_by_seed_noise(tiny_table, tmp_path, cli):
     from nasbench.train.verify import verify_table
 
     path = tmp_path / "t.h5"
@@ -810,8 +802,7 @@ def test_a_table_without_run_records_reads_as_unrecorded_and_verify_judges_it_by
     # judged as entries of another setup: this machine re-runs them exactly, so no seed change is smaller
     assert all(not e.same_setup and e.noise_percentile == 0.0 and e.passed(0.0) for e in checked.entries)
     assert verify_table(path, num_entries=2, any_setup=True).entries == checked.entries
-    ok = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(path), "-n", "1"],
-                        capture_output=True, text=True, timeout=300)
+    ok = cli("nasbench-verify", "--table", str(path), "-n", "1", timeout=300)
     assert ok.returncode == 0 and "0 of this setup" in ok.stdout and "1 of other setups" in ok.stdout, ok.stdout + ok.stderr
 
 
@@ -867,7 +858,7 @@ def test_entries_of_another_setup_must_stay_within_seed_noise(tiny_table, tmp_pa
     assert all(e.passed(1e-4) for e in kept)
 
 
-def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(tiny_table, tmp_path):
+def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(tiny_table, tmp_path, cli):
     """The README's `nasbench-verify -n 5` on a machine the table was not built on: no option needed."""
     path, moved_path = tmp_path / "t.h5", tmp_path / "moved.h5"
     shutil.copy(tiny_table, path)
@@ -884,8 +875,7 @@ def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(ti
     changes = np.sort(np.abs(final[:, 0] - final[:, 1]))
     spread = changes[min(int(0.99 * len(changes)), len(changes) - 1)]
     for table_path, code, verdict in ((path, 0, "ok"), (moved_path, 1, "MISMATCH")):
-        result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(table_path), "-n", "2"],
-                                capture_output=True, text=True, timeout=300)
+        result = cli("nasbench-verify", "--table", str(table_path), "-n", "2", timeout=300)
         assert result.returncode == code, result.stdout + result.stderr
         assert "none was trained on this machine's setup" in result.stdout
         lines = [line for line in result.stdout.splitlines() if re.match(r"^\s+\d+\s+\d+\s", line)]
@@ -981,7 +971,7 @@ def test_verify_names_runs_whose_cpu_kernels_differ(tmp_path):
     assert len(setups) == 1 and "OTHER kernels" in setups[0]
 
 
-def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path):
+def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path, cli):
     path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=1)
     with h5py.File(path, "r+") as f:  # as if the first run had dispatched to other vector kernels
         history = json.loads(f.attrs["build_history"])
@@ -992,7 +982,7 @@ def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path):
     assert int(read_table(path).entries["done"].sum()) == int(before.entries["done"].sum())  # nothing written
     build_tiny(path, seeds=(0, 1), max_entries=1, allow_other_setup=True)
     assert int(read_table(path).entries["done"].sum()) == int(before.entries["done"].sum()) + 1
-    bad = run_cli(*TINY_CLI, f"output={path}", "max_entries=1")
+    bad = cli("nasbench-build", *TINY_CLI, f"output={path}", "max_entries=1")
     assert bad.returncode != 0 and "allow_other_setup=true" in bad.stderr and "Traceback" not in bad.stderr
 
 
