@@ -527,6 +527,7 @@ def test_budget_below_one_evaluation_is_an_error(bench, name, options, first_epo
     )
 
 
+@pytest.mark.slow
 def test_cli_budget_below_one_evaluation_exits_2_and_writes_nothing(tiny_table, tmp_path, cli):
     proc = cli("nasbench-search", "strategy=rea", f"benchmark.path={tiny_table}", "budget.seconds=0.001",
                f"hydra.run.dir={tmp_path}", timeout=300)
@@ -650,6 +651,7 @@ def test_help_lists_only_the_commands_own_config_groups(entry, groups, cli):
     assert [line.split(":")[0] for line in section if line.strip() and line != "(none)"] == groups, out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry, args", [
     ("search", ["budget.max_evals=1"]),
     ("search", ["-m", "budget.max_evals=1", "launcher=basic"]),

@@ -480,6 +480,7 @@ def test_arch_strings_are_checked(tiny_table, tmp_path):
 
 
 # ---------------------------------------------------------------- no torch
+@pytest.mark.slow
 def test_querying_does_not_import_torch(tiny_table):
     code = f"""
 import sys
@@ -494,6 +495,7 @@ assert "torch" not in sys.modules, "torch was imported"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_code_commit_is_dirty_when_a_shipped_config_changes(tmp_path):
     """Reports record the code's commit; an edited conf/ file is uncommitted code too."""
     import shutil
@@ -517,6 +519,7 @@ def test_code_commit_is_dirty_when_a_shipped_config_changes(tmp_path):
     assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.strip() == "unknown"
 
 
+@pytest.mark.slow
 def test_code_hash_names_the_files_without_git(tmp_path):
     """An installed copy has no commit; the hash of its files names the code, as a checkout's does."""
     import shutil
@@ -552,6 +555,7 @@ def test_code_hash_names_the_files_without_git(tmp_path):
     assert installed_hash() not in (edited_config, code_sha256())
 
 
+@pytest.mark.slow
 def test_searching_a_table_and_reporting_do_not_import_torch(tiny_table, tmp_path):
     """nasbench-search and nasbench-report on a table run without torch (its import alone costs seconds)."""
     code = f"""
@@ -571,6 +575,7 @@ assert "torch" not in sys.modules, "torch was imported"
 
 
 # ---------------------------------------------------------------- the table's first look (nasbench-table-report)
+@pytest.mark.slow
 def test_table_report_on_both_spaces(tiny_table, tmp_path, cli):
     import json
 
@@ -637,6 +642,7 @@ def test_table_report_leaves_out_classes_whose_every_seed_diverged(tiny_table, t
     assert f"--table {copy}" in (out / "README.md").read_text()  # a copy named like the flagship is not the flagship
 
 
+@pytest.mark.slow
 def test_table_report_counts_classes_trained_ahead_of_the_uniform_order(tmp_path):
     import json
 

@@ -55,6 +55,7 @@ def test_tiny_table_is_complete_with_provenance(tiny_table):
     assert "noise_ratio" in json.loads(table.attrs["validity"])
 
 
+@pytest.mark.slow
 def test_rerun_of_a_complete_build_trains_nothing(tiny_table, tmp_path):
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)
@@ -65,6 +66,7 @@ def test_rerun_of_a_complete_build_trains_nothing(tiny_table, tmp_path):
     assert float(after.attrs["build_seconds"]) - float(before.attrs["build_seconds"]) < 5
 
 
+@pytest.mark.slow
 def test_sharded_and_merged_equals_unsharded(tiny_table, tmp_path):
     out = tmp_path / "t.h5"
     paths = [build_tiny(out, shard=i, num_shards=3) for i in range(3)]
@@ -79,6 +81,7 @@ def test_sharded_and_merged_equals_unsharded(tiny_table, tmp_path):
     assert same_metrics(merged, read_table(tiny_table))
 
 
+@pytest.mark.slow
 def test_merge_refuses_shards_of_another_build(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=1)
     b = build_tiny(tmp_path / "b.h5", seeds=(1,), shard=1, num_shards=2, max_entries=1)
@@ -86,6 +89,7 @@ def test_merge_refuses_shards_of_another_build(tmp_path):
         merge_shards([a, b], tmp_path / "m.h5")
 
 
+@pytest.mark.slow
 def test_merge_refuses_a_shard_twice_and_outputs_it_must_not_overwrite(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=1)
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=1)
@@ -102,6 +106,7 @@ def test_merge_refuses_a_shard_twice_and_outputs_it_must_not_overwrite(tmp_path)
     assert merge_shards([a, b], merged) == merged  # re-merging over an earlier merge of the same build is fine
 
 
+@pytest.mark.slow
 def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path, cli):
     shards = [build_tiny(tmp_path / "t.h5", seeds=(0,), shard=i, num_shards=3, max_entries=1) for i in range(3)]
 
@@ -122,6 +127,7 @@ def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path, cli
     assert int(read_table(tmp_path / "m.h5").entries["done"].sum()) == 3
 
 
+@pytest.mark.slow
 def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_path, cli):
     from nasbench.train.build import output_lock
 
@@ -141,6 +147,7 @@ def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_p
     assert sorted(p.name for p in tmp_path.glob(".*.lock")) == []  # each build removed its lock file
 
 
+@pytest.mark.slow
 def test_output_holding_another_build_is_refused(tiny_table, tmp_path, cli):
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)
@@ -152,6 +159,7 @@ def test_output_holding_another_build_is_refused(tiny_table, tmp_path, cli):
     assert same_metrics(read_table(copy), read_table(tiny_table))  # untouched
 
 
+@pytest.mark.slow
 def test_corrupt_output_is_a_one_line_error(tmp_path, cli):
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 100)
@@ -162,6 +170,7 @@ def test_corrupt_output_is_a_one_line_error(tmp_path, cli):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, expected",
     [
@@ -198,6 +207,7 @@ def _wait_for_entries(path: Path, count: int, proc: subprocess.Popen, timeout: f
     raise AssertionError("build made no progress")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path, cli):
     out = tmp_path / "k.h5"
@@ -222,6 +232,7 @@ def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path, cli):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_table, tmp_path, cli):
     ok = cli("nasbench-verify", "--table", str(tiny_table), "-n", "3", timeout=300)
     assert ok.returncode == 0, ok.stderr
@@ -236,17 +247,20 @@ def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_ta
     assert not report["passed"] and all(e["max_abs_diff"] >= 0.0099 for e in report["entries"])
 
 
+@pytest.mark.slow
 def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path, cli):
     result = cli("nasbench-verify", "--table", str(tmp_path / "none.h5"), timeout=120)
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "does not exist" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["0", "1", "1.5"])
 def test_verify_refuses_a_noise_quantile_outside_0_1(tiny_table, value, cli):
     result = cli("nasbench-verify", "--table", str(tiny_table), "--noise-quantile", value, timeout=120)
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "(0, 1)" in result.stderr
 
 
+@pytest.mark.slow
 def test_multirun_shards_then_merge(tiny_table, tmp_path, cli):
     """The README's sharded build: joblib's launcher, each shard with its own worker processes."""
     out = tmp_path / "m.h5"
@@ -259,6 +273,7 @@ def test_multirun_shards_then_merge(tiny_table, tmp_path, cli):
     assert same_metrics(read_table(out), read_table(tiny_table))
 
 
+@pytest.mark.slow
 def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, cli):
     import torch
 
@@ -346,6 +361,7 @@ def test_priority_trains_the_listed_classes_first(tmp_path):
         prioritise(jobs, space, read_priority_file(listed))
 
 
+@pytest.mark.slow
 def test_resuming_a_table_built_before_the_timing_pass_times_its_classes_first(tmp_path):
     from nasbench.train.build import TIMING, with_timing
 
@@ -366,6 +382,7 @@ def test_resuming_a_table_built_before_the_timing_pass_times_its_classes_first(t
     assert same_metrics(table, timed)
 
 
+@pytest.mark.slow
 def test_a_resume_with_other_timing_settings_is_refused(tiny_table, tmp_path):
     from nasbench.train.recipe import TimingConfig
 
@@ -390,6 +407,7 @@ def _counted(done: np.ndarray, timed: np.ndarray) -> int:
     return int(done.sum() + np.isfinite(timed).sum())
 
 
+@pytest.mark.slow
 def test_an_interrupt_during_the_final_save_saves_again(tmp_path, monkeypatch):
     import nasbench.train.build as build
     from nasbench.table.store import write_table
@@ -409,6 +427,7 @@ def test_an_interrupt_during_the_final_save_saves_again(tmp_path, monkeypatch):
     assert len(calls) == 2 and read_table(out).entries["done"].sum() == 2
 
 
+@pytest.mark.slow
 def test_a_failing_job_saves_finished_work_then_raises(tmp_path, monkeypatch):
     import nasbench.train.jobs as jobs
 
@@ -427,6 +446,7 @@ def test_a_failing_job_saves_finished_work_then_raises(tmp_path, monkeypatch):
     assert read_table(out).entries["done"].sum() == 2
 
 
+@pytest.mark.slow
 def test_an_interrupt_in_a_pool_saves_completed_jobs_before_the_pool_shuts_down(tmp_path, monkeypatch):
     import concurrent.futures
 
@@ -454,6 +474,7 @@ def test_an_interrupt_in_a_pool_saves_completed_jobs_before_the_pool_shuts_down(
     assert _counted(table.entries["done"], table.epoch_seconds) == len(seen)  # every completed job is kept
 
 
+@pytest.mark.slow
 def test_an_in_process_build_leaves_ctrl_c_alone(tmp_path):
     before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -463,12 +484,14 @@ def test_an_in_process_build_leaves_ctrl_c_alone(tmp_path):
         signal.signal(signal.SIGINT, before)
 
 
+@pytest.mark.slow
 def test_negative_seeds_are_refused(tmp_path):
     with pytest.raises(ValueError, match="integers >= 0"):
         build_tiny(tmp_path / "n.h5", seeds=(0, -1))
     assert not (tmp_path / "n.h5").exists()
 
 
+@pytest.mark.slow
 def test_merging_into_an_existing_table_keeps_its_entries(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
@@ -528,6 +551,7 @@ def test_dataset_generation_knobs_change_the_data_and_leave_older_tables_their_i
         DatasetConfig(shear_scale=-1.0)
 
 
+@pytest.mark.slow
 def test_merge_refuses_shards_timed_differently_and_keeps_every_build_history(tmp_path):
     from nasbench.train.recipe import TimingConfig
 
@@ -549,6 +573,7 @@ def test_machine_record_names_the_training_threads(tiny_table):
     assert machine["workers"] == 0 and machine["cpu_count"] >= 1
 
 
+@pytest.mark.slow
 def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_path, cli):
     nan_copy = tmp_path / "nan.h5"
     shutil.copy(tiny_table, nan_copy)
@@ -592,6 +617,7 @@ def test_a_finished_build_measures_costs_in_one_sitting(tiny_table):
     assert np.isfinite(table.epoch_seconds).all() and np.isfinite(table.entries["latency_b1"]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 1])
 def test_costs_pass_replaces_costs_measured_during_the_build(tiny_table, tmp_path, workers):
     copy = tmp_path / "t.h5"
@@ -608,6 +634,7 @@ def test_costs_pass_replaces_costs_measured_during_the_build(tiny_table, tmp_pat
     assert json.loads(after.attrs["costs_pass"])["workers"] == workers
 
 
+@pytest.mark.slow
 def test_an_interrupted_costs_pass_keeps_the_earlier_costs(tiny_table, tmp_path, monkeypatch):
     import nasbench.train.costs as costs
 
@@ -632,6 +659,7 @@ def test_an_interrupted_costs_pass_keeps_the_earlier_costs(tiny_table, tmp_path,
     assert np.array_equal(after.entries["latency_b1"], before.entries["latency_b1"], equal_nan=True)
 
 
+@pytest.mark.slow
 def test_costs_pass_waits_for_the_last_entry_unless_asked(tmp_path):
     partial = build_tiny(tmp_path / "p.h5", seeds=(0,), max_entries=3)
     assert "costs_pass" not in read_table(partial).attrs
@@ -642,6 +670,7 @@ def test_costs_pass_waits_for_the_last_entry_unless_asked(tmp_path):
         build_tiny(partial, seeds=(0,), costs_pass="sometimes")
 
 
+@pytest.mark.slow
 def test_costs_pass_runs_once_the_first_seed_is_complete_and_again_at_the_end(tmp_path):
     path = tmp_path / "t.h5"
     classes = tiny_space().num_classes
@@ -676,6 +705,7 @@ def test_signals_wait_for_the_end_of_a_deferred_block():
     assert state == ["swapped"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 1])
 def test_one_run_across_the_first_seed_pauses_for_its_costs_pass(tmp_path, monkeypatch, workers):
     """A single run that completes the first seed and goes on measures costs at the seed boundary, then at the end."""
@@ -698,6 +728,7 @@ def test_one_run_across_the_first_seed_pauses_for_its_costs_pass(tmp_path, monke
     assert record["entries"] == 2 * classes
 
 
+@pytest.mark.slow
 def test_merged_shards_carry_no_costs_pass(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, costs_pass="now")
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, costs_pass="now")
@@ -708,11 +739,13 @@ def test_merged_shards_carry_no_costs_pass(tmp_path):
     assert json.loads(read_table(merged).attrs["costs_pass"])["classes"] == tiny_space().num_classes
 
 
+@pytest.mark.slow
 def test_a_subsample_build_gets_its_costs_pass(tmp_path):
     table = read_table(build_tiny(tmp_path / "sub.h5", seeds=(0,), max_classes=4))
     assert int(table.entries["done"].sum()) == 4 and json.loads(table.attrs["costs_pass"])["entries"] == 4
 
 
+@pytest.mark.slow
 def test_copies_resumed_apart_merge_with_each_run_counted_once(tmp_path):
     """A table copied to another machine, both copies resumed, then merged (how the flagship used a lent GPU box's cores)."""
     space = tiny_space()
@@ -745,6 +778,7 @@ def test_copies_resumed_apart_merge_with_each_run_counted_once(tmp_path):
     assert float(again.attrs["build_seconds"]) == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_verify_names_build_runs_on_other_setups(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=2)
     from nasbench.train.verify import provenance_notes, verify_table
@@ -762,6 +796,7 @@ def test_verify_names_build_runs_on_other_setups(tmp_path):
     assert any("earlier runs trained on Other CPU (cpu" in line and "torch 2.11.0" in line for line in said)
 
 
+@pytest.mark.slow
 def test_every_trained_entry_records_its_run_and_each_run_its_float_fingerprint(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=3)
     build_tiny(path, seeds=(0, 1), max_entries=2)
@@ -775,6 +810,7 @@ def test_every_trained_entry_records_its_run_and_each_run_its_float_fingerprint(
     assert set(runs[~done]) == {""}
 
 
+@pytest.mark.slow
 def test_a_merge_keeps_every_shards_run_records(tmp_path):
     a = build_tiny(tmp_path / "s.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
     b = build_tiny(tmp_path / "s.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
@@ -787,6 +823,7 @@ def test_a_merge_keeps_every_shards_run_records(tmp_path):
     assert int((merged.entries["run"] != "").sum()) == int(merged.entries["done"].sum()) == 4
 
 
+@pytest.mark.slow
 def test_a_table_without_run_records_reads_as_unrecorded_and_verify_judges_it_by_seed_noise(tiny_table, tmp_path, cli):
     from nasbench.train.verify import verify_table
 
@@ -858,6 +895,7 @@ def test_entries_of_another_setup_must_stay_within_seed_noise(tiny_table, tmp_pa
     assert all(e.passed(1e-4) for e in kept)
 
 
+@pytest.mark.slow
 def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(tiny_table, tmp_path, cli):
     """The README's `nasbench-verify -n 5` on a machine the table was not built on: no option needed."""
     path, moved_path = tmp_path / "t.h5", tmp_path / "moved.h5"
@@ -887,6 +925,7 @@ def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(ti
                              r"test \d\.\d{4}\)  \|", line), line
 
 
+@pytest.mark.slow
 def test_verify_draws_only_entries_of_runs_with_this_machines_float_fingerprint(tmp_path):
     from nasbench.train.verify import verify_table
 
@@ -916,6 +955,7 @@ def _as_older_runs(path, **fields):
         f.attrs["build_history"] = json.dumps([{**{k: run[k] for k in keep}, **fields} for run in history])
 
 
+@pytest.mark.slow
 def test_copies_of_an_older_table_count_its_time_once(tmp_path):
     space = tiny_space()
     base = build_tiny(tmp_path / "base.h5", seeds=(0, 1), max_entries=space.num_classes)
@@ -933,6 +973,7 @@ def test_copies_of_an_older_table_count_its_time_once(tmp_path):
     assert float(read_table(merge_shards([there], here)).attrs["build_seconds"]) == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_older_shards_started_in_the_same_second_add_their_times(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
@@ -946,6 +987,7 @@ def test_older_shards_started_in_the_same_second_add_their_times(tmp_path):
     assert float(read_table(merge_shards([a, b], merged)).attrs["build_seconds"]) == pytest.approx(sum(seconds))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("into", ["here", "there"])
 def test_a_copy_that_timed_more_classes_drops_the_costs_pass_in_either_order(tmp_path, into):
     base = build_tiny(tmp_path / "base.h5", seeds=(0,), max_entries=3, costs_pass="now")
@@ -959,6 +1001,7 @@ def test_a_copy_that_timed_more_classes_drops_the_costs_pass_in_either_order(tmp
 
 
 
+@pytest.mark.slow
 def test_verify_names_runs_whose_cpu_kernels_differ(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=1)
     from nasbench.train.verify import provenance_notes, verify_table
@@ -971,6 +1014,7 @@ def test_verify_names_runs_whose_cpu_kernels_differ(tmp_path):
     assert len(setups) == 1 and "OTHER kernels" in setups[0]
 
 
+@pytest.mark.slow
 def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path, cli):
     path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=1)
     with h5py.File(path, "r+") as f:  # as if the first run had dispatched to other vector kernels
@@ -986,6 +1030,7 @@ def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path, cli):
     assert bad.returncode != 0 and "allow_other_setup=true" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("earlier", [{"float_fingerprint": "0" * 16}, {"float_fingerprint": None, "machine": "Other CPU"}])
 def test_resuming_after_a_run_of_another_float_order_or_cpu_is_refused_unless_allowed(tmp_path, earlier):
     path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=1)
@@ -997,6 +1042,7 @@ def test_resuming_after_a_run_of_another_float_order_or_cpu_is_refused_unless_al
     build_tiny(path, seeds=(0, 1), max_entries=1, allow_other_setup=True)
 
 
+@pytest.mark.slow
 def test_the_float_fingerprint_tells_torchs_cpu_kernels_apart(tmp_path):
     """Forcing torch's scalar kernels (as an older CPU would run) changes the hash, as it changes the curves."""
     import torch
@@ -1028,6 +1074,7 @@ def test_the_float_fingerprint_tells_torchs_cpu_kernels_apart(tmp_path):
     assert fingerprint("default") != native
 
 
+@pytest.mark.slow
 def test_classes_file_trains_only_the_listed_classes(tmp_path):
     from nasbench.table.store import read_table
     from nasbench.train.build import read_priority_file

@@ -339,6 +339,7 @@ def test_optuna_with_duplicates_skipped_stops_once_converged(bench):
 
 
 # ---------------------------------------------------------------------- command line and report
+@pytest.mark.slow
 def test_cli_multi_objective_sweep_and_pareto_report(tiny_table, tmp_path, cli):
     pytest.importorskip("optuna")
     sweep = tmp_path / "sweep"
@@ -369,6 +370,7 @@ def test_cli_multi_objective_sweep_and_pareto_report(tiny_table, tmp_path, cli):
     assert refused.returncode == 2 and "not a multi-objective run" in refused.stderr and "Traceback" not in refused.stderr
 
 
+@pytest.mark.slow
 def test_pareto_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path, cli):
     # autorank draws no diagram for two groups, which once crashed the report
     sweep = tmp_path / "sweep"
@@ -384,6 +386,7 @@ def test_pareto_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, 
     assert (tmp_path / "rep" / "effects.png").exists() and not (tmp_path / "rep" / "critical_difference.png").exists()
 
 
+@pytest.mark.slow
 def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench, cli):
     frame = bench.to_dataframe()
     limit = smallest_params(frame)
@@ -401,6 +404,7 @@ def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench, cli):
     assert summary["optimum_test_accuracy"] == pytest.approx(100 * float(frame.loc[frame["params"] <= limit, "test_accuracy"].max()))  # percent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "strategy, override, expected",
     [
@@ -437,6 +441,7 @@ def test_a_cheaper_duplicate_enters_the_front(bench, frame):
     assert told[small].duplicate and told[small].objectives[1] == frame.loc[small, "params"]
 
 
+@pytest.mark.slow
 def test_a_sweep_over_a_strategy_option_is_reported_per_setting(tiny_table, tmp_path, cli):
     """Two Optuna samplers in one sweep are two entries of the report, named by the option that differs."""
     pytest.importorskip("optuna")

@@ -194,6 +194,7 @@ def test_unknown_option_is_named(bench):
         make_one_shot("gdas", bench.space, 0, temperature=1.0)
 
 
+@pytest.mark.slow
 def test_budget_too_small_is_one_line_and_writes_nothing(tiny_table, tmp_path, cli):
     proc = cli("nasbench-search", "strategy=darts", f"benchmark.path={tiny_table}", "budget.seconds=1e-6",
                f"hydra.run.dir={tmp_path}", timeout=300)

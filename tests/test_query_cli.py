@@ -32,6 +32,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, text: str = "") -> 
     return lines[0]
 
 
+@pytest.mark.slow
 def test_text_output(tiny_table, cli):
     space = tiny_space()
     arch = space[14]
@@ -48,6 +49,7 @@ def test_text_output(tiny_table, cli):
     assert "(complete:" in out
 
 
+@pytest.mark.slow
 def test_json_output_matches_the_benchmark(tiny_table, cli):
     bench = Benchmark.load(tiny_table)
     arch = bench.space[20]
@@ -127,6 +129,7 @@ def test_bad_text(text, message):
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_encodings_agree_through_the_cli(tiny_table, cli):
     arch = tiny_space()[11]
     texts = [arch.arch_str, "11", ",".join(arch.ops), json.dumps(arch.matrix.tolist())]
@@ -134,6 +137,7 @@ def test_encodings_agree_through_the_cli(tiny_table, cli):
     assert all(r == results[0] for r in results)
 
 
+@pytest.mark.slow
 def test_errors_are_one_line(tiny_table, tmp_path, cli):
     table = str(tiny_table)
     assert_one_line_error(cli("nasbench-query", "|bogus~0|+|none~0|none~1|", "--table", table), "valid")
@@ -146,6 +150,7 @@ def test_errors_are_one_line(tiny_table, tmp_path, cli):
     assert_one_line_error(cli("nasbench-query", "3", "--table", str(broken)), "truncated or corrupt")
 
 
+@pytest.mark.slow
 def test_an_architecture_of_another_shipped_space_gets_a_hint(tiny_table, cli):
     from nasbench.table import default_table_path
 
@@ -157,6 +162,7 @@ def test_an_architecture_of_another_shipped_space_gets_a_hint(tiny_table, cli):
     assert_one_line_error(cli("nasbench-query", arch, "--table", str(tiny_table)), f"pass --table {blocks[0]}")
 
 
+@pytest.mark.slow
 def test_partial_table_prints_what_is_missing(tmp_path, cli):
     path = build_tiny(tmp_path / "partial.h5", seeds=(0,), epochs=1, max_entries=2)
     bench = Benchmark.load(path)
@@ -187,6 +193,7 @@ def test_without_a_table(monkeypatch, tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: --epoch and --seed need a table")
 
 
+@pytest.mark.slow
 def test_cli_does_not_import_torch(tiny_table):
     code = f"""
 import sys

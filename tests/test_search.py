@@ -227,6 +227,7 @@ def test_reinforce_lstm_controller_runs(bench):
     assert result["num_evals"] == 15
 
 
+@pytest.mark.slow
 def test_cli_same_seed_gives_byte_identical_result_json(tiny_table, tmp_path, cli):
     outs = []
     for name in ("a", "b"):
@@ -258,6 +259,7 @@ def test_budget_defaults_to_the_benchmarks_own(app):
     assert budget("benchmark=blocks", "budget.seconds=40")["seconds"] == 40
 
 
+@pytest.mark.slow
 def test_a_budget_in_evaluations_is_that_many_mean_full_evaluations_of_the_table(bench, tiny_table, cli):
     from nasbench.search import resolve_budget
 
@@ -282,6 +284,7 @@ def test_a_budget_in_evaluations_is_that_many_mean_full_evaluations_of_the_table
     assert re.search(r"incumbent test \d+\.\d\d%, regret \d+\.\d\d points", result.stdout), result.stdout  # points, not fractions
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, expected",
     [
@@ -298,6 +301,7 @@ def test_cli_bad_input(tiny_table, tmp_path, override, expected, cli):
     assert expected in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_multirun_and_report_tolerate_a_failed_run(tiny_table, tmp_path, cli):
     sweep = tmp_path / "sweep"
     result = cli("nasbench-search", "-m", "strategy=random,rea", "seed=range(0,5)", f"benchmark.path={tiny_table}",
@@ -317,6 +321,7 @@ def test_multirun_and_report_tolerate_a_failed_run(tiny_table, tmp_path, cli):
     assert set(summary["final"]) == {"random", "rea"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [lambda p: p / "missing", lambda p: p])
 def test_report_on_empty_or_missing_dir_fails_cleanly(tmp_path, make, cli):
     result = cli("nasbench-report", str(make(tmp_path)), timeout=120)
@@ -348,6 +353,7 @@ def assert_refused(result, *words):
         assert word in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_plain_report_refuses_a_multi_objective_sweep(tiny_table, tmp_path, cli):
     objectives = "objectives=[valid_accuracy,params]"
     sweep = write_runs(tmp_path / "mo", tiny_table, ("mo_random", 0, objectives), ("nsga2", 0, objectives))
@@ -355,6 +361,7 @@ def test_plain_report_refuses_a_multi_objective_sweep(tiny_table, tmp_path, cli)
     assert not (tmp_path / "rep" / "README.md").exists()
 
 
+@pytest.mark.slow
 def test_report_refuses_runs_with_different_budgets(tiny_table, tmp_path, cli):
     from nasbench.report.collect import ReportError
     from nasbench.report.comparison import write_report
@@ -404,6 +411,7 @@ def test_report_findings_say_beats_only_when_significant():
     assert "beat" not in lines["ls"] and lines["bo"].endswith("not tested: no seed ran both.")
 
 
+@pytest.mark.slow
 def test_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path, cli):
     # the most natural first sweep: autorank draws no diagram for two groups, which once crashed the report
     sweep = write_runs(tmp_path / "s", tiny_table, *[(name, seed) for name in ("random", "rea") for seed in range(5)])
@@ -493,6 +501,7 @@ def test_effect_sizes_intervals_shares_and_power():
     assert detectable_difference(runs.groupby("label").head(1), "final_regret") is None
 
 
+@pytest.mark.slow
 def test_report_fidelity_refuses_the_same_folder_or_a_table_sweep(tiny_table, tmp_path, cli):
     runs = [("random", 0), ("random", 1), ("rea", 0), ("rea", 1)]
     table, other = write_runs(tmp_path / "table", tiny_table, *runs), write_runs(tmp_path / "other", tiny_table, *runs)
@@ -523,6 +532,7 @@ def test_report_lists_failed_runs_readably(tiny_table, tmp_path):
                          "last line of search.log: error: strategy nsga2 is multi-objective)`")
 
 
+@pytest.mark.slow
 def test_a_result_with_a_non_integer_seed_is_named_by_its_file(tiny_table, tmp_path, cli):
     sweep = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("random", 1))
     for job in ("0", "1"):
@@ -705,6 +715,7 @@ def test_compare_reports_a_bad_budget_once_before_planning(tiny_table, tmp_path,
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry, args", [
     ("search", ["budget.seconds=-5"]),
     ("search", ["strategy=rea", "strategy.population_size=0"]),
@@ -853,6 +864,7 @@ def test_a_sweep_counts_each_failed_job_once_whatever_its_output_file(tiny_table
     assert failed.startswith(f"error: 1 job(s) of the sweep failed ({Path(folder)}: each folder's error.txt says why)")
 
 
+@pytest.mark.slow
 def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path, cli):
     sweep = tmp_path / "sweep"
     result = cli("nasbench-search", "-m", "strategy=rea", "budget.seconds=0.001,1", "seed=0",

@@ -257,6 +257,7 @@ def test_shipped_surrogates_load_by_bare_name_and_a_missing_one_lists_them(tmp_p
         SurrogateBenchmark.load(3)
 
 
+@pytest.mark.slow
 def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_block_budget(tmp_path, cli):
     import json
 
@@ -275,6 +276,7 @@ def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_blo
     assert data["benchmark"]["resolved"]["path"] == "blocks-mnist1d" and data["num_evals"] > 0
 
 
+@pytest.mark.slow
 def test_noise_needs_a_table_with_two_seeds(tmp_path):
     from nasbench.report.surrogate import write_report
     from nasbench.train.build import example_table
@@ -535,6 +537,7 @@ def test_top_quarter_keeps_the_best_quarter_of_the_given_classes(bench4):
     assert set(top_quarter(bench4, classes[:8])) <= set(range(8))
 
 
+@pytest.mark.slow
 def test_seed_agreement_of_a_one_seed_table_is_empty():
     from nasbench.surrogate.quality import seed_agreement
     from nasbench.table import Benchmark
@@ -546,6 +549,7 @@ def test_seed_agreement_of_a_one_seed_table_is_empty():
 
 
 # ---------------------------------------------------------------------- CLI
+@pytest.mark.slow
 def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path, cli):
     out, report = tmp_path / "model", tmp_path / "report"
     result = cli("nasbench-surrogate", f"table={table4}", f"out={out}", f"report={report}", "ensemble_size=2",
@@ -580,6 +584,7 @@ def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path, cli):
     assert data["benchmark"]["kind"] == "surrogate" and data["trajectory"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, expected",
     [
@@ -599,6 +604,7 @@ def test_cli_bad_config_fails_cleanly(table4, tmp_path, override, expected, cli)
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_cli_missing_table_fails_cleanly(tmp_path, cli):
     result = cli("nasbench-surrogate", f"table={tmp_path / 'none.h5'}", f"out={tmp_path / 'm'}",
                  f"hydra.run.dir={tmp_path / 'h'}")
@@ -639,6 +645,7 @@ def test_fidelity_report_compares_table_and_surrogate_sweeps(table4, saved, tmp_
     assert "Kendall tau" in (out / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_fidelity_report_refuses_sweeps_that_cannot_be_compared(table4, tmp_path, cli):
     _sweep(tmp_path / "a", {"kind": "table", "path": str(table4)}, seeds=2, strategies=("random", "rea"))
     _sweep(tmp_path / "b", {"kind": "table", "path": str(table4)}, seeds=2, strategies=("rea", "reinforce"))
