@@ -13,6 +13,8 @@
 #   reports/regenerate.sh comparisons  # the table looks and every report made from searches on a table or surrogate
 #                                    # (comparisons, Pareto, fidelity, one-shot re-reports), not the surrogates or speed
 #
+# Each ends by rewriting the index reports/README.md (one line per report, its headline from its own files).
+#
 # (A title with commas, colons or parentheses is quoted twice: once for the shell, once for Hydra.)
 # Searches on a table are simulated (seconds); the one-shot runs trained supernets for real
 # and are kept under reports/*/runs, so only their ground truth is looked up again here.
@@ -131,3 +133,4 @@ case "${1:-}" in
     comparisons) comparisons ;;
     *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|generator|flagship|comparisons" >&2; exit 2 ;;
 esac
+python -m nasbench.report.index                        # reports/README.md: each report's headline, from its files
