@@ -262,7 +262,7 @@ def test_verify_refuses_a_noise_quantile_outside_0_1(tiny_table, value, cli):
 
 @pytest.mark.slow
 def test_multirun_shards_then_merge(tiny_table, tmp_path, cli):
-    """The README's sharded build: joblib's launcher, each shard with its own worker processes."""
+    """docs/building.md's sharded build: joblib's launcher, each shard with its own worker processes."""
     out = tmp_path / "m.h5"
     result = cli("nasbench-build", "-m", *TINY_CLI, f"output={out}", "shard=0,1", "num_shards=2", "workers=1",
                  f"hydra.sweep.dir={tmp_path / 'sweep'}")
@@ -897,7 +897,7 @@ def test_entries_of_another_setup_must_stay_within_seed_noise(tiny_table, tmp_pa
 
 @pytest.mark.slow
 def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(tiny_table, tmp_path, cli):
-    """The README's `nasbench-verify -n 5` on a machine the table was not built on: no option needed."""
+    """docs/building.md's `nasbench-verify -n 5` on a machine the table was not built on: no option needed."""
     path, moved_path = tmp_path / "t.h5", tmp_path / "moved.h5"
     shutil.copy(tiny_table, path)
     with h5py.File(path, "r+") as f:  # every run of another float order, as on the build host
