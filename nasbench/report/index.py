@@ -110,32 +110,26 @@ def _pilot(summary: dict[str, Any]) -> str:
             f"{top['random_search_regret']['100']:.2f} points)")
 
 
+#: (file, a key only that kind of report holds in it, its headline) in the order they are told apart
+_KINDS = (
+    ("summary.json", "final_rank_agreement", _fidelity),
+    ("summary.json", "final", _search),
+    ("summary.json", "test_metrics", _surrogate),
+    ("summary.json", "classes_trained", _table),
+    ("summary.json", "mean_share", _drift),
+    ("summary.json", "candidates", _pilot),
+    ("summary.json", "benchmarks", _speed),
+    ("metadata.json", "summary", _ranking),
+    ("profile.json", "rows", _profile),
+)
+
+
 def headline(folder: Path) -> str | None:
     """The headline number of the report in ``folder``, read from its own files; None where it holds no report."""
-    def read(name: str) -> dict[str, Any] | None:
-        path = folder / name
-        return json.loads(path.read_text()) if path.exists() else None
-
-    summary, metadata, profile = read("summary.json"), read("metadata.json"), read("profile.json")
-    if summary is not None:
-        if "final_rank_agreement" in summary:
-            return _fidelity(summary)
-        if "final" in summary:
-            return _search(summary)
-        if "test_metrics" in summary:
-            return _surrogate(summary)
-        if "classes_trained" in summary:
-            return _table(summary)
-        if "mean_share" in summary:
-            return _drift(summary)
-        if "candidates" in summary:
-            return _pilot(summary)
-        if "benchmarks" in summary:
-            return _speed(summary)
-    if metadata is not None and "summary" in metadata:
-        return _ranking(metadata)
-    if profile is not None:
-        return _profile(profile)
+    files = {name: json.loads((folder / name).read_text()) for name, _, _ in _KINDS if (folder / name).exists()}
+    for name, key, line in _KINDS:
+        if key in files.get(name, {}):
+            return line(files[name])
     return None
 
 
