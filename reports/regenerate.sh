@@ -15,6 +15,8 @@
 #   reports/regenerate.sh parallel   # simulated parallel workers on the flagship table (about an hour; the
 #                                    # syne-tune check needs pip install "nasbench[synetune]", about 30 min more)
 #
+# Each ends by rewriting the index reports/README.md (one line per report, its headline from its own files).
+#
 # (A title with commas, colons or parentheses is quoted twice: once for the shell, once for Hydra.)
 # Searches on a table are simulated (seconds); the one-shot runs trained supernets for real
 # and are kept under reports/*/runs, so only their ground truth is looked up again here.
@@ -143,3 +145,4 @@ case "${1:-}" in
     parallel) parallel ;;
     *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|generator|flagship|comparisons|parallel" >&2; exit 2 ;;
 esac
+python -m nasbench.report.index                        # reports/README.md: each report's headline, from its files

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -17,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nasbench.cli.common import CONF_DIR, USER_ERRORS, error_message, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_search
+from nasbench.io import write_json
 
 register_search()
 
@@ -126,14 +125,6 @@ def search(
         "code_sha256": code,
         **result,
     }
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically: a crashed run never leaves half a result.json."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=float) + "\n")
-    os.replace(tmp, path)
 
 
 def finished_job(out: Path, cfg: dict[str, Any]) -> tuple[bool, Any, str | None]:
