@@ -275,10 +275,9 @@ def test_optuna_tells_each_trial_its_own_value_out_of_order():
 # ---------------------------------------------------------------- the commands and the report
 
 
-def test_search_cli_runs_on_sixteen_workers_and_notes_a_synchronous_strategy(tiny_table, tmp_path):
-    from test_search import search_cli
-
-    result = search_cli("strategy=rea", "workers=16", f"benchmark.path={tiny_table}", "budget.seconds=2",
+@pytest.mark.slow
+def test_search_cli_runs_on_sixteen_workers_and_notes_a_synchronous_strategy(tiny_table, tmp_path, cli):
+    result = cli("nasbench-search", "strategy=rea", "workers=16", f"benchmark.path={tiny_table}", "budget.seconds=2",
                         f"hydra.run.dir={tmp_path / 'rea'}")
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "rea" / "result.json").read_text())
@@ -286,22 +285,21 @@ def test_search_cli_runs_on_sixteen_workers_and_notes_a_synchronous_strategy(tin
     assert {r["worker"] for r in data["trajectory"]} == set(range(16))
     assert "note:" not in result.stderr
 
-    result = search_cli("strategy=hyperband", "workers=4", f"benchmark.path={tiny_table}", "budget.seconds=2",
+    result = cli("nasbench-search", "strategy=hyperband", "workers=4", f"benchmark.path={tiny_table}", "budget.seconds=2",
                         f"hydra.run.dir={tmp_path / 'hb'}")
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
     assert notes == [f"note: {synchronous_note('hyperband', 4)}"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("override, expected", [
     ("workers=0", "workers must be an integer >= 1, got 0"),
     ("workers=abc", "workers"),
     ("strategy=darts workers=4", "does not support workers=4"),
 ])
-def test_search_cli_refuses_bad_worker_counts(tiny_table, tmp_path, override, expected):
-    from test_search import search_cli
-
-    result = search_cli(*override.split(), f"benchmark.path={tiny_table}", f"hydra.run.dir={tmp_path}")
+def test_search_cli_refuses_bad_worker_counts(tiny_table, tmp_path, override, expected, cli):
+    result = cli("nasbench-search", *override.split(), f"benchmark.path={tiny_table}", f"hydra.run.dir={tmp_path}")
     assert result.returncode != 0
     assert expected in result.stderr and "Traceback" not in result.stderr
 
@@ -311,25 +309,23 @@ def test_search_cli_refuses_bad_worker_counts(tiny_table, tmp_path, override, ex
     ("workers=[4,4]", r"workers must list integers >= 1, each once"),
     ("workers=[]", r"workers must list integers >= 1, each once"),
 ])
-def test_compare_refuses_bad_worker_lists(tiny_table, tmp_path, monkeypatch, capsys, override, message):
+def test_compare_refuses_bad_worker_lists(tiny_table, tmp_path, cli, override, message):
     import re
 
-    from test_search import compare
-
-    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", override, "seeds=2", "budget.seconds=1",
-                           f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}")
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", override, "seeds=2", "budget.seconds=1",
+                              f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}",
+                              "progress=false")
     assert code == 2 and re.search(message, err), err
     assert not (tmp_path / "runs").exists()
 
 
-def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp_path, monkeypatch, capsys):
+def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp_path, cli):
     import pandas as pd
-    from test_search import compare
 
     runs, rep = tmp_path / "runs", tmp_path / "rep"
-    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "workers=[1,4]",
-                           "strategies=[random,rea,hyperband]", "seeds=6", "skip_duplicates=[false]", "budget.seconds=2",
-                           f"runs_dir={runs}", f"out={rep}", f"hydra.run.dir={tmp_path / 'h'}")
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", "workers=[1,4]",
+                              "strategies=[random,rea,hyperband]", "seeds=6", "skip_duplicates=[false]", "budget.seconds=2",
+                              f"runs_dir={runs}", f"out={rep}", f"hydra.run.dir={tmp_path / 'h'}", "progress=false")
     assert code == 0, err
     assert [line for line in err.splitlines() if line.startswith("note:")] == [f"note: {synchronous_note('hyperband', 4)}"]
     assert sorted(p.name for p in runs.iterdir()) == [

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.io import write_text
+from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.report.collect import Collection, mean_se_over_runs, regret_on_grid
 from nasbench.report.comparison import PERCENT
 
@@ -205,19 +207,10 @@ def workers_text(count: int) -> str:
     return f"{count} worker{'' if count == 1 else 's'}"
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_wallclock_regret(matrices: dict[tuple[str, int], pd.DataFrame], grid: np.ndarray,
                           targets: list[dict[str, float]], path: Path) -> None:
     """One panel per strategy: mean regret (+- SE) against wall-clock time, one line per worker count."""
-    plt = _plt()
+    plt = pyplot()
     groups = sorted({group for group, _ in matrices})
     counts = sorted({workers for _, workers in matrices})
     colours = dict(zip(counts, plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(counts)))))
@@ -257,13 +250,12 @@ def plot_wallclock_regret(matrices: dict[tuple[str, int], pd.DataFrame], grid: n
     axes.flat[0].legend(fontsize=8)
     fig.suptitle("Regret against wall-clock time, mean +- SE over seeds (dotted: the target regrets)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_speedups(table: pd.DataFrame, path: Path) -> None:
     """One panel per target: speed-up against worker count per strategy (95% bootstrap bars), ideal dashed."""
-    plt = _plt()
+    plt = pyplot()
     targets = table[["target_fraction", "target_regret"]].drop_duplicates().sort_values("target_fraction")
     counts = sorted(table["workers"].unique())
     groups = sorted(table["strategy"].unique())
@@ -289,8 +281,7 @@ def plot_speedups(table: pd.DataFrame, path: Path) -> None:
     axes[0][0].set_ylabel(f"speed-up over {workers_text(int(counts[0]))} (wall-clock)")
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _time(seconds: float) -> str:
@@ -407,7 +398,6 @@ def most_workers(collection: Collection) -> Collection:
 
 def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) -> tuple[list[str], dict[str, Any]]:
     """Write the parallel figures and tables into ``out``; returns the README lines and the summary's entries."""
-    from nasbench.report.comparison import _atomic_text
 
     budget = float(collection.budget["seconds"])
     grid = wallclock_grid(collection)
@@ -423,9 +413,9 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
     points_table = table.assign(target_regret=PERCENT * table["target_regret"])
     points_work = work.assign(**{c: PERCENT * work[c] for c in ("regret", "regret_se", "difference", "difference_se")})
     percent_usage = usage.assign(utilisation=PERCENT * usage["utilisation"])
-    _atomic_text(out / "speedup.csv", points_table.to_csv(index=False))
-    _atomic_text(out / "utilisation.csv", percent_usage.to_csv(index=False))
-    _atomic_text(out / "equal_work.csv", points_work.to_csv(index=False))
+    write_text(out / "speedup.csv", points_table.to_csv(index=False))
+    write_text(out / "utilisation.csv", percent_usage.to_csv(index=False))
+    write_text(out / "equal_work.csv", points_work.to_csv(index=False))
     counts = sorted(int(w) for w in collection.runs["workers"].unique())
     runs_text = f"{int((collection.runs['workers'] == counts[-1]).sum()):,} runs; the source line counts only these"
     found = findings(table, usage, baseline) + work_findings(work)
@@ -489,6 +479,4 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    from nasbench.report.comparison import _markdown as markdown
-
-    return markdown(frame, ".1f")
+    return markdown_table(frame, ".1f")
