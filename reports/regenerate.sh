@@ -127,7 +127,7 @@ comparisons() {
 
 parallel() {
     # 1,800 runs: the default strategies and ASHA x 1, 4 and 16 workers x the default 100 seeds, each with the
-    # default budget (100 full evaluations' worth of wall-clock time)
+    # default budget (100 full evaluations' worth of wall-clock time; 16-worker ASHA runs write ~5 MB each)
     nasbench-compare "workers=[1,4,16]" "strategies=[random,rea,reinforce,local_search,hyperband,asha]" \
         "skip_duplicates=[false]" runs_dir=outputs/parallel-runs out=reports/parallel \
         title="Parallel workers on the flagship table"

@@ -360,7 +360,8 @@ def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp
     target = parallel["targets"][0]["regret"]
     assert f"| random | {target:.3f} |" in readme
     speedups = pd.read_csv(rep / "speedup.csv")
-    assert np.allclose(sorted(speedups["target_regret"].unique()), sorted(t["regret"] for t in parallel["targets"]))
+    by_target = speedups.groupby("target_fraction", sort=True)["target_regret"].first()
+    assert np.allclose(by_target.to_numpy(), [t["regret"] for t in parallel["targets"]])  # both in order of time
     assert pd.read_csv(rep / "utilisation.csv").set_index(["strategy", "workers"])["utilisation"].to_dict() == pytest.approx(usage)
     work_csv = pd.read_csv(rep / "equal_work.csv").set_index(["strategy", "workers", "worker_seconds"])["regret"].to_dict()
     assert all(work_csv[key] == pytest.approx(row["regret"]) for key, row in work.items() if row["regret"] is not None)
@@ -402,3 +403,25 @@ def test_speed_ups_are_read_from_mean_regret_curves():
     assert table.loc[4, "time_to_target"] == pytest.approx(14, rel=0.01)
     assert table.loc[4, "speedup"] == pytest.approx(10, rel=0.01)
     assert table.loc[4, "speedup_low"] <= 10 <= table.loc[4, "speedup_high"] and table.loc[1, "speedup"] == 1
+
+
+def test_targets_are_read_after_full_evaluations_worth_of_time_where_the_runs_record_it():
+    import pandas as pd
+
+    from nasbench.report.parallel import speedup_markdown, speedup_table, target_regrets
+
+    grid = np.geomspace(0.1, 100, 2000)
+    curve = 1 / (1 + grid)  # the baseline's regret falls with time
+    matrices = {("random", 1): pd.DataFrame([curve, curve]), ("random", 4): pd.DataFrame([curve / 10, curve / 10])}
+    # a full evaluation takes 1 s: after 5, 15 and 50 of them (the budget of 100 s holds all three)
+    targets, _ = target_regrets(matrices, grid, 100.0, evaluation_seconds=1.0)
+    assert [t["evaluations"] for t in targets] == [5, 15, 50]
+    assert [t["regret"] for t in targets] == pytest.approx([1 / 6, 1 / 16, 1 / 51], rel=0.01)
+    # 10 s a full evaluation: only the first fits; unknown: 1%, 3% and 10% of the budget, as for older runs
+    assert [t["evaluations"] for t in target_regrets(matrices, grid, 100.0, evaluation_seconds=10.0)[0]] == [5]
+    older, _ = target_regrets(matrices, grid, 100.0)
+    assert [t["seconds"] for t in older] == pytest.approx([1, 3, 10]) and older[0]["evaluations"] is None
+    # times under a second keep their digits in the table (4 workers reach the first target at once)
+    table = speedup_table(matrices, targets, grid)
+    first = table[(table["workers"] == 4) & (table["target_fraction"] == 0.05)]["time_to_target"].item()
+    assert first < 1 and f" | {first:.3g} | " in speedup_markdown(table)
