@@ -27,7 +27,13 @@ def test_each_headline_holds_the_numbers_of_its_report(tmp_path):
     last = parallel["targets"][-1]
     rea = next(row for row in parallel["speedup"] if row["strategy"] == "rea" and row["workers"] == 16
                and row["target_fraction"] == last["fraction"])
-    assert f"to regret {100 * last['regret']:.3f} points" in headline(REPORTS / "parallel")
+    to_points = 1.0 if "units" in parallel else 100.0
+    assert f"to regret {to_points * last['regret']:.3f} points" in headline(REPORTS / "parallel")
+    stated = tmp_path / "parallel"  # a report that states its units holds points
+    stated.mkdir()
+    points = {**parallel, "units": "regrets in percentage points", "targets": [{**t, "regret": 0.5} for t in parallel["targets"]]}
+    (stated / "summary.json").write_text(json.dumps({"parallel": points}))
+    assert "to regret 0.500 points" in headline(stated)
     assert f"rea {rea['speedup']:.1f}x" in headline(REPORTS / "parallel")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "README.md").write_text("# Notes\n")

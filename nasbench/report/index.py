@@ -52,11 +52,12 @@ def _search(summary: dict[str, Any]) -> str:
 def _parallel(summary: dict[str, Any]) -> str:
     parallel = summary["parallel"]
     most, target = max(parallel["workers"]), parallel["targets"][-1]
+    to_points = 1.0 if "units" in parallel else 100.0  # reports made before they stated units held fractions
     speedups = {row["strategy"]: row["speedup"] for row in parallel["speedup"]
                 if row["workers"] == most and row["target_fraction"] == target["fraction"]}
     told = ", ".join(f"{name} {value:.1f}x" for name, value in sorted(speedups.items(), key=lambda kv: -kv[1]))
     return (f"wall-clock speed-up of {most} workers over {min(parallel['workers'])} to regret "
-            f"{100 * target['regret']:.3f} points: {told}")
+            f"{to_points * target['regret']:.3f} points: {told}")
 
 
 def _fidelity(summary: dict[str, Any]) -> str:
