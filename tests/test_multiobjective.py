@@ -343,7 +343,7 @@ def test_optuna_with_duplicates_skipped_stops_once_converged(bench):
 def test_cli_multi_objective_sweep_and_pareto_report(tiny_table, tmp_path, cli):
     pytest.importorskip("optuna")
     sweep = tmp_path / "sweep"
-    result = cli("nasbench.cli.search", "-m", "strategy=mo_random,nsga2,optuna", "objectives=[valid_accuracy,params]",
+    result = cli("nasbench-search", "-m", "strategy=mo_random,nsga2,optuna", "objectives=[valid_accuracy,params]",
                  "seed=range(0,3)", "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1",
                  f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr
@@ -374,7 +374,7 @@ def test_cli_multi_objective_sweep_and_pareto_report(tiny_table, tmp_path, cli):
 def test_pareto_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path, cli):
     # autorank draws no diagram for two groups, which once crashed the report
     sweep = tmp_path / "sweep"
-    result = cli("nasbench.cli.search", "-m", "strategy=mo_random,nsga2", "objectives=[valid_accuracy,params]",
+    result = cli("nasbench-search", "-m", "strategy=mo_random,nsga2", "objectives=[valid_accuracy,params]",
                  "seed=range(0,5)", "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1",
                  f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr
@@ -391,7 +391,7 @@ def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench, cli):
     frame = bench.to_dataframe()
     limit = smallest_params(frame)
     sweep = tmp_path / "sweep"
-    result = cli("nasbench.cli.search", "-m", "strategy=random,rea", f"constraint.params={limit}", "seed=range(0,2)",
+    result = cli("nasbench-search", "-m", "strategy=random,rea", f"constraint.params={limit}", "seed=range(0,2)",
                  "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1", f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr
     data = json.loads(sorted(sweep.rglob("result.json"))[0].read_text())
