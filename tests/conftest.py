@@ -55,6 +55,8 @@ class Commands:
 
     @staticmethod
     def module(command: str) -> str:
+        if not command.startswith("nasbench-"):
+            raise ValueError(f"{command!r} is not a nasbench command; give its name, e.g. nasbench-search")
         return "nasbench.cli." + command.removeprefix("nasbench-").replace("-", "_")
 
     def __call__(self, command: str, *args, cwd=None, env=None, timeout: float = 600) -> subprocess.CompletedProcess:
