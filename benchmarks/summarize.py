@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nasbench.io import write_json, write_text
 from nasbench.provenance import report_provenance, sha256_file, short
-from nasbench.report.comparison import _atomic_text
 
 #: group -> (what the target bounds, bound): "seconds" bounds the median time, "per_second" the throughput
 TARGETS = {
@@ -123,10 +123,9 @@ def write(data: dict, out: Path, source: str = "") -> Path:
                                    shipped=_shipped_checksums())
     lines.append(f"Made by `python benchmarks/summarize.py` from a pytest-benchmark run at commit `{short(commit)}`; "
                  "the machine and the shipped files' checksums are in `summary.json` (`provenance`).")
-    _atomic_text(out / "speed.csv", table.to_csv(index=False))
-    _atomic_text(out / "summary.json", json.dumps({"provenance": provenance, "benchmarks": json.loads(
-        table.to_json(orient="records"))}, indent=1, sort_keys=True) + "\n")
-    _atomic_text(out / "README.md", "\n".join(lines) + "\n")
+    write_text(out / "speed.csv", table.to_csv(index=False))
+    write_json(out / "summary.json", {"provenance": provenance, "benchmarks": json.loads(table.to_json(orient="records"))})
+    write_text(out / "README.md", "\n".join(lines) + "\n")
     return out / "README.md"
 
 

@@ -15,6 +15,8 @@
 #   reports/regenerate.sh parallel   # simulated parallel workers on the flagship table (about an hour; the
 #                                    # syne-tune check needs pip install "nasbench[synetune]", about 30 min more)
 #
+# Each ends by rewriting the index reports/README.md (one line per report, its headline from its own files).
+#
 # (A title with commas, colons or parentheses is quoted twice: once for the shell, once for Hydra.)
 # Searches on a table are simulated (seconds); the one-shot runs trained supernets for real
 # and are kept under reports/*/runs, so only their ground truth is looked up again here.
@@ -125,7 +127,7 @@ comparisons() {
 
 parallel() {
     # 1,800 runs: the default strategies and ASHA x 1, 4 and 16 workers x the default 100 seeds, each with the
-    # default budget (100 full evaluations' worth of wall-clock time)
+    # default budget (100 full evaluations' worth of wall-clock time; 16-worker ASHA runs write ~5 MB each)
     nasbench-compare "workers=[1,4,16]" "strategies=[random,rea,reinforce,local_search,hyperband,asha]" \
         "skip_duplicates=[false]" runs_dir=outputs/parallel-runs out=reports/parallel \
         title="Parallel workers on the flagship table"
@@ -143,3 +145,4 @@ case "${1:-}" in
     parallel) parallel ;;
     *) echo "usage: reports/regenerate.sh blocks|oneshot|table|speed|generator|flagship|comparisons|parallel" >&2; exit 2 ;;
 esac
+python -m nasbench.report.index                        # reports/README.md: each report's headline, from its files

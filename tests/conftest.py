@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,44 @@ def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, space: CellSpace | N
 def tiny_table(tmp_path_factory) -> Path:
     """A complete table of the 27-cell tiny space: 2 seeds x 2 epochs (about 10 s)."""
     return build_tiny(tmp_path_factory.mktemp("tables") / "tiny.h5")
+
+
+class Commands:
+    """Runs nasbench's commands as a user types them: ``cli("nasbench-search", "seed=1")``.
+
+    Called, a command runs in a subprocess (``python -m nasbench.cli.<name>``) and returns its
+    ``subprocess.CompletedProcess`` (text ``stdout`` and ``stderr``); :meth:`inline` runs it in this
+    process instead, where a monkeypatch reaches it.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+        self.monkeypatch, self.capsys = monkeypatch, capsys
+
+    @staticmethod
+    def module(command: str) -> str:
+        if not command.startswith("nasbench-"):
+            raise ValueError(f"{command!r} is not a nasbench command; give its name, e.g. nasbench-search")
+        return "nasbench.cli." + command.removeprefix("nasbench-").replace("-", "_")
+
+    def __call__(self, command: str, *args, cwd=None, env=None, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", self.module(command), *map(str, args)], capture_output=True,
+                              text=True, cwd=cwd, env=env, timeout=timeout)
+
+    def inline(self, command: str, *args) -> tuple[int, str, str]:
+        """Run ``command`` in this process: its exit status, stdout and stderr."""
+        main = importlib.import_module(self.module(command)).main
+        self.monkeypatch.setattr(sys, "argv", [command, *map(str, args)])
+        self.capsys.readouterr()  # only this command's output
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_info:
+            code = exit_info.code if isinstance(exit_info.code, int) else (0 if exit_info.code is None else 1)
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys) -> Commands:
+    """nasbench's commands, run in a subprocess (``cli(...)``) or in this process (``cli.inline(...)``)."""
+    return Commands(monkeypatch, capsys)

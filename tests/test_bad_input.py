@@ -529,15 +529,10 @@ def test_budget_below_one_evaluation_is_an_error(bench, name, options, first_epo
     )
 
 
-def test_cli_budget_below_one_evaluation_exits_2_and_writes_nothing(tiny_table, tmp_path):
-    import subprocess
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "nasbench.cli.search", "strategy=rea", f"benchmark.path={tiny_table}",
-         "budget.seconds=0.001", f"hydra.run.dir={tmp_path}"],
-        capture_output=True, text=True, timeout=300,
-    )
+@pytest.mark.slow
+def test_cli_budget_below_one_evaluation_exits_2_and_writes_nothing(tiny_table, tmp_path, cli):
+    proc = cli("nasbench-search", "strategy=rea", f"benchmark.path={tiny_table}", "budget.seconds=0.001",
+               f"hydra.run.dir={tmp_path}", timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: budget.seconds=0.001 ran out before the first evaluation")
     assert "Traceback" not in proc.stderr and not (tmp_path / "result.json").exists()
@@ -625,19 +620,14 @@ def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
     ("search", "+space=tiny", r"^error: space is a config group of nasbench-build, not of this command; --help lists its groups$"),
     ("build", "strategy=rea", r"^error: strategy is a config group of nasbench-search, not of this command; --help lists its groups$"),
 ])
-def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, capsys):
+def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, cli):
     """A bad override exits 2 with one ``error:`` line naming the valid choices, as other bad input does."""
-    import importlib
     import os
-    import sys
 
-    main = importlib.import_module(f"nasbench.cli.{entry}").main
-    monkeypatch.setattr(sys, "argv", [f"nasbench-{entry}", override])
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
+    code, _, err = cli.inline(f"nasbench-{entry}", override)
+    assert code == 2
+    err = err.strip()
     assert len(err.splitlines()) == 1 and re.match(match, err), err
     assert "HYDRA_FULL_ERROR" not in os.environ
 
@@ -649,38 +639,28 @@ def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, cap
     ("ranking", ["benchmark"]),
     ("surrogate", []),
 ])
-def test_help_lists_only_the_commands_own_config_groups(entry, groups, monkeypatch, capsys):
-    import importlib
-    import sys
-
-    main = importlib.import_module(f"nasbench.cli.{entry}").main
-    monkeypatch.setattr(sys, "argv", [f"nasbench-{entry}", "--help"])
-    try:
-        main()
-    except SystemExit as exit_info:
-        assert not exit_info.code
-    out = capsys.readouterr().out
+def test_help_lists_only_the_commands_own_config_groups(entry, groups, cli):
+    code, out, _ = cli.inline(f"nasbench-{entry}", "--help")
+    assert code == 0
     assert out.startswith(f"nasbench-{entry} is powered by Hydra")
     section = out.split("== Configuration groups ==")[1].split("== Config ==")[0].strip().splitlines()[1:]
     assert [line.split(":")[0] for line in section if line.strip() and line != "(none)"] == groups, out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry, args", [
     ("search", ["budget.max_evals=1"]),
     ("search", ["-m", "budget.max_evals=1", "launcher=basic"]),
     ("build", ["space=tiny", "dataset=tiny", "train=quick", "output=t.h5"]),
 ])
-def test_an_output_folder_that_cannot_be_created_is_one_line(entry, args, tiny_table, tmp_path):
+def test_an_output_folder_that_cannot_be_created_is_one_line(entry, args, tiny_table, tmp_path, cli):
     """Hydra's own run or sweep folder, under the working directory (as a read-only one would be) or given."""
-    import subprocess
-    import sys
-
     (tmp_path / "outputs").write_text("a file where the default output folders would go\n")
     (tmp_path / "multirun").write_text("and where the default sweep folders would go\n")
     for extra in ([], ["hydra.run.dir=outputs/x", "hydra.sweep.dir=outputs/x"]):
-        result = subprocess.run([sys.executable, "-m", f"nasbench.cli.{entry}", *args, f"benchmark.path={tiny_table}"
-                                 if entry == "search" else "progress=false", *extra],
-                                capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        result = cli(f"nasbench-{entry}", *args,
+                     f"benchmark.path={tiny_table}" if entry == "search" else "progress=false", *extra, cwd=tmp_path,
+                     timeout=300)
         assert result.returncode == 2, result.stderr
         assert re.match(r"^error: cannot write \S*(outputs|multirun)\S*: Not a directory; give a writable folder with "
                         r"hydra\.run\.dir=DIR \(hydra\.sweep\.dir=DIR with -m\)$", result.stderr.strip()), result.stderr

@@ -480,6 +480,7 @@ def test_arch_strings_are_checked(tiny_table, tmp_path):
 
 
 # ---------------------------------------------------------------- no torch
+@pytest.mark.slow
 def test_querying_does_not_import_torch(tiny_table):
     code = f"""
 import sys
@@ -494,6 +495,7 @@ assert "torch" not in sys.modules, "torch was imported"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_code_commit_is_dirty_when_a_shipped_config_changes(tmp_path):
     """Reports record the code's commit; an edited conf/ file is uncommitted code too."""
     import shutil
@@ -517,6 +519,7 @@ def test_code_commit_is_dirty_when_a_shipped_config_changes(tmp_path):
     assert subprocess.run(probe, capture_output=True, text=True, check=True, timeout=60).stdout.strip() == "unknown"
 
 
+@pytest.mark.slow
 def test_code_hash_names_the_files_without_git(tmp_path):
     """An installed copy has no commit; the hash of its files names the code, as a checkout's does."""
     import shutil
@@ -531,7 +534,7 @@ def test_code_hash_names_the_files_without_git(tmp_path):
     shutil.copytree(Path(str(files("nasbench.conf"))), package / "conf", ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
     (package / "tables").mkdir(exist_ok=True)
-    (package / "tables" / "backfill_entry_runs.py").write_text("# a script among the data, not a module\n")
+    (package / "tables" / "make_figure.py").write_text("# a script among the data, not a module\n")
     (package / ".#search.py").symlink_to(tmp_path / "gone")  # an editor's lock: a dangling link
     (package / "moved.py").symlink_to(tmp_path / "gone")  # a link whose file is gone holds no code
     (package / ".ipynb_checkpoints").mkdir()
@@ -552,6 +555,7 @@ def test_code_hash_names_the_files_without_git(tmp_path):
     assert installed_hash() not in (edited_config, code_sha256())
 
 
+@pytest.mark.slow
 def test_searching_a_table_and_reporting_do_not_import_torch(tiny_table, tmp_path):
     """nasbench-search and nasbench-report on a table run without torch (its import alone costs seconds)."""
     code = f"""
@@ -571,10 +575,9 @@ assert "torch" not in sys.modules, "torch was imported"
 
 
 # ---------------------------------------------------------------- the table's first look (nasbench-table-report)
-def test_table_report_on_both_spaces(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_table_report_on_both_spaces(tiny_table, tmp_path, cli):
     import json
-    import subprocess
-    import sys
 
     from conftest import build_tiny
     from nasbench.space import BlockSpace
@@ -582,8 +585,7 @@ def test_table_report_on_both_spaces(tiny_table, tmp_path):
     blocks = build_tiny(tmp_path / "blocks.h5", space=BlockSpace(positions=2, blocks=["skip", "res3", "sep3"], reduce_after=[2], channels=[4, 8]))
     for table, options in ((tiny_table, ["skip_connect", "nor_conv_3x3"]), (blocks, ["skip", "res3", "sep3"])):
         out = tmp_path / f"look-{table.stem}"
-        result = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(table), "--out", str(out)],
-                                capture_output=True, text=True, timeout=300)
+        result = cli("nasbench-table-report", "--table", str(table), "--out", str(out), timeout=300)
         assert result.returncode == 0, result.stderr
         for name in ("test_accuracy_hist.png", "accuracy_vs_costs.png", "seed_noise.png", "early_and_valid_test.png", "top_ops.png", "classes.csv"):
             assert (out / name).stat().st_size > 0, name
@@ -603,8 +605,7 @@ def test_table_report_on_both_spaces(tiny_table, tmp_path):
         low, high = summary["histogram_zoom_percent"]
         assert low <= test.quantile(0.1) and high >= test.max() - 1e-3
         assert summary["histogram_zoom_classes"] == int(test.between(low, high).sum()) >= 0.9 * len(test)
-    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.table_report", "--table", str(tmp_path / "none.h5")],
-                         capture_output=True, text=True, timeout=120)
+    bad = cli("nasbench-table-report", "--table", str(tmp_path / "none.h5"), timeout=120)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "none.h5" in bad.stderr
 
 
@@ -641,6 +642,7 @@ def test_table_report_leaves_out_classes_whose_every_seed_diverged(tiny_table, t
     assert f"--table {copy}" in (out / "README.md").read_text()  # a copy named like the flagship is not the flagship
 
 
+@pytest.mark.slow
 def test_table_report_counts_classes_trained_ahead_of_the_uniform_order(tmp_path):
     import json
 

@@ -199,6 +199,7 @@ def test_features(space):
     assert [row[names.index(f"count_{b}")] for b in space.blocks] == [1, 2, 1, 0]
 
 
+@pytest.mark.slow
 def test_import_needs_no_torch():
     code = "import sys, nasbench.space.blocks, nasbench; nasbench.BlockSpace(); assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -27,10 +27,6 @@ TINY_CLI = ["space=tiny", "dataset=tiny", "train=quick", "seeds=[0,1]", "progres
 COMPARED = [f for f in EPOCH_FIELDS if f != "epoch_time"]
 
 
-def run_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nasbench.cli.build", *args], capture_output=True, text=True, timeout=timeout, **kwargs)
-
-
 def same_metrics(a, b, mask=None) -> bool:
     mask = np.ones(a.entries["done"].shape, bool) if mask is None else mask
     return all(np.array_equal(a.epochs[f][mask], b.epochs[f][mask], equal_nan=True) for f in COMPARED) and np.array_equal(
@@ -59,6 +55,7 @@ def test_tiny_table_is_complete_with_provenance(tiny_table):
     assert "noise_ratio" in json.loads(table.attrs["validity"])
 
 
+@pytest.mark.slow
 def test_rerun_of_a_complete_build_trains_nothing(tiny_table, tmp_path):
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)
@@ -69,6 +66,7 @@ def test_rerun_of_a_complete_build_trains_nothing(tiny_table, tmp_path):
     assert float(after.attrs["build_seconds"]) - float(before.attrs["build_seconds"]) < 5
 
 
+@pytest.mark.slow
 def test_sharded_and_merged_equals_unsharded(tiny_table, tmp_path):
     out = tmp_path / "t.h5"
     paths = [build_tiny(out, shard=i, num_shards=3) for i in range(3)]
@@ -83,6 +81,7 @@ def test_sharded_and_merged_equals_unsharded(tiny_table, tmp_path):
     assert same_metrics(merged, read_table(tiny_table))
 
 
+@pytest.mark.slow
 def test_merge_refuses_shards_of_another_build(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=1)
     b = build_tiny(tmp_path / "b.h5", seeds=(1,), shard=1, num_shards=2, max_entries=1)
@@ -90,6 +89,7 @@ def test_merge_refuses_shards_of_another_build(tmp_path):
         merge_shards([a, b], tmp_path / "m.h5")
 
 
+@pytest.mark.slow
 def test_merge_refuses_a_shard_twice_and_outputs_it_must_not_overwrite(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=1)
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=1)
@@ -106,12 +106,12 @@ def test_merge_refuses_a_shard_twice_and_outputs_it_must_not_overwrite(tmp_path)
     assert merge_shards([a, b], merged) == merged  # re-merging over an earlier merge of the same build is fine
 
 
-def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path):
+@pytest.mark.slow
+def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path, cli):
     shards = [build_tiny(tmp_path / "t.h5", seeds=(0,), shard=i, num_shards=3, max_entries=1) for i in range(3)]
 
     def merge(*args):
-        return subprocess.run([sys.executable, "-m", "nasbench.cli.merge", str(tmp_path / "m.h5"), *map(str, args)],
-                              capture_output=True, text=True, timeout=120)
+        return cli("nasbench-merge", str(tmp_path / "m.h5"), *map(str, args), timeout=120)
 
     refused = merge(shards[0])
     assert refused.returncode == 2 and refused.stderr == (
@@ -127,7 +127,8 @@ def test_merging_an_incomplete_shard_set_is_refused_unless_allowed(tmp_path):
     assert int(read_table(tmp_path / "m.h5").entries["done"].sum()) == 3
 
 
-def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_path):
+@pytest.mark.slow
+def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_path, cli):
     from nasbench.train.build import output_lock
 
     out = tmp_path / "t.h5"
@@ -135,9 +136,8 @@ def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_p
         assert (tmp_path / ".t.h5.lock").read_text() == f"{os.getpid()}\n"
         with pytest.raises(TableError, match=rf"t\.h5 is being built by another process \(pid {os.getpid()}, lock file "):
             build_tiny(out, seeds=(0,), max_entries=1)
-        second = subprocess.run([sys.executable, "-m", "nasbench.cli.build", "space=tiny", "dataset=tiny", "train=quick",
-                                 "seeds=[0]", "max_entries=1", "progress=false", f"output={out}",
-                                 f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300)
+        second = cli("nasbench-build", "space=tiny", "dataset=tiny", "train=quick", "seeds=[0]", "max_entries=1",
+                     "progress=false", f"output={out}", f"hydra.run.dir={tmp_path / 'run'}", timeout=300)
         assert second.returncode == 2 and len(second.stderr.splitlines()) == 1, second.stderr
         assert "is being built by another process" in second.stderr
         assert not out.exists()
@@ -147,27 +147,30 @@ def test_a_second_build_of_the_same_output_is_refused_while_the_first_runs(tmp_p
     assert sorted(p.name for p in tmp_path.glob(".*.lock")) == []  # each build removed its lock file
 
 
-def test_output_holding_another_build_is_refused(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_output_holding_another_build_is_refused(tiny_table, tmp_path, cli):
     copy = tmp_path / "copy.h5"
     shutil.copy(tiny_table, copy)
     with pytest.raises(TableError, match="another build"):
         build_tiny(copy, seeds=(0, 1, 2))
-    result = run_cli(*TINY_CLI, "seeds=[5]", f"output={copy}")
+    result = cli("nasbench-build", *TINY_CLI, "seeds=[5]", f"output={copy}")
     assert result.returncode != 0
     assert "another build" in result.stderr and "Traceback" not in result.stderr
     assert same_metrics(read_table(copy), read_table(tiny_table))  # untouched
 
 
-def test_corrupt_output_is_a_one_line_error(tmp_path):
+@pytest.mark.slow
+def test_corrupt_output_is_a_one_line_error(tmp_path, cli):
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 100)
-    result = run_cli(*TINY_CLI, f"output={bad}")
+    result = cli("nasbench-build", *TINY_CLI, f"output={bad}")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("error: ") and str(bad) in lines[-1]
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, expected",
     [
@@ -181,8 +184,8 @@ def test_corrupt_output_is_a_one_line_error(tmp_path):
         ("dataset.n_train=401", "multiple of 10"),
     ],
 )
-def test_bad_config_fails_cleanly(override, expected, tmp_path):
-    result = run_cli(*TINY_CLI, f"output={tmp_path / 'x.h5'}", override, timeout=120)
+def test_bad_config_fails_cleanly(override, expected, tmp_path, cli):
+    result = cli("nasbench-build", *TINY_CLI, f"output={tmp_path / 'x.h5'}", override, timeout=120)
     assert result.returncode != 0
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
@@ -204,8 +207,9 @@ def _wait_for_entries(path: Path, count: int, proc: subprocess.Popen, timeout: f
     raise AssertionError("build made no progress")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
+def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path, cli):
     out = tmp_path / "k.h5"
     args = [*TINY_CLI, f"output={out}", "checkpoint_seconds=0", "workers=1"]
     proc = subprocess.Popen([sys.executable, "-m", "nasbench.cli.build", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -218,7 +222,7 @@ def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
     partial = read_table(out)  # readable: every write was atomic
     finished = partial.entries["done"].copy()
     assert 3 <= finished.sum() < finished.size
-    result = run_cli(*args)
+    result = cli("nasbench-build", *args)
     assert result.returncode == 0, result.stderr
     resumed = read_table(out)
     assert resumed.entries["done"].all() and resumed.attrs["complete"]
@@ -228,49 +232,54 @@ def test_killed_build_resumes_to_the_same_table(sig, tiny_table, tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_table, tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tiny_table), "-n", "3"], capture_output=True, text=True, timeout=300)
+@pytest.mark.slow
+def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_table, tmp_path, cli):
+    ok = cli("nasbench-verify", "--table", str(tiny_table), "-n", "3", timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "passed: 3 of 3" in ok.stdout and "trained on this machine's setup (float fingerprint" in ok.stdout
     tampered = tmp_path / "tampered.h5"
     shutil.copy(tiny_table, tampered)
     with h5py.File(tampered, "r+") as f:
         f["metrics/valid_accuracy"][...] = f["metrics/valid_accuracy"][()] + 0.01
-    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tampered), "-n", "2", "--json"], capture_output=True, text=True, timeout=300)
+    bad = cli("nasbench-verify", "--table", str(tampered), "-n", "2", "--json", timeout=300)
     assert bad.returncode == 1
     report = json.loads(bad.stdout)
     assert not report["passed"] and all(e["max_abs_diff"] >= 0.0099 for e in report["entries"])
 
 
-def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tmp_path / "none.h5")], capture_output=True, text=True, timeout=120)
+@pytest.mark.slow
+def test_verify_on_a_missing_table_is_a_one_line_error(tmp_path, cli):
+    result = cli("nasbench-verify", "--table", str(tmp_path / "none.h5"), timeout=120)
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "does not exist" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["0", "1", "1.5"])
-def test_verify_refuses_a_noise_quantile_outside_0_1(tiny_table, value):
-    result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(tiny_table), "--noise-quantile", value],
-                            capture_output=True, text=True, timeout=120)
+def test_verify_refuses_a_noise_quantile_outside_0_1(tiny_table, value, cli):
+    result = cli("nasbench-verify", "--table", str(tiny_table), "--noise-quantile", value, timeout=120)
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "(0, 1)" in result.stderr
 
 
-def test_multirun_shards_then_merge(tiny_table, tmp_path):
-    """The README's sharded build: joblib's launcher, each shard with its own worker processes."""
+@pytest.mark.slow
+def test_multirun_shards_then_merge(tiny_table, tmp_path, cli):
+    """docs/building.md's sharded build: joblib's launcher, each shard with its own worker processes."""
     out = tmp_path / "m.h5"
-    result = run_cli("-m", *TINY_CLI, f"output={out}", "shard=0,1", "num_shards=2", "workers=1", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    result = cli("nasbench-build", "-m", *TINY_CLI, f"output={out}", "shard=0,1", "num_shards=2", "workers=1",
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert result.returncode == 0, result.stderr
     shards = [shard_path(out, i, 2) for i in range(2)]
-    merged = subprocess.run([sys.executable, "-m", "nasbench.cli.merge", str(out), *map(str, shards)], capture_output=True, text=True, timeout=120)
+    merged = cli("nasbench-merge", str(out), *map(str, shards), timeout=120)
     assert merged.returncode == 0, merged.stderr
     assert same_metrics(read_table(out), read_table(tiny_table))
 
 
-def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
+@pytest.mark.slow
+def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, cli):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    result = run_cli(*TINY_CLI, f"output={tmp_path / 'c.h5'}", "device=cuda")
+    result = cli("nasbench-build", *TINY_CLI, f"output={tmp_path / 'c.h5'}", "device=cuda")
     assert result.returncode == 2 and "no CUDA device" in result.stderr
 
 
@@ -352,6 +361,7 @@ def test_priority_trains_the_listed_classes_first(tmp_path):
         prioritise(jobs, space, read_priority_file(listed))
 
 
+@pytest.mark.slow
 def test_resuming_a_table_built_before_the_timing_pass_times_its_classes_first(tmp_path):
     from nasbench.train.build import TIMING, with_timing
 
@@ -372,6 +382,7 @@ def test_resuming_a_table_built_before_the_timing_pass_times_its_classes_first(t
     assert same_metrics(table, timed)
 
 
+@pytest.mark.slow
 def test_a_resume_with_other_timing_settings_is_refused(tiny_table, tmp_path):
     from nasbench.train.recipe import TimingConfig
 
@@ -396,6 +407,7 @@ def _counted(done: np.ndarray, timed: np.ndarray) -> int:
     return int(done.sum() + np.isfinite(timed).sum())
 
 
+@pytest.mark.slow
 def test_an_interrupt_during_the_final_save_saves_again(tmp_path, monkeypatch):
     import nasbench.train.build as build
     from nasbench.table.store import write_table
@@ -415,10 +427,11 @@ def test_an_interrupt_during_the_final_save_saves_again(tmp_path, monkeypatch):
     assert len(calls) == 2 and read_table(out).entries["done"].sum() == 2
 
 
+@pytest.mark.slow
 def test_a_failing_job_saves_finished_work_then_raises(tmp_path, monkeypatch):
-    import nasbench.train.build as build
+    import nasbench.train.jobs as jobs
 
-    real_train, trained = build.train, []
+    real_train, trained = jobs.train, []
 
     def fails_third(*args, **kwargs):
         if len(trained) == 2:
@@ -426,13 +439,14 @@ def test_a_failing_job_saves_finished_work_then_raises(tmp_path, monkeypatch):
         trained.append(args)
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(build, "train", fails_third)
+    monkeypatch.setattr(jobs, "train", fails_third)
     out = tmp_path / "e.h5"
     with pytest.raises(RuntimeError, match="out of memory"):
         build_tiny(out, max_entries=3, checkpoint_seconds=1000)
     assert read_table(out).entries["done"].sum() == 2
 
 
+@pytest.mark.slow
 def test_an_interrupt_in_a_pool_saves_completed_jobs_before_the_pool_shuts_down(tmp_path, monkeypatch):
     import concurrent.futures
 
@@ -460,6 +474,7 @@ def test_an_interrupt_in_a_pool_saves_completed_jobs_before_the_pool_shuts_down(
     assert _counted(table.entries["done"], table.epoch_seconds) == len(seen)  # every completed job is kept
 
 
+@pytest.mark.slow
 def test_an_in_process_build_leaves_ctrl_c_alone(tmp_path):
     before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -469,12 +484,14 @@ def test_an_in_process_build_leaves_ctrl_c_alone(tmp_path):
         signal.signal(signal.SIGINT, before)
 
 
+@pytest.mark.slow
 def test_negative_seeds_are_refused(tmp_path):
     with pytest.raises(ValueError, match="integers >= 0"):
         build_tiny(tmp_path / "n.h5", seeds=(0, -1))
     assert not (tmp_path / "n.h5").exists()
 
 
+@pytest.mark.slow
 def test_merging_into_an_existing_table_keeps_its_entries(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
@@ -534,6 +551,7 @@ def test_dataset_generation_knobs_change_the_data_and_leave_older_tables_their_i
         DatasetConfig(shear_scale=-1.0)
 
 
+@pytest.mark.slow
 def test_merge_refuses_shards_timed_differently_and_keeps_every_build_history(tmp_path):
     from nasbench.train.recipe import TimingConfig
 
@@ -555,7 +573,8 @@ def test_machine_record_names_the_training_threads(tiny_table):
     assert machine["workers"] == 0 and machine["cpu_count"] >= 1
 
 
-def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_path, cli):
     nan_copy = tmp_path / "nan.h5"
     shutil.copy(tiny_table, nan_copy)
     with h5py.File(nan_copy, "r+") as f:
@@ -563,8 +582,7 @@ def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_pa
         values[:, :, -1] = np.nan
         f["metrics/valid_accuracy"][...] = values
         f.attrs["versions"] = json.dumps({**json.loads(f.attrs["versions"]), "torch": "0.0.1"})
-    bad = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(nan_copy), "-n", "1", "--json"],
-                         capture_output=True, text=True, timeout=300)
+    bad = cli("nasbench-verify", "--table", str(nan_copy), "-n", "1", "--json", timeout=300)
     assert bad.returncode == 1, bad.stderr
 
     def no_constant(text):
@@ -577,8 +595,7 @@ def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_pa
     shutil.copy(tiny_table, foreign)
     with h5py.File(foreign, "r+") as f:
         f.attrs["space_signature"] = "0000deadbeef"
-    refused = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(foreign), "-n", "1"],
-                             capture_output=True, text=True, timeout=300)
+    refused = cli("nasbench-verify", "--table", str(foreign), "-n", "1", timeout=300)
     assert refused.returncode == 2 and "incompatible nasbench" in refused.stderr and len(refused.stderr.splitlines()) == 1
 
 
@@ -600,6 +617,7 @@ def test_a_finished_build_measures_costs_in_one_sitting(tiny_table):
     assert np.isfinite(table.epoch_seconds).all() and np.isfinite(table.entries["latency_b1"]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 1])
 def test_costs_pass_replaces_costs_measured_during_the_build(tiny_table, tmp_path, workers):
     copy = tmp_path / "t.h5"
@@ -616,15 +634,16 @@ def test_costs_pass_replaces_costs_measured_during_the_build(tiny_table, tmp_pat
     assert json.loads(after.attrs["costs_pass"])["workers"] == workers
 
 
+@pytest.mark.slow
 def test_an_interrupted_costs_pass_keeps_the_earlier_costs(tiny_table, tmp_path, monkeypatch):
-    import nasbench.train.build as build
+    import nasbench.train.costs as costs
 
     copy = tmp_path / "t.h5"
     shutil.copy(tiny_table, copy)
     inflate_costs(copy)
     before = read_table(copy)
     calls = {"n": 0}
-    measure = build._cost_job
+    measure = costs.cost_job
 
     def interrupted(*args):
         calls["n"] += 1
@@ -632,7 +651,7 @@ def test_an_interrupted_costs_pass_keeps_the_earlier_costs(tiny_table, tmp_path,
             raise KeyboardInterrupt
         return measure(*args)
 
-    monkeypatch.setattr(build, "_cost_job", interrupted)
+    monkeypatch.setattr(costs, "cost_job", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_tiny(copy)
     after = read_table(copy)
@@ -640,6 +659,7 @@ def test_an_interrupted_costs_pass_keeps_the_earlier_costs(tiny_table, tmp_path,
     assert np.array_equal(after.entries["latency_b1"], before.entries["latency_b1"], equal_nan=True)
 
 
+@pytest.mark.slow
 def test_costs_pass_waits_for_the_last_entry_unless_asked(tmp_path):
     partial = build_tiny(tmp_path / "p.h5", seeds=(0,), max_entries=3)
     assert "costs_pass" not in read_table(partial).attrs
@@ -650,6 +670,7 @@ def test_costs_pass_waits_for_the_last_entry_unless_asked(tmp_path):
         build_tiny(partial, seeds=(0,), costs_pass="sometimes")
 
 
+@pytest.mark.slow
 def test_costs_pass_runs_once_the_first_seed_is_complete_and_again_at_the_end(tmp_path):
     path = tmp_path / "t.h5"
     classes = tiny_space().num_classes
@@ -684,6 +705,7 @@ def test_signals_wait_for_the_end_of_a_deferred_block():
     assert state == ["swapped"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 1])
 def test_one_run_across_the_first_seed_pauses_for_its_costs_pass(tmp_path, monkeypatch, workers):
     """A single run that completes the first seed and goes on measures costs at the seed boundary, then at the end."""
@@ -706,6 +728,7 @@ def test_one_run_across_the_first_seed_pauses_for_its_costs_pass(tmp_path, monke
     assert record["entries"] == 2 * classes
 
 
+@pytest.mark.slow
 def test_merged_shards_carry_no_costs_pass(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, costs_pass="now")
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, costs_pass="now")
@@ -716,11 +739,13 @@ def test_merged_shards_carry_no_costs_pass(tmp_path):
     assert json.loads(read_table(merged).attrs["costs_pass"])["classes"] == tiny_space().num_classes
 
 
+@pytest.mark.slow
 def test_a_subsample_build_gets_its_costs_pass(tmp_path):
     table = read_table(build_tiny(tmp_path / "sub.h5", seeds=(0,), max_classes=4))
     assert int(table.entries["done"].sum()) == 4 and json.loads(table.attrs["costs_pass"])["entries"] == 4
 
 
+@pytest.mark.slow
 def test_copies_resumed_apart_merge_with_each_run_counted_once(tmp_path):
     """A table copied to another machine, both copies resumed, then merged (how the flagship used a lent GPU box's cores)."""
     space = tiny_space()
@@ -753,6 +778,7 @@ def test_copies_resumed_apart_merge_with_each_run_counted_once(tmp_path):
     assert float(again.attrs["build_seconds"]) == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_verify_names_build_runs_on_other_setups(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=2)
     from nasbench.train.verify import provenance_notes, verify_table
@@ -770,6 +796,7 @@ def test_verify_names_build_runs_on_other_setups(tmp_path):
     assert any("earlier runs trained on Other CPU (cpu" in line and "torch 2.11.0" in line for line in said)
 
 
+@pytest.mark.slow
 def test_every_trained_entry_records_its_run_and_each_run_its_float_fingerprint(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=3)
     build_tiny(path, seeds=(0, 1), max_entries=2)
@@ -783,6 +810,7 @@ def test_every_trained_entry_records_its_run_and_each_run_its_float_fingerprint(
     assert set(runs[~done]) == {""}
 
 
+@pytest.mark.slow
 def test_a_merge_keeps_every_shards_run_records(tmp_path):
     a = build_tiny(tmp_path / "s.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
     b = build_tiny(tmp_path / "s.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
@@ -795,7 +823,8 @@ def test_a_merge_keeps_every_shards_run_records(tmp_path):
     assert int((merged.entries["run"] != "").sum()) == int(merged.entries["done"].sum()) == 4
 
 
-def test_a_table_without_run_records_reads_as_unrecorded_and_verify_judges_it_by_seed_noise(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_a_table_without_run_records_reads_as_unrecorded_and_verify_judges_it_by_seed_noise(tiny_table, tmp_path, cli):
     from nasbench.train.verify import verify_table
 
     path = tmp_path / "t.h5"
@@ -810,8 +839,7 @@ def test_a_table_without_run_records_reads_as_unrecorded_and_verify_judges_it_by
     # judged as entries of another setup: this machine re-runs them exactly, so no seed change is smaller
     assert all(not e.same_setup and e.noise_percentile == 0.0 and e.passed(0.0) for e in checked.entries)
     assert verify_table(path, num_entries=2, any_setup=True).entries == checked.entries
-    ok = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(path), "-n", "1"],
-                        capture_output=True, text=True, timeout=300)
+    ok = cli("nasbench-verify", "--table", str(path), "-n", "1", timeout=300)
     assert ok.returncode == 0 and "0 of this setup" in ok.stdout and "1 of other setups" in ok.stdout, ok.stdout + ok.stderr
 
 
@@ -867,8 +895,9 @@ def test_entries_of_another_setup_must_stay_within_seed_noise(tiny_table, tmp_pa
     assert all(e.passed(1e-4) for e in kept)
 
 
-def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(tiny_table, tmp_path):
-    """The README's `nasbench-verify -n 5` on a machine the table was not built on: no option needed."""
+@pytest.mark.slow
+def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(tiny_table, tmp_path, cli):
+    """docs/building.md's `nasbench-verify -n 5` on a machine the table was not built on: no option needed."""
     path, moved_path = tmp_path / "t.h5", tmp_path / "moved.h5"
     shutil.copy(tiny_table, path)
     with h5py.File(path, "r+") as f:  # every run of another float order, as on the build host
@@ -884,8 +913,7 @@ def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(ti
     changes = np.sort(np.abs(final[:, 0] - final[:, 1]))
     spread = changes[min(int(0.99 * len(changes)), len(changes) - 1)]
     for table_path, code, verdict in ((path, 0, "ok"), (moved_path, 1, "MISMATCH")):
-        result = subprocess.run([sys.executable, "-m", "nasbench.cli.verify", "--table", str(table_path), "-n", "2"],
-                                capture_output=True, text=True, timeout=300)
+        result = cli("nasbench-verify", "--table", str(table_path), "-n", "2", timeout=300)
         assert result.returncode == code, result.stdout + result.stderr
         assert "none was trained on this machine's setup" in result.stdout
         lines = [line for line in result.stdout.splitlines() if re.match(r"^\s+\d+\s+\d+\s", line)]
@@ -897,6 +925,7 @@ def test_verify_on_another_machine_judges_by_seed_noise_and_says_so_per_entry(ti
                              r"test \d\.\d{4}\)  \|", line), line
 
 
+@pytest.mark.slow
 def test_verify_draws_only_entries_of_runs_with_this_machines_float_fingerprint(tmp_path):
     from nasbench.train.verify import verify_table
 
@@ -926,6 +955,7 @@ def _as_older_runs(path, **fields):
         f.attrs["build_history"] = json.dumps([{**{k: run[k] for k in keep}, **fields} for run in history])
 
 
+@pytest.mark.slow
 def test_copies_of_an_older_table_count_its_time_once(tmp_path):
     space = tiny_space()
     base = build_tiny(tmp_path / "base.h5", seeds=(0, 1), max_entries=space.num_classes)
@@ -943,6 +973,7 @@ def test_copies_of_an_older_table_count_its_time_once(tmp_path):
     assert float(read_table(merge_shards([there], here)).attrs["build_seconds"]) == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_older_shards_started_in_the_same_second_add_their_times(tmp_path):
     a = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=0, num_shards=2, max_entries=2)
     b = build_tiny(tmp_path / "a.h5", seeds=(0,), shard=1, num_shards=2, max_entries=2)
@@ -956,6 +987,7 @@ def test_older_shards_started_in_the_same_second_add_their_times(tmp_path):
     assert float(read_table(merge_shards([a, b], merged)).attrs["build_seconds"]) == pytest.approx(sum(seconds))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("into", ["here", "there"])
 def test_a_copy_that_timed_more_classes_drops_the_costs_pass_in_either_order(tmp_path, into):
     base = build_tiny(tmp_path / "base.h5", seeds=(0,), max_entries=3, costs_pass="now")
@@ -969,6 +1001,7 @@ def test_a_copy_that_timed_more_classes_drops_the_costs_pass_in_either_order(tmp
 
 
 
+@pytest.mark.slow
 def test_verify_names_runs_whose_cpu_kernels_differ(tmp_path):
     path = build_tiny(tmp_path / "t.h5", seeds=(0,), max_entries=1)
     from nasbench.train.verify import provenance_notes, verify_table
@@ -981,7 +1014,8 @@ def test_verify_names_runs_whose_cpu_kernels_differ(tmp_path):
     assert len(setups) == 1 and "OTHER kernels" in setups[0]
 
 
-def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path):
+@pytest.mark.slow
+def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path, cli):
     path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=1)
     with h5py.File(path, "r+") as f:  # as if the first run had dispatched to other vector kernels
         history = json.loads(f.attrs["build_history"])
@@ -992,10 +1026,11 @@ def test_resuming_on_other_cpu_kernels_is_refused_unless_allowed(tmp_path):
     assert int(read_table(path).entries["done"].sum()) == int(before.entries["done"].sum())  # nothing written
     build_tiny(path, seeds=(0, 1), max_entries=1, allow_other_setup=True)
     assert int(read_table(path).entries["done"].sum()) == int(before.entries["done"].sum()) + 1
-    bad = run_cli(*TINY_CLI, f"output={path}", "max_entries=1")
+    bad = cli("nasbench-build", *TINY_CLI, f"output={path}", "max_entries=1")
     assert bad.returncode != 0 and "allow_other_setup=true" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("earlier", [{"float_fingerprint": "0" * 16}, {"float_fingerprint": None, "machine": "Other CPU"}])
 def test_resuming_after_a_run_of_another_float_order_or_cpu_is_refused_unless_allowed(tmp_path, earlier):
     path = build_tiny(tmp_path / "t.h5", seeds=(0, 1), max_entries=1)
@@ -1007,6 +1042,7 @@ def test_resuming_after_a_run_of_another_float_order_or_cpu_is_refused_unless_al
     build_tiny(path, seeds=(0, 1), max_entries=1, allow_other_setup=True)
 
 
+@pytest.mark.slow
 def test_the_float_fingerprint_tells_torchs_cpu_kernels_apart(tmp_path):
     """Forcing torch's scalar kernels (as an older CPU would run) changes the hash, as it changes the curves."""
     import torch
@@ -1038,6 +1074,7 @@ def test_the_float_fingerprint_tells_torchs_cpu_kernels_apart(tmp_path):
     assert fingerprint("default") != native
 
 
+@pytest.mark.slow
 def test_classes_file_trains_only_the_listed_classes(tmp_path):
     from nasbench.table.store import read_table
     from nasbench.train.build import read_priority_file

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 
+@pytest.mark.slow
 def test_core_and_adapter_imports_load_no_optional_library():
     code = (
         "import sys, nasbench, nasbench.table, nasbench.compat.nats, nasbench.compat.configspace, "

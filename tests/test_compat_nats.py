@@ -213,6 +213,7 @@ def test_block_table(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_regularized_evolution_example_runs_on_the_default_table():
     script = ROOT / "examples" / "nats_regularized_evolution.py"
     assert "from nasbench.compat.nats import create" in script.read_text()

@@ -114,6 +114,7 @@ def test_simulator_runs_random_search_on_four_workers(bb, bench, tmp_path, monke
     assert bench.optimum("test_accuracy") - mean.test_accuracy < 0.01  # within a point of the table's best
 
 
+@pytest.mark.slow
 def test_block_table_and_partial_tables(tmp_path):
     blocks = blackbox("blocks-mnist1d.h5")
     assert list(blocks.configuration_space) == ["hp_x0", "hp_x1", "hp_x2", "hp_x3"]

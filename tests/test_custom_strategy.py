@@ -30,10 +30,9 @@ def outside(tmp_path) -> Path:
     return folder
 
 
-def cli(command: str, *args: str, pythonpath: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
-    return subprocess.run([sys.executable, "-m", f"nasbench.cli.{command}", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=600)
+def on_path(folder: Path) -> dict[str, str]:
+    """The environment of a command whose PYTHONPATH holds ``folder``."""
+    return {**os.environ, "PYTHONPATH": str(folder)}
 
 
 def test_the_readme_shows_the_example_strategy_file():
@@ -43,18 +42,19 @@ def test_the_readme_shows_the_example_strategy_file():
     assert len(section.strip().splitlines()) + 1 <= 45
 
 
-def test_the_example_strategy_runs_through_search_and_compare_from_outside_the_package(outside, tiny_table, tmp_path):
-    run = cli("search", "strategy=custom", "strategy.cls=my_strategy:GreedyMutation", "strategy.options={explore: 0.5}",
+@pytest.mark.slow
+def test_the_example_strategy_runs_through_search_and_compare_from_outside_the_package(outside, tiny_table, tmp_path, cli):
+    run = cli("nasbench-search", "strategy=custom", "strategy.cls=my_strategy:GreedyMutation", "strategy.options={explore: 0.5}",
               f"benchmark.path={tiny_table}", "budget.seconds=2", "seed=3", f"hydra.run.dir={tmp_path / 'one'}",
-              pythonpath=outside, cwd=tmp_path)
+              env=on_path(outside), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     data = json.loads((tmp_path / "one" / "result.json").read_text())
     assert data["strategy"] == "greedy_mutation" and data["strategy_options"] == {"explore": 0.5} and data["num_evals"] > 0
     assert data["config"]["strategy"] == {"name": "custom", "cls": "my_strategy:GreedyMutation", "options": {"explore": 0.5}}
 
-    compare = cli("compare", "strategies=[random,custom]", "strategy.cls=my_strategy:GreedyMutation", "seeds=2",
+    compare = cli("nasbench-compare", "strategies=[random,custom]", "strategy.cls=my_strategy:GreedyMutation", "seeds=2",
                   "skip_duplicates=[false]", f"benchmark.path={tiny_table}", "budget.seconds=2",
-                  f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'report'}", "progress=false", pythonpath=outside, cwd=tmp_path)
+                  f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'report'}", "progress=false", env=on_path(outside), cwd=tmp_path)
     assert compare.returncode == 0, compare.stderr
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["greedy_mutation", "random"]
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
@@ -70,18 +70,12 @@ def test_the_example_strategy_runs_through_search_and_compare_from_outside_the_p
     ("my_strategy:dataclass", r"^error: my_strategy:dataclass is not a strategy class \(a subclass of nasbench\.search\.Strategy\)$"),
     (None, r"^error: strategy=custom needs the class to run: strategy\.cls=module:Class"),
 ])
-def test_a_bad_class_path_is_one_line(outside, tiny_table, monkeypatch, capsys, cls, message):
-    import nasbench.cli.search as search_cli
-
+def test_a_bad_class_path_is_one_line(outside, tiny_table, monkeypatch, cli, tmp_path, cls, message):
     monkeypatch.syspath_prepend(str(outside))
     monkeypatch.delitem(sys.modules, "my_strategy", raising=False)
-    args = ["strategy=custom", f"benchmark.path={tiny_table}", "budget.seconds=1", *([f"strategy.cls={cls}"] if cls else [])]
-    monkeypatch.setattr(sys, "argv", ["nasbench-search", *args])
-    with pytest.raises(SystemExit) as stop:
-        search_cli.main()
-    assert stop.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and re.search(message, err), err
+    code, _, err = cli.inline("nasbench-search", "strategy=custom", f"benchmark.path={tiny_table}", "budget.seconds=1",
+                              f"hydra.run.dir={tmp_path / 'h'}", *([f"strategy.cls={cls}"] if cls else []))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and re.search(message, err.strip()), err
 
 
 def test_bad_options_of_the_example_strategy_are_one_line(outside, monkeypatch):
@@ -101,16 +95,17 @@ def fake_distribution(folder: Path, entry_points: str) -> None:
     (info / "entry_points.txt").write_text(f"[{registry.ENTRY_POINT_GROUP}]\n{entry_points}\n")
 
 
-def test_an_installed_package_registers_a_strategy_under_the_entry_point_group(outside, tiny_table, tmp_path):
+@pytest.mark.slow
+def test_an_installed_package_registers_a_strategy_under_the_entry_point_group(outside, tiny_table, tmp_path, cli):
     fake_distribution(outside, "greedy_mutation = my_strategy:GreedyMutation")
-    run = cli("search", "strategy=greedy_mutation", "strategy.explore=0.5", f"benchmark.path={tiny_table}", "budget.seconds=2",
-              f"hydra.run.dir={tmp_path / 'one'}", pythonpath=outside, cwd=tmp_path)
+    run = cli("nasbench-search", "strategy=greedy_mutation", "strategy.explore=0.5", f"benchmark.path={tiny_table}", "budget.seconds=2",
+              f"hydra.run.dir={tmp_path / 'one'}", env=on_path(outside), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     data = json.loads((tmp_path / "one" / "result.json").read_text())
     assert data["strategy"] == "greedy_mutation" and data["strategy_options"] == {"explore": 0.5}
-    compare = cli("compare", "strategies=[random,greedy_mutation]", "seeds=2", "skip_duplicates=[false]",
+    compare = cli("nasbench-compare", "strategies=[random,greedy_mutation]", "seeds=2", "skip_duplicates=[false]",
                   f"benchmark.path={tiny_table}", "budget.seconds=2", f"runs_dir={tmp_path / 'runs'}",
-                  f"out={tmp_path / 'report'}", "progress=false", pythonpath=outside, cwd=tmp_path)
+                  f"out={tmp_path / 'report'}", "progress=false", env=on_path(outside), cwd=tmp_path)
     assert compare.returncode == 0, compare.stderr
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["greedy_mutation", "random"]
 
@@ -159,7 +154,8 @@ def test_a_strategy_file_in_a_scanned_package_needs_no_other_edit(outside, tiny_
         registry.builtin.cache_clear()
 
 
-def test_listing_strategies_and_running_a_table_one_import_no_torch():
+@pytest.mark.slow
+def test_listing_strategies_and_importing_the_table_ones_import_no_torch():
     code = ("import sys; from nasbench.search import registry; names = registry.names(); registry.classes(); "
             "assert {'darts', 'gdas', 'spos', 'rea'} <= set(names) and registry.needs_torch('darts'); "
             "assert 'torch' not in sys.modules, 'torch was imported'")
@@ -167,9 +163,10 @@ def test_listing_strategies_and_running_a_table_one_import_no_torch():
 
 
 # ---------------------------------------------------------------------- nasbench.search.run
-def test_run_gives_what_the_command_gives(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_run_gives_what_the_command_gives(tiny_table, tmp_path, cli):
     result = nasbench.search.run("rea", benchmark=tiny_table, seconds=2, seed=7, population_size=5)
-    command = cli("search", "strategy=rea", "strategy.population_size=5", "seed=7", "budget.seconds=2",
+    command = cli("nasbench-search", "strategy=rea", "strategy.population_size=5", "seed=7", "budget.seconds=2",
                   f"benchmark.path={tiny_table}", f"hydra.run.dir={tmp_path / 'cli'}")
     assert command.returncode == 0, command.stderr
     data = json.loads((tmp_path / "cli" / "result.json").read_text())
@@ -207,6 +204,7 @@ def test_run_refuses_bad_input_in_one_line(tiny_table, kwargs, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_surrogate_benchmark_is_exported_lazily_without_torch():
     code = ("import sys, nasbench; from nasbench import SurrogateBenchmark; "
             "assert SurrogateBenchmark.__module__ == 'nasbench.surrogate.benchmark'; "

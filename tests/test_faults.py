@@ -84,6 +84,7 @@ def workers_started(proc: subprocess.Popen, marker: str, count: int = 2):
     return lambda: proc.poll() is not None or sum(marker in p for p in group(proc.pid)) >= count
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_takes_its_workers_with_it(tiny_table, tmp_path):
     # jobs that would run for hours: only the kill can end them
     proc = start(sweep_args(tiny_table, tmp_path / "sweep", seconds=1e9), tmp_path)
@@ -93,6 +94,7 @@ def test_a_killed_sweep_takes_its_workers_with_it(tiny_table, tmp_path):
     assert not list((tmp_path / "sweep").rglob("result.json"))
 
 
+@pytest.mark.slow
 def test_a_killed_build_takes_its_workers_with_it(tmp_path):
     proc = start([*BUILD, f"output={tmp_path / 't.h5'}"], tmp_path)
     assert wait_for(workers_started(proc, "spawn_main"), 120) and proc.poll() is None
@@ -129,6 +131,7 @@ def finish(args: list[str], cwd: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.faults
 def test_a_sweep_killed_ten_times_resumes_to_the_same_results(tiny_table, tmp_path):
     finish(sweep_args(tiny_table, tmp_path / "reference"), tmp_path)
@@ -142,6 +145,7 @@ def test_a_sweep_killed_ten_times_resumes_to_the_same_results(tiny_table, tmp_pa
     assert results == reference
 
 
+@pytest.mark.slow
 @pytest.mark.faults
 def test_a_build_killed_ten_times_resumes_to_the_same_table(tiny_table, tmp_path):
     args = [*BUILD, f"output={tmp_path / 't.h5'}"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
 
@@ -345,24 +344,19 @@ def test_optuna_with_duplicates_skipped_stops_once_converged(bench):
 
 
 # ---------------------------------------------------------------------- command line and report
-def cli(module, *args, timeout=600):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def test_cli_multi_objective_sweep_and_pareto_report(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_cli_multi_objective_sweep_and_pareto_report(tiny_table, tmp_path, cli):
     pytest.importorskip("optuna")
     sweep = tmp_path / "sweep"
-    result = cli(
-        "nasbench.cli.search", "-m", "strategy=mo_random,nsga2,optuna", "objectives=[valid_accuracy,params]",
-        "seed=range(0,3)", "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1",
-        f"hydra.sweep.dir={sweep}",
-    )
+    result = cli("nasbench-search", "-m", "strategy=mo_random,nsga2,optuna", "objectives=[valid_accuracy,params]",
+                 "seed=range(0,3)", "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1",
+                 f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr
     outputs = sorted(sweep.rglob("result.json"))
     assert len(outputs) == 9
     data = json.loads(outputs[0].read_text())
     assert data["objectives"] == ["valid_accuracy", "params"] and data["config"]["constraint"] == {"params": None, "flops": None, "latency": None}
-    report = cli("nasbench.cli.report", str(sweep), "--pareto", "--out", str(tmp_path / "rep"))
+    report = cli("nasbench-report", str(sweep), "--pareto", "--out", str(tmp_path / "rep"))
     assert report.returncode == 0, report.stderr
     out = tmp_path / "rep"
     for name in ("README.md", "fronts.png", "hypervolume.png", "ranks.png", "final_hypervolume.png", "final.csv",
@@ -375,21 +369,21 @@ def test_cli_multi_objective_sweep_and_pareto_report(tiny_table, tmp_path):
     assert "true front" in readme and "hypervolume regret" in readme
     # the single-objective report refuses nothing here, but --pareto on a single-objective sweep fails cleanly
     single = tmp_path / "single"
-    assert cli("nasbench.cli.search", "strategy=random", f"benchmark.path={tiny_table}", "budget.seconds=0.5",
+    assert cli("nasbench-search", "strategy=random", f"benchmark.path={tiny_table}", "budget.seconds=0.5",
                f"hydra.run.dir={single}").returncode == 0
-    refused = cli("nasbench.cli.report", str(single), "--pareto")
+    refused = cli("nasbench-report", str(single), "--pareto")
     assert refused.returncode == 2 and "not a multi-objective run" in refused.stderr and "Traceback" not in refused.stderr
 
 
-def test_pareto_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_pareto_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path, cli):
     # autorank draws no diagram for two groups, which once crashed the report
     sweep = tmp_path / "sweep"
-    result = cli(
-        "nasbench.cli.search", "-m", "strategy=mo_random,nsga2", "objectives=[valid_accuracy,params]", "seed=range(0,5)",
-        "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1", f"hydra.sweep.dir={sweep}",
-    )
+    result = cli("nasbench-search", "-m", "strategy=mo_random,nsga2", "objectives=[valid_accuracy,params]",
+                 "seed=range(0,5)", "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1",
+                 f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr
-    report = cli("nasbench.cli.report", str(sweep), "--pareto", "--out", str(tmp_path / "rep"))
+    report = cli("nasbench-report", str(sweep), "--pareto", "--out", str(tmp_path / "rep"))
     assert report.returncode == 0, report.stderr
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert "(10 runs: 2 strategies x 5 seeds)" in readme and "## Effect sizes" in readme and "Power: with 5 seeds" in readme
@@ -397,18 +391,17 @@ def test_pareto_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, 
     assert (tmp_path / "rep" / "effects.png").exists() and not (tmp_path / "rep" / "critical_difference.png").exists()
 
 
-def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench):
+@pytest.mark.slow
+def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench, cli):
     frame = bench.to_dataframe()
     limit = smallest_params(frame)
     sweep = tmp_path / "sweep"
-    result = cli(
-        "nasbench.cli.search", "-m", "strategy=random,rea", f"constraint.params={limit}", "seed=range(0,2)",
-        "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1", f"hydra.sweep.dir={sweep}",
-    )
+    result = cli("nasbench-search", "-m", "strategy=random,rea", f"constraint.params={limit}", "seed=range(0,2)",
+                 "launcher=basic", f"benchmark.path={tiny_table}", "budget.seconds=1", f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr
     data = json.loads(sorted(sweep.rglob("result.json"))[0].read_text())
     assert data["constraints"] == {"params": limit}
-    report = cli("nasbench.cli.report", str(sweep), "--out", str(tmp_path / "rep"))
+    report = cli("nasbench-report", str(sweep), "--out", str(tmp_path / "rep"))
     assert report.returncode == 0, report.stderr
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert f"Constraint: params <= {limit:.0f}" in readme and "Best feasible test accuracy" in readme
@@ -416,6 +409,7 @@ def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench):
     assert summary["optimum_test_accuracy"] == pytest.approx(100 * float(frame.loc[frame["params"] <= limit, "test_accuracy"].max()))  # percent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "strategy, override, expected",
     [
@@ -425,8 +419,9 @@ def test_cli_constrained_sweep_and_report(tiny_table, tmp_path, bench):
         ("random", "constraint.params=100", "smallest achievable params is"),
     ],
 )
-def test_cli_bad_objectives_and_constraints_fail_cleanly(tiny_table, tmp_path, strategy, override, expected):
-    result = cli("nasbench.cli.search", f"strategy={strategy}", f"benchmark.path={tiny_table}", override, f"hydra.run.dir={tmp_path}")
+def test_cli_bad_objectives_and_constraints_fail_cleanly(tiny_table, tmp_path, strategy, override, expected, cli):
+    result = cli("nasbench-search", f"strategy={strategy}", f"benchmark.path={tiny_table}", override,
+                 f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
@@ -451,7 +446,8 @@ def test_a_cheaper_duplicate_enters_the_front(bench, frame):
     assert told[small].duplicate and told[small].objectives[1] == frame.loc[small, "params"]
 
 
-def test_a_sweep_over_a_strategy_option_is_reported_per_setting(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_a_sweep_over_a_strategy_option_is_reported_per_setting(tiny_table, tmp_path, cli):
     """Two Optuna samplers in one sweep are two entries of the report, named by the option that differs."""
     pytest.importorskip("optuna")
     from hydra import compose, initialize_config_dir
@@ -479,5 +475,5 @@ def test_a_sweep_over_a_strategy_option_is_reported_per_setting(tiny_table, tmp_
     assert run_labels([same, {**same, "skip_duplicates": True}]) == ["rea", "rea+dedup"]  # shared options: plain labels
     swept = [{**same, "strategy_options": {"population_size": n}, "skip_duplicates": True} for n in (10, 20)]
     assert run_labels(swept) == ["rea[population_size=10]+dedup", "rea[population_size=20]+dedup"]
-    refused = cli("nasbench.cli.report", str(tmp_path / "sweep"), "--pareto", "--drift")
+    refused = cli("nasbench-report", str(tmp_path / "sweep"), "--pareto", "--drift")
     assert refused.returncode == 2 and refused.stderr.strip() == "error: --pareto and --drift are different reports; give one of them"

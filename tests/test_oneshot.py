@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -203,12 +201,10 @@ def test_unknown_option_is_named(bench):
         make_one_shot("gdas", bench.space, 0, temperature=1.0)
 
 
-def test_budget_too_small_is_one_line_and_writes_nothing(tiny_table, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "nasbench.cli.search", "strategy=darts", f"benchmark.path={tiny_table}",
-         "budget.seconds=1e-6", f"hydra.run.dir={tmp_path}"],
-        capture_output=True, text=True, timeout=300,
-    )
+@pytest.mark.slow
+def test_budget_too_small_is_one_line_and_writes_nothing(tiny_table, tmp_path, cli):
+    proc = cli("nasbench-search", "strategy=darts", f"benchmark.path={tiny_table}", "budget.seconds=1e-6",
+               f"hydra.run.dir={tmp_path}", timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: budget.seconds=1e-06 cannot pay for one supernet epoch of darts")
     assert not (tmp_path / "result.json").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,15 @@ def test_every_console_script_points_at_a_callable():
     for name, target in PYPROJECT["project"]["scripts"].items():
         module, _, attribute = target.partition(":")
         assert callable(getattr(importlib.import_module(module), attribute)), name
+
+
+def test_the_readme_is_a_front_door_to_every_command():
+    """The README starts with the install-and-run and test commands, lists every command, and stays short."""
+    readme = (ROOT / "README.md").read_text()
+    assert readme.startswith('# nasbench\n\n```bash\npip install torch==2.13.0 && pip install -e ".[dev]" && nasbench-compare\n'
+                             "python -m pytest -q\n```\n")
+    listed = {line.split("|")[1].strip().strip("`") for line in readme.splitlines() if line.startswith("| `nasbench-")}
+    assert listed == set(PYPROJECT["project"]["scripts"])
+    assert len(readme.splitlines()) <= 250
+    for link in re.findall(r"\]\(([^)#]+)", readme):  # every file the README links to exists
+        assert (ROOT / link).exists(), link

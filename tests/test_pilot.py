@@ -50,6 +50,7 @@ def test_random_search_regret_falls_with_evaluations_and_vanishes_on_the_best():
     assert weighted_quantile(test, weights, 0.5) == pytest.approx(np.median(test), abs=1.3)
 
 
+@pytest.mark.slow
 def test_pilot_report_compares_candidates_built_on_the_sample(tmp_path, tiny_table):
     from nasbench.cli.pilot import main
     from nasbench.train.build import read_priority_file
@@ -73,6 +74,7 @@ def test_pilot_report_compares_candidates_built_on_the_sample(tmp_path, tiny_tab
     assert (tmp_path / "pilot" / "distribution.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_pilot_report_refuses_a_table_missing_sample_entries(tmp_path, tiny_table, capsys):
     from nasbench.cli.pilot import main
 

@@ -18,12 +18,8 @@ from nasbench.table import Benchmark
 EXE = shutil.which("nasbench-query", path=str(Path(sys.executable).parent)) or "nasbench-query"
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120)
-
-
-def cli_json(*args: str) -> dict:
-    proc = cli(*args, "--json")
+def cli_json(cli, *args: str) -> dict:
+    proc = cli("nasbench-query", *args, "--json")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -36,11 +32,12 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, text: str = "") -> 
     return lines[0]
 
 
-def test_text_output(tiny_table):
+@pytest.mark.slow
+def test_text_output(tiny_table, cli):
     space = tiny_space()
     arch = space[14]
     r = Benchmark.load(tiny_table).query(14)
-    proc = cli(arch.arch_str, "--table", str(tiny_table))
+    proc = cli("nasbench-query", arch.arch_str, "--table", str(tiny_table))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for label in ("arch_str", "index", "ops", "decisions", "matrix", "graph edges", "one_hot",
@@ -52,10 +49,11 @@ def test_text_output(tiny_table):
     assert "(complete:" in out
 
 
-def test_json_output_matches_the_benchmark(tiny_table):
+@pytest.mark.slow
+def test_json_output_matches_the_benchmark(tiny_table, cli):
     bench = Benchmark.load(tiny_table)
     arch = bench.space[20]
-    data = cli_json("20", "--table", str(tiny_table), "--epoch", "1", "--seed", "1")
+    data = cli_json(cli, "20", "--table", str(tiny_table), "--epoch", "1", "--seed", "1")
     assert data["arch_str"] == arch.arch_str and data["index"] == 20
     assert data["ops"] == arch.ops and data["decisions"] == list(arch.decisions)
     assert data["matrix"] == arch.matrix.tolist()
@@ -131,26 +129,29 @@ def test_bad_text(text, message):
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
-def test_encodings_agree_through_the_cli(tiny_table):
+@pytest.mark.slow
+def test_encodings_agree_through_the_cli(tiny_table, cli):
     arch = tiny_space()[11]
     texts = [arch.arch_str, "11", ",".join(arch.ops), json.dumps(arch.matrix.tolist())]
-    results = [cli_json(t, "--table", str(tiny_table)) for t in texts]
+    results = [cli_json(cli, t, "--table", str(tiny_table)) for t in texts]
     assert all(r == results[0] for r in results)
 
 
-def test_errors_are_one_line(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_errors_are_one_line(tiny_table, tmp_path, cli):
     table = str(tiny_table)
-    assert_one_line_error(cli("|bogus~0|+|none~0|none~1|", "--table", table), "valid")
-    assert_one_line_error(cli("27", "--table", table), "valid: 0..26")
-    assert_one_line_error(cli("3", "--table", table, "--epoch", "5"), "valid: 1..2")
-    assert_one_line_error(cli("3", "--table", table, "--seed", "9"), "valid: 0, 1")
-    assert_one_line_error(cli("3", "--table", str(tmp_path / "none.h5")), "does not exist")
+    assert_one_line_error(cli("nasbench-query", "|bogus~0|+|none~0|none~1|", "--table", table), "valid")
+    assert_one_line_error(cli("nasbench-query", "27", "--table", table), "valid: 0..26")
+    assert_one_line_error(cli("nasbench-query", "3", "--table", table, "--epoch", "5"), "valid: 1..2")
+    assert_one_line_error(cli("nasbench-query", "3", "--table", table, "--seed", "9"), "valid: 0, 1")
+    assert_one_line_error(cli("nasbench-query", "3", "--table", str(tmp_path / "none.h5")), "does not exist")
     broken = tmp_path / "broken.h5"
     broken.write_bytes(Path(table).read_bytes()[:3000])
-    assert_one_line_error(cli("3", "--table", str(broken)), "truncated or corrupt")
+    assert_one_line_error(cli("nasbench-query", "3", "--table", str(broken)), "truncated or corrupt")
 
 
-def test_an_architecture_of_another_shipped_space_gets_a_hint(tiny_table):
+@pytest.mark.slow
+def test_an_architecture_of_another_shipped_space_gets_a_hint(tiny_table, cli):
     from nasbench.table import default_table_path
 
     shipped = {p.name: Benchmark.load(p).space for p in default_table_path().parent.glob("*.h5")}
@@ -158,20 +159,21 @@ def test_an_architecture_of_another_shipped_space_gets_a_hint(tiny_table):
     if not blocks:
         pytest.skip("no shipped block table")
     arch = shipped[blocks[0]][5].arch_str
-    assert_one_line_error(cli(arch, "--table", str(tiny_table)), f"pass --table {blocks[0]}")
+    assert_one_line_error(cli("nasbench-query", arch, "--table", str(tiny_table)), f"pass --table {blocks[0]}")
 
 
-def test_partial_table_prints_what_is_missing(tmp_path):
+@pytest.mark.slow
+def test_partial_table_prints_what_is_missing(tmp_path, cli):
     path = build_tiny(tmp_path / "partial.h5", seeds=(0,), epochs=1, max_entries=2)
     bench = Benchmark.load(path)
     untrained = int(bench.representatives[list(bench.done[:, 0]).index(False)])
-    proc = cli(str(untrained), "--table", str(path))
+    proc = cli("nasbench-query", str(untrained), "--table", str(path))
     assert proc.returncode == 0, proc.stderr
     assert "arch_str" in proc.stdout and "not trained" in proc.stdout and "partial: 2 of" in proc.stdout
-    data = cli_json(str(untrained), "--table", str(path))
+    data = cli_json(cli, str(untrained), "--table", str(path))
     assert data["table"]["result"] is None and "not trained" in data["table"]["missing"]
     trained = int(bench.representatives[list(bench.done[:, 0]).index(True)])
-    assert cli_json(str(trained), "--table", str(path))["table"]["result"]["num_seeds"] == 1
+    assert cli_json(cli, str(trained), "--table", str(path))["table"]["result"]["num_seeds"] == 1
 
 
 def test_without_a_table(monkeypatch, tmp_path, capsys):
@@ -191,6 +193,7 @@ def test_without_a_table(monkeypatch, tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: --epoch and --seed need a table")
 
 
+@pytest.mark.slow
 def test_cli_does_not_import_torch(tiny_table):
     code = f"""
 import sys

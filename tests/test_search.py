@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -231,14 +229,12 @@ def test_reinforce_lstm_controller_runs(bench):
     assert result["num_evals"] == 15
 
 
-def search_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "nasbench.cli.search", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
-
-
-def test_cli_same_seed_gives_byte_identical_result_json(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_cli_same_seed_gives_byte_identical_result_json(tiny_table, tmp_path, cli):
     outs = []
     for name in ("a", "b"):
-        result = search_cli("strategy=rea", "seed=7", f"benchmark.path={tiny_table}", "budget.seconds=2", f"hydra.run.dir={tmp_path / name}")
+        result = cli("nasbench-search", "strategy=rea", "seed=7", f"benchmark.path={tiny_table}", "budget.seconds=2",
+                     f"hydra.run.dir={tmp_path / name}")
         assert result.returncode == 0, result.stderr
         outs.append((tmp_path / name / "result.json").read_bytes())
     assert outs[0] == outs[1]
@@ -265,7 +261,8 @@ def test_budget_defaults_to_the_benchmarks_own(app):
     assert budget("benchmark=blocks", "budget.seconds=40")["seconds"] == 40
 
 
-def test_a_budget_in_evaluations_is_that_many_mean_full_evaluations_of_the_table(bench, tiny_table):
+@pytest.mark.slow
+def test_a_budget_in_evaluations_is_that_many_mean_full_evaluations_of_the_table(bench, tiny_table, cli):
     from nasbench.search import resolve_budget
 
     times = bench.query_batch(np.arange(len(bench)))["train_time"]  # every architecture, to the last epoch
@@ -281,13 +278,15 @@ def test_a_budget_in_evaluations_is_that_many_mean_full_evaluations_of_the_table
                          ({"seconds": -1.0, "evaluations": 10}, "budget.seconds")):
         with pytest.raises(ValueError, match=message):
             resolve_budget(bad, bench)
-    result = search_cli("strategy=random", f"benchmark.path={tiny_table}", "budget.evaluations=3", f"hydra.run.dir={bench.path.parent / 'ev'}")
+    result = cli("nasbench-search", "strategy=random", f"benchmark.path={tiny_table}", "budget.evaluations=3",
+                 f"hydra.run.dir={bench.path.parent / 'ev'}")
     assert result.returncode == 0, result.stderr
     data = json.loads((bench.path.parent / "ev" / "result.json").read_text())
     assert data["budget"]["seconds"] == pytest.approx(3 * times.mean()) and data["simulated_time"] <= data["budget"]["seconds"]
     assert re.search(r"incumbent test \d+\.\d\d%, regret \d+\.\d\d points", result.stdout), result.stdout  # points, not fractions
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, expected",
     [
@@ -298,23 +297,22 @@ def test_a_budget_in_evaluations_is_that_many_mean_full_evaluations_of_the_table
         ("+strategy.bogus=1", "unknown option"),
     ],
 )
-def test_cli_bad_input(tiny_table, tmp_path, override, expected):
-    result = search_cli(f"benchmark.path={tiny_table}", override, f"hydra.run.dir={tmp_path}")
+def test_cli_bad_input(tiny_table, tmp_path, override, expected, cli):
+    result = cli("nasbench-search", f"benchmark.path={tiny_table}", override, f"hydra.run.dir={tmp_path}")
     assert result.returncode != 0
     assert expected in result.stderr and "Traceback" not in result.stderr
 
 
-def test_multirun_and_report_tolerate_a_failed_run(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_multirun_and_report_tolerate_a_failed_run(tiny_table, tmp_path, cli):
     sweep = tmp_path / "sweep"
-    result = search_cli(
-        "-m", "strategy=random,rea", "seed=range(0,5)", f"benchmark.path={tiny_table}",
-        "budget.seconds=1", f"hydra.sweep.dir={sweep}", "launcher=basic",
-    )
+    result = cli("nasbench-search", "-m", "strategy=random,rea", "seed=range(0,5)", f"benchmark.path={tiny_table}",
+                 "budget.seconds=1", f"hydra.sweep.dir={sweep}", "launcher=basic")
     assert result.returncode == 0, result.stderr
     assert len(list(sweep.rglob("result.json"))) == 10
     victim = sorted(sweep.rglob("result.json"))[0]
     victim.unlink()  # a crashed run
-    report = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(sweep), "--out", str(tmp_path / "rep")], capture_output=True, text=True, timeout=300)
+    report = cli("nasbench-report", str(sweep), "--out", str(tmp_path / "rep"), timeout=300)
     assert report.returncode == 0, report.stderr
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert "Failed or missing runs" in readme and str(victim.parent) in readme
@@ -325,9 +323,10 @@ def test_multirun_and_report_tolerate_a_failed_run(tiny_table, tmp_path):
     assert set(summary["final"]) == {"random", "rea"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [lambda p: p / "missing", lambda p: p])
-def test_report_on_empty_or_missing_dir_fails_cleanly(tmp_path, make):
-    result = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(make(tmp_path))], capture_output=True, text=True, timeout=120)
+def test_report_on_empty_or_missing_dir_fails_cleanly(tmp_path, make, cli):
+    result = cli("nasbench-report", str(make(tmp_path)), timeout=120)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
 
@@ -351,10 +350,6 @@ def write_runs(folder: Path, table: Path, *runs) -> Path:
     return folder
 
 
-def report_cli(*args):
-    return subprocess.run([sys.executable, "-m", "nasbench.cli.report", *map(str, args)], capture_output=True, text=True, timeout=300)
-
-
 def assert_refused(result, *words):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -362,20 +357,22 @@ def assert_refused(result, *words):
         assert word in result.stderr, result.stderr
 
 
-def test_plain_report_refuses_a_multi_objective_sweep(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_plain_report_refuses_a_multi_objective_sweep(tiny_table, tmp_path, cli):
     objectives = "objectives=[valid_accuracy,params]"
     sweep = write_runs(tmp_path / "mo", tiny_table, ("mo_random", 0, objectives), ("nsga2", 0, objectives))
-    assert_refused(report_cli(sweep, "--out", tmp_path / "rep"), "multi-objective", "--pareto")
+    assert_refused(cli("nasbench-report", sweep, "--out", tmp_path / "rep"), "multi-objective", "--pareto")
     assert not (tmp_path / "rep" / "README.md").exists()
 
 
-def test_report_refuses_runs_with_different_budgets(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_report_refuses_runs_with_different_budgets(tiny_table, tmp_path, cli):
     from nasbench.report.collect import ReportError
     from nasbench.report.comparison import write_report
     from nasbench.report.pareto import write_pareto_report
 
     seconds = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("random", 1), ("rea", 0, "budget.seconds=2"))
-    assert_refused(report_cli(seconds, "--out", tmp_path / "rep"), "different budgets", "budget.seconds: 1, 2")
+    assert_refused(cli("nasbench-report", seconds, "--out", tmp_path / "rep"), "different budgets", "budget.seconds: 1, 2")
     evals = write_runs(tmp_path / "e", tiny_table, ("random", 0), ("rea", 0, "budget.max_evals=5"))
     with pytest.raises(ReportError, match=r"budget\.max_evals: 5, none"):
         write_report(evals, tmp_path / "rep")
@@ -418,10 +415,11 @@ def test_report_findings_say_beats_only_when_significant():
     assert "beat" not in lines["ls"] and lines["bo"].endswith("not tested: no seed ran both.")
 
 
-def test_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_report_of_two_strategies_and_five_seeds_is_complete(tiny_table, tmp_path, cli):
     # the most natural first sweep: autorank draws no diagram for two groups, which once crashed the report
     sweep = write_runs(tmp_path / "s", tiny_table, *[(name, seed) for name in ("random", "rea") for seed in range(5)])
-    result = report_cli(sweep, "--out", tmp_path / "rep")
+    result = cli("nasbench-report", sweep, "--out", tmp_path / "rep")
     assert result.returncode == 0, result.stderr
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert "(10 runs: 2 strategies x 5 seeds)" in readme
@@ -456,10 +454,10 @@ def test_report_of_one_strategy_says_what_it_leaves_out(tiny_table, tmp_path):
     assert "| random | 1 | " in readme and "[n/a]" in readme and "Power: left out" in readme
 
 
-def test_compare_of_one_strategy_with_and_without_duplicates_reports(tiny_table, tmp_path, monkeypatch, capsys):
-    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "strategies=[random]", "seeds=5",
-                           "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}",
-                           f"hydra.run.dir={tmp_path / 'h'}")
+def test_compare_of_one_strategy_with_and_without_duplicates_reports(tiny_table, tmp_path, cli):
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", "strategies=[random]", "seeds=5",
+                              "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}",
+                              f"hydra.run.dir={tmp_path / 'h'}", "progress=false")
     assert code == 0, err
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert "(10 runs: 2 strategies x 5 seeds)" in readme and "| random+dedup | 5 |" in readme
@@ -507,18 +505,19 @@ def test_effect_sizes_intervals_shares_and_power():
     assert detectable_difference(runs.groupby("label").head(1), "final_regret") is None
 
 
-def test_report_fidelity_refuses_the_same_folder_or_a_table_sweep(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_report_fidelity_refuses_the_same_folder_or_a_table_sweep(tiny_table, tmp_path, cli):
     runs = [("random", 0), ("random", 1), ("rea", 0), ("rea", 1)]
     table, other = write_runs(tmp_path / "table", tiny_table, *runs), write_runs(tmp_path / "other", tiny_table, *runs)
-    assert_refused(report_cli(table, "--fidelity", table, "--out", tmp_path / "rep"), "the table sweep itself", "benchmark=surrogate")
-    assert_refused(report_cli(table, "--fidelity", other, "--out", tmp_path / "rep"), "not surrogate")
-    assert_refused(report_cli(other, "--fidelity", table, "--out", tmp_path / "rep"), "not surrogate")
+    assert_refused(cli("nasbench-report", table, "--fidelity", table, "--out", tmp_path / "rep"), "the table sweep itself", "benchmark=surrogate")
+    assert_refused(cli("nasbench-report", table, "--fidelity", other, "--out", tmp_path / "rep"), "not surrogate")
+    assert_refused(cli("nasbench-report", other, "--fidelity", table, "--out", tmp_path / "rep"), "not surrogate")
     for path in other.rglob("result.json"):  # only the recorded kind is read: relabelled, the pair is accepted
         data = json.loads(path.read_text())
         data["benchmark"]["kind"] = "surrogate"
         path.write_text(json.dumps(data))
-    assert_refused(report_cli(other, "--fidelity", table, "--out", tmp_path / "rep"), "not table")
-    result = report_cli(table, "--fidelity", other, "--out", tmp_path / "rep")
+    assert_refused(cli("nasbench-report", other, "--fidelity", table, "--out", tmp_path / "rep"), "not table")
+    result = cli("nasbench-report", table, "--fidelity", other, "--out", tmp_path / "rep")
     assert result.returncode == 0, result.stderr
 
 
@@ -537,12 +536,13 @@ def test_report_lists_failed_runs_readably(tiny_table, tmp_path):
                          "last line of search.log: error: strategy nsga2 is multi-objective)`")
 
 
-def test_a_result_with_a_non_integer_seed_is_named_by_its_file(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_a_result_with_a_non_integer_seed_is_named_by_its_file(tiny_table, tmp_path, cli):
     sweep = write_runs(tmp_path / "s", tiny_table, ("random", 0), ("random", 1))
     for job in ("0", "1"):
         path = sweep / job / "result.json"
         path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "abc"}))
-        result = report_cli(sweep, "--out", tmp_path / "rep")
+        result = cli("nasbench-report", sweep, "--out", tmp_path / "rep")
         if job == "0":  # listed among the failed runs, with why; the other run is reported
             assert result.returncode == 0, result.stderr
             listed = (tmp_path / "rep" / "README.md").read_text().split("## Failed or missing runs")[1]
@@ -551,28 +551,14 @@ def test_a_result_with_a_non_integer_seed_is_named_by_its_file(tiny_table, tmp_p
 
 
 # ---------------------------------------------------------------- nasbench-compare
-def compare(monkeypatch, capsys, *overrides):
-    """``nasbench-compare`` in this process: (exit code, stdout, stderr)."""
-    import nasbench.cli.compare as compare_cli
-
-    monkeypatch.setattr(sys, "argv", ["nasbench-compare", *overrides, "progress=false"])
-    code = 0
-    try:
-        compare_cli.main()
-    except SystemExit as exit_info:
-        code = exit_info.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_reports_record_how_they_were_made(tiny_table, tmp_path, monkeypatch, capsys):
+def test_reports_record_how_they_were_made(tiny_table, tmp_path, cli):
     import shlex
 
     from nasbench.provenance import code_sha256, git_commit, library_versions
 
     args = [f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",
             "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
-    assert compare(monkeypatch, capsys, *args)[0] == 0
+    assert cli.inline("nasbench-compare", *args, "progress=false")[0] == 0
     made = json.loads((tmp_path / "rep" / "summary.json").read_text())["provenance"]
     assert made["command"] == shlex.join(["nasbench-compare", *args, "progress=false"])  # quoted as a shell needs it
     assert made["git_commit"] == git_commit() and made["run_git_commits"] == [git_commit()]
@@ -583,24 +569,24 @@ def test_reports_record_how_they_were_made(tiny_table, tmp_path, monkeypatch, ca
     assert f"Made by `nasbench-compare benchmark.path={tiny_table}" in (tmp_path / "rep" / "README.md").read_text()
 
 
-def test_report_rows_do_not_depend_on_the_order_runs_are_listed(tiny_table, tmp_path, monkeypatch, capsys):
+def test_report_rows_do_not_depend_on_the_order_runs_are_listed(tiny_table, tmp_path, cli):
     from nasbench.report.collect import collect
 
     args = [f"benchmark.path={tiny_table}", "strategies=[rea,random]", "seeds=2", "skip_duplicates=[false]",
             "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
-    assert compare(monkeypatch, capsys, *args)[0] == 0
+    assert cli.inline("nasbench-compare", *args, "progress=false")[0] == 0
     listed = sorted((tmp_path / "runs").rglob("result.json"))
     forward, backward = collect(tmp_path / "runs", only=listed), collect(tmp_path / "runs", only=listed[::-1])
     assert forward.trajectory["label"].iloc[0] == "random" and forward.trajectory["label"].iloc[-1] == "rea"
     assert forward.trajectory.equals(backward.trajectory) and forward.runs.equals(backward.runs)
 
 
-def test_report_names_runs_that_ended_before_their_budget(tiny_table, tmp_path, monkeypatch, capsys):
+def test_report_names_runs_that_ended_before_their_budget(tiny_table, tmp_path, cli):
     # the tiny table has 9 classes: with duplicates skipped, a large budget outlasts them and the runs converge
     args = [f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false,true]",
             "budget.seconds=1000", "budget.max_evals=30", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}",
             f"hydra.run.dir={tmp_path / 'h'}"]
-    assert compare(monkeypatch, capsys, *args)[0] == 0
+    assert cli.inline("nasbench-compare", *args, "progress=false")[0] == 0
     readme = (tmp_path / "rep" / "README.md").read_text()
     section = readme.split("## Runs that ended before their budget")[1].split("\n\nTables:")[0]
     listed = [line for line in section.splitlines() if line.startswith("- ")]
@@ -633,7 +619,7 @@ def test_early_stops_say_why_for_every_reason():
     assert early_stops_markdown(runs[runs["stop_reason"].isin(["budget", "max_evals"])]) == []
 
 
-def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monkeypatch, capsys):
+def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monkeypatch, cli):
     import shutil
 
     import h5py
@@ -646,39 +632,39 @@ def test_compare_reruns_runs_of_another_table_or_code(tiny_table, tmp_path, monk
     shutil.copy(tiny_table, table)
     args = [f"benchmark.path={table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",
             "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
-    assert compare(monkeypatch, capsys, *args)[0] == 0
-    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert cli.inline("nasbench-compare", *args, "progress=false")[0] == 0
+    code, out, _ = cli.inline("nasbench-compare", *args, "progress=false")
     assert code == 0 and "kept 4 finished runs" in out
     stale = tmp_path / "runs" / "rea" / "seed001" / "result.json"
     data = json.loads(stale.read_text())
     stale.write_text(json.dumps({**data, "git_commit": "0" * 40}))  # made by other code
-    code, out, _ = compare(monkeypatch, capsys, *args)
+    code, out, _ = cli.inline("nasbench-compare", *args, "progress=false")
     assert code == 0 and "kept 3 finished runs" in out and json.loads(stale.read_text())["git_commit"] != "0" * 40
     with h5py.File(table, "r+") as f:
         f.attrs["git_commit"] = "1" * 40  # the same path now holds another table
-    code, out, _ = compare(monkeypatch, capsys, *args)
+    code, out, _ = cli.inline("nasbench-compare", *args, "progress=false")
     assert code == 0 and "kept" not in out
     assert all(json.loads(p.read_text())["benchmark"]["resolved"]["table_git_commit"] == "1" * 40
                for p in (tmp_path / "runs").rglob("result.json"))
     commit["now"] = "a" * 40 + "-dirty"  # uncommitted changes: a new commit identity, so the runs run again
-    code, out, _ = compare(monkeypatch, capsys, *args)
+    code, out, _ = cli.inline("nasbench-compare", *args, "progress=false")
     assert code == 0 and "kept" not in out
-    code, out, _ = compare(monkeypatch, capsys, *args)  # the same uncommitted files: their hash vouches for them
+    code, out, _ = cli.inline("nasbench-compare", *args, "progress=false")  # the same uncommitted files: their hash vouches for them
     assert code == 0 and "kept 4 finished runs" in out
     monkeypatch.setattr(provenance, "code_sha256", lambda: "f" * 64)  # the files changed again
-    code, out, _ = compare(monkeypatch, capsys, *args)
+    code, out, _ = cli.inline("nasbench-compare", *args, "progress=false")
     assert code == 0 and "kept" not in out
     commit["now"] = "unknown"  # an installed copy: no git, the hash alone names the code
-    assert compare(monkeypatch, capsys, *args)[0] == 0
-    code, out, _ = compare(monkeypatch, capsys, *args)
+    assert cli.inline("nasbench-compare", *args, "progress=false")[0] == 0
+    code, out, _ = cli.inline("nasbench-compare", *args, "progress=false")
     assert code == 0 and "kept 4 finished runs" in out
     versions = dict(provenance.library_versions())
     monkeypatch.setattr(provenance, "library_versions", lambda: {**versions, "numpy": "0.0"})  # another numpy
-    code, out, _ = compare(monkeypatch, capsys, *args)
+    code, out, _ = cli.inline("nasbench-compare", *args, "progress=false")
     assert code == 0 and "kept" not in out
 
 
-def test_compare_loads_the_benchmark_once_and_its_runs_match_single_runs(tiny_table, tmp_path, monkeypatch, capsys):
+def test_compare_loads_the_benchmark_once_and_its_runs_match_single_runs(tiny_table, tmp_path, monkeypatch, cli):
     import nasbench.search.experiment as search_module
 
     loads = []
@@ -686,14 +672,14 @@ def test_compare_loads_the_benchmark_once_and_its_runs_match_single_runs(tiny_ta
     monkeypatch.setattr(search_module, "load_benchmark", lambda cfg: loads.append(cfg) or real_load(cfg))
     args = [f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=2", "skip_duplicates=[false]",
             "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}"]
-    assert compare(monkeypatch, capsys, *args)[0] == 0
+    assert cli.inline("nasbench-compare", *args, "progress=false")[0] == 0
     assert len(loads) == 1  # not once per run (a surrogate takes seconds to load)
     shared = json.loads((tmp_path / "runs" / "rea" / "seed001" / "result.json").read_text())
     alone = search_module.search(shared["config"])  # the same run with its own freshly loaded benchmark
     assert alone["trajectory"] == shared["trajectory"] and alone["final"] == shared["final"]
 
 
-def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatch, capsys):
+def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatch, cli):
     import nasbench.search.experiment as search_module
 
     real = search_module.search
@@ -704,10 +690,9 @@ def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatc
         return real(cfg, *args)
 
     monkeypatch.setattr(search_module, "search", crash_one)
-    code, _, err = compare(
-        monkeypatch, capsys, f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=3", "skip_duplicates=[false]",
-        "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}",
-    )
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=3",
+                              "skip_duplicates=[false]", "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}",
+                              f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}", "progress=false")
     assert code == 0 and "error: run rea/seed001: out of memory" in err
     readme = (tmp_path / "rep" / "README.md").read_text()
     assert "Failed or missing runs" in readme and "seed001 (failed: RuntimeError: out of memory)" in readme
@@ -719,32 +704,33 @@ def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatc
     ("skip_duplicates=[]", r"skip_duplicates must list false, true or both, each once, got \[\]"),
     ("constraint.params=1", r"smallest achievable params"),
 ])
-def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, monkeypatch, capsys, override, message):
-    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", override, "seeds=2", "budget.seconds=1",
-                           f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}")
+def test_compare_checks_everything_before_the_first_run(tiny_table, tmp_path, override, message, cli):
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", override, "seeds=2",
+                              "budget.seconds=1", f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}",
+                              f"hydra.run.dir={tmp_path / 'h'}", "progress=false")
     assert code == 2 and re.search(message, err), err
     assert not (tmp_path / "runs").exists()
 
 
-def test_compare_reports_a_bad_budget_once_before_planning(tiny_table, tmp_path, monkeypatch, capsys):
-    code, out, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "budget.seconds=-5",
-                             f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}")
+def test_compare_reports_a_bad_budget_once_before_planning(tiny_table, tmp_path, cli):
+    code, out, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", "budget.seconds=-5",
+                                f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", "progress=false")
     assert code == 2 and err == "error: budget.seconds must be a finite number > 0, got -5.0\n" and not out
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry, args", [
     ("search", ["budget.seconds=-5"]),
     ("search", ["strategy=rea", "strategy.population_size=0"]),
     ("build", ["space=tiny", "dataset=tiny", "train=quick", "seeds=[]", "output=t.h5"]),
 ])
-def test_a_refused_run_leaves_no_output_folder(entry, args, tiny_table, tmp_path):
+def test_a_refused_run_leaves_no_output_folder(entry, args, tiny_table, tmp_path, cli):
     (tmp_path / "outputs" / entry / "an-earlier-run").mkdir(parents=True)
     (tmp_path / "outputs" / entry / "an-earlier-run" / "result.json").write_text("{}\n")
     for earlier in (True, False):  # with an earlier run's folder beside it, and alone
         table = [f"benchmark.path={tiny_table}"] if entry == "search" else ["progress=false"]
-        result = subprocess.run([sys.executable, "-m", f"nasbench.cli.{entry}", *args, *table],
-                                capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        result = cli(f"nasbench-{entry}", *args, *table, cwd=tmp_path, timeout=300)
         assert result.returncode == 2 and result.stderr.startswith("error: "), result.stderr
         left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
         assert left == (["outputs", f"outputs/{entry}", f"outputs/{entry}/an-earlier-run",
@@ -753,17 +739,10 @@ def test_a_refused_run_leaves_no_output_folder(entry, args, tiny_table, tmp_path
             shutil.rmtree(tmp_path / "outputs")
 
 
-def random_sweep_in_process(monkeypatch, table, sweep, *overrides) -> int:
-    """``nasbench-search -m strategy=random seed=0,1`` in this process (basic launcher); its exit status."""
-    import nasbench.cli.search as search_module
-
-    monkeypatch.setattr(sys, "argv", ["nasbench-search", "-m", "strategy=random", "seed=0,1", "budget.seconds=1",
-                                      f"benchmark.path={table}", f"hydra.sweep.dir={sweep}", "launcher=basic", *overrides])
-    try:
-        search_module.main()
-    except SystemExit as exit_info:
-        return exit_info.code
-    return 0
+def random_sweep_in_process(cli, table, sweep, *overrides) -> tuple[int, str, str]:
+    """``nasbench-search -m strategy=random seed=0,1`` in this process (basic launcher): exit status, stdout, stderr."""
+    return cli.inline("nasbench-search", "-m", "strategy=random", "seed=0,1", "budget.seconds=1",
+                      f"benchmark.path={table}", f"hydra.sweep.dir={sweep}", "launcher=basic", *overrides)
 
 
 def fail_for_seed(monkeypatch, name, seed, error):
@@ -781,12 +760,12 @@ def fail_for_seed(monkeypatch, name, seed, error):
     monkeypatch.setattr(search_module, name, failing)
 
 
-def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch, capsys):
+def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch, cli):
     """A bug in one job (not bad input) is recorded with its trace; the sweep goes on and exits 1."""
     fail_for_seed(monkeypatch, "search", 0, RuntimeError("out of memory\nand a second line"))
     sweep = tmp_path / "sweep"
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
-    err = capsys.readouterr().err
+    code, _, err = random_sweep_in_process(cli, tiny_table, sweep)
+    assert code == 1
     assert "error: job 0 (strategy=random seed=0" in err and "RuntimeError: out of memory" in err
     recorded = (sweep / "0" / "error.txt").read_text()
     assert recorded.startswith("RuntimeError: out of memory\n") and "Traceback" in recorded
@@ -796,30 +775,30 @@ def test_a_crashing_job_does_not_stop_a_sweep(tiny_table, tmp_path, monkeypatch,
     assert missing_run(sweep / "0") == f"{sweep / '0'} (failed: RuntimeError: out of memory)"
 
 
-def test_a_sweep_run_again_keeps_the_jobs_that_finished(tiny_table, tmp_path, monkeypatch, capsys):
+def test_a_sweep_run_again_keeps_the_jobs_that_finished(tiny_table, tmp_path, monkeypatch, cli):
     import nasbench.search.experiment as search_module
 
     sweep = tmp_path / "sweep"
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0
+    assert random_sweep_in_process(cli, tiny_table, sweep)[0] == 0
     first = {job: (sweep / job / "result.json").read_bytes() for job in ("0", "1")}
     (sweep / "1" / "result.json").unlink()  # a job the sweep did not finish
     (sweep / "0" / ".unfinished").write_text("left by a killed attempt after its result was written\n")
     ran = []
     real = search_module.search
     monkeypatch.setattr(search_module, "search", lambda cfg, *args: ran.append(cfg["seed"]) or real(cfg, *args))
-    capsys.readouterr()
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 0
+    code, out, _ = random_sweep_in_process(cli, tiny_table, sweep)
+    assert code == 0
     assert ran == [1]  # only the job without a result ran again, into the same bytes
     assert {job: (sweep / job / "result.json").read_bytes() for job in ("0", "1")} == first
     assert not (sweep / "0" / ".unfinished").exists()
-    assert f"random seed=0: kept the finished result {sweep / '0' / 'result.json'}" in capsys.readouterr().out
+    assert f"random seed=0: kept the finished result {sweep / '0' / 'result.json'}" in out
     # a result of another config (here another budget) does not stand in for the run, nor one of other code
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, "budget.max_evals=3") == 0
+    assert random_sweep_in_process(cli, tiny_table, sweep, "budget.max_evals=3")[0] == 0
     assert ran == [1, 0, 1]
     for job in ("0", "1"):
         path = sweep / job / "result.json"
         path.write_text(json.dumps({**json.loads(path.read_text()), "code_sha256": "another"}))
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, "budget.max_evals=3") == 0
+    assert random_sweep_in_process(cli, tiny_table, sweep, "budget.max_evals=3")[0] == 0
     assert ran == [1, 0, 1, 0, 1]
 
 
@@ -847,15 +826,15 @@ def test_failed_jobs_are_told_by_file_stamps_not_clocks(tmp_path):
     callback.on_multirun_end(config)  # nothing new: the sweep succeeded
 
 
-def test_a_job_whose_result_cannot_be_written_fails_alone(tiny_table, tmp_path, monkeypatch, capsys):
+def test_a_job_whose_result_cannot_be_written_fails_alone(tiny_table, tmp_path, monkeypatch, cli):
     fail_for_seed(monkeypatch, "write_json", 0, OSError(28, "No space left on device"))
     sweep = tmp_path / "sweep"
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
+    assert random_sweep_in_process(cli, tiny_table, sweep)[0] == 1
     assert "No space left on device" in (sweep / "0" / "error.txt").read_text()
     assert (sweep / "1" / "result.json").exists()
 
 
-def test_a_job_that_cannot_record_its_failure_still_fails_the_sweep(tiny_table, tmp_path, monkeypatch, capsys):
+def test_a_job_that_cannot_record_its_failure_still_fails_the_sweep(tiny_table, tmp_path, monkeypatch, cli):
     real_write_text = Path.write_text
 
     def no_room_for_error_txt(self, *args, **kwargs):
@@ -866,8 +845,8 @@ def test_a_job_that_cannot_record_its_failure_still_fails_the_sweep(tiny_table, 
     fail_for_seed(monkeypatch, "write_json", 0, OSError(28, "No space left on device"))
     monkeypatch.setattr(Path, "write_text", no_room_for_error_txt)
     sweep = tmp_path / "sweep"
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep) == 1
-    err = capsys.readouterr().err
+    code, _, err = random_sweep_in_process(cli, tiny_table, sweep)
+    assert code == 1
     assert "its error.txt could not be written" in err
     assert "error: 1 job(s) of the sweep failed (0: no error.txt could be written, see the job's stderr or log)" in err
     assert not (sweep / "0" / "error.txt").exists() and (sweep / "0" / ".unfinished").exists()
@@ -875,31 +854,31 @@ def test_a_job_that_cannot_record_its_failure_still_fails_the_sweep(tiny_table, 
 
 
 @pytest.mark.parametrize("output", ["${strategy.name}/result.json", "run_${seed}.json", "sub/result.json"])
-def test_a_sweep_counts_each_failed_job_once_whatever_its_output_file(tiny_table, tmp_path, monkeypatch, capsys, output):
+def test_a_sweep_counts_each_failed_job_once_whatever_its_output_file(tiny_table, tmp_path, monkeypatch, output, cli):
     sweep = tmp_path / "sweep"
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 0  # every job succeeded
+    assert random_sweep_in_process(cli, tiny_table, sweep, f"output={output}")[0] == 0  # every job succeeded
     assert len(list(sweep.rglob("*.json"))) == 2 and not list(sweep.rglob(".unfinished"))
     fail_for_seed(monkeypatch, "search", 1, ValueError("strategy nope is unknown"))
     for finished in (sweep / "1").rglob("*.json"):  # job 1 runs again (the sweep keeps finished jobs)
         finished.unlink()
-    assert random_sweep_in_process(monkeypatch, tiny_table, sweep, f"output={output}") == 1  # the same folder, reused
-    err = capsys.readouterr().err
+    code, _, err = random_sweep_in_process(cli, tiny_table, sweep, f"output={output}")  # the same folder, reused
+    assert code == 1
     [failed] = [line for line in err.splitlines() if "job(s) of the sweep failed" in line]
     folder = str(Path("1") / Path(output.replace("${strategy.name}", "random").replace("${seed}", "1")).parent)
     assert failed.startswith(f"error: 1 job(s) of the sweep failed ({Path(folder)}: each folder's error.txt says why)")
 
 
-def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path):
+@pytest.mark.slow
+def test_a_failing_job_does_not_stop_a_sweep(tiny_table, tmp_path, cli):
     sweep = tmp_path / "sweep"
-    result = search_cli("-m", "strategy=rea", "budget.seconds=0.001,1", "seed=0", f"benchmark.path={tiny_table}",
-                        f"hydra.sweep.dir={sweep}", "launcher=basic")
+    result = cli("nasbench-search", "-m", "strategy=rea", "budget.seconds=0.001,1", "seed=0",
+                 f"benchmark.path={tiny_table}", f"hydra.sweep.dir={sweep}", "launcher=basic")
     assert result.returncode == 1, result.stderr
     assert "error: job 0 (strategy=rea budget.seconds=0.001 seed=0" in result.stderr and "Traceback" not in result.stderr
     assert "error: 1 job(s) of the sweep failed (0: each folder's error.txt says why)" in result.stderr
     assert (sweep / "0" / "error.txt").read_text().startswith("budget.seconds=0.001 ran out before the first evaluation")
     assert (sweep / "1" / "result.json").exists()
-    report = subprocess.run([sys.executable, "-m", "nasbench.cli.report", str(sweep), "--out", str(tmp_path / "rep")],
-                            capture_output=True, text=True, timeout=300)
+    report = cli("nasbench-report", str(sweep), "--out", str(tmp_path / "rep"), timeout=300)
     assert report.returncode == 0, report.stderr
     assert "failed: budget.seconds=0.001 ran out" in (tmp_path / "rep" / "README.md").read_text()
 

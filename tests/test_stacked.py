@@ -143,6 +143,7 @@ def test_a_search_asking_for_an_epoch_the_table_did_not_evaluate_is_refused(stac
         run_search(Asks(2), bench, Budget(1e9, max_evals=1), rng)
 
 
+@pytest.mark.slow
 def test_the_reference_build_keeps_its_records(tmp_path):
     path = build_tiny(tmp_path / "ref.h5", seeds=(0,), epochs=1, max_classes=1)
     with h5py.File(path) as f:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -259,17 +257,16 @@ def test_shipped_surrogates_load_by_bare_name_and_a_missing_one_lists_them(tmp_p
         SurrogateBenchmark.load(3)
 
 
-def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_block_budget(tmp_path):
+@pytest.mark.slow
+def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_block_budget(tmp_path, cli):
     import json
-    import subprocess
-    import sys
 
     from nasbench.surrogate.benchmark import shipped_surrogates
 
     if "blocks-mnist1d" not in shipped_surrogates():
         pytest.skip("the block surrogate is not shipped in this checkout")
-    result = subprocess.run([sys.executable, "-m", "nasbench.cli.search", "benchmark=blocks_surrogate", "strategy=random",
-                             f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, timeout=300)
+    result = cli("nasbench-search", "benchmark=blocks_surrogate", "strategy=random", f"hydra.run.dir={tmp_path}",
+                 timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "result.json").read_text())
     # the block table's default budget: 23 full evaluations at the block table's mean evaluation time
@@ -279,8 +276,9 @@ def test_blocks_surrogate_config_serves_the_shipped_block_surrogate_with_the_blo
     assert data["benchmark"]["resolved"]["path"] == "blocks-mnist1d" and data["num_evals"] > 0
 
 
+@pytest.mark.slow
 def test_noise_needs_a_table_with_two_seeds(tmp_path):
-    from nasbench.surrogate.quality import write_report
+    from nasbench.report.surrogate import write_report
     from nasbench.train.build import example_table
 
     one_seed = open_table(example_table())
@@ -539,6 +537,7 @@ def test_top_quarter_keeps_the_best_quarter_of_the_given_classes(bench4):
     assert set(top_quarter(bench4, classes[:8])) <= set(range(8))
 
 
+@pytest.mark.slow
 def test_seed_agreement_of_a_one_seed_table_is_empty():
     from nasbench.surrogate.quality import seed_agreement
     from nasbench.table import Benchmark
@@ -550,19 +549,12 @@ def test_seed_agreement_of_a_one_seed_table_is_empty():
 
 
 # ---------------------------------------------------------------------- CLI
-def surrogate_cli(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "nasbench.cli.surrogate", *args], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
-
-
-def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path):
+@pytest.mark.slow
+def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path, cli):
     out, report = tmp_path / "model", tmp_path / "report"
-    result = surrogate_cli(
-        f"table={table4}", f"out={out}", f"report={report}", "ensemble_size=2", "xgboost.n_estimators=40",
-        "xgboost.n_jobs=1", "fractions=[0.25,0.5]", "split.train=0.6", "split.valid=0.2", "split.test=0.2",
-        f"hydra.run.dir={tmp_path / 'hydra'}",
-    )
+    result = cli("nasbench-surrogate", f"table={table4}", f"out={out}", f"report={report}", "ensemble_size=2",
+                 "xgboost.n_estimators=40", "xgboost.n_jobs=1", "fractions=[0.25,0.5]", "split.train=0.6",
+                 "split.valid=0.2", "split.test=0.2", f"hydra.run.dir={tmp_path / 'hydra'}")
     assert result.returncode == 0, result.stderr
     assert "surrogate written to" in result.stdout
     meta = json.loads((out / "metadata.json").read_text())
@@ -585,16 +577,14 @@ def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path):
     assert oracle["kendall_tau"] is None or -1 <= oracle["kendall_tau"] <= 1
     assert "A perfect model" in (report / "README.md").read_text()
     # the model serves nasbench-search as benchmark=surrogate
-    search = subprocess.run(
-        [sys.executable, "-m", "nasbench.cli.search", "strategy=rea", "benchmark=surrogate", f"benchmark.path={out}",
-         "benchmark.noise=true", "budget.seconds=2", f"hydra.run.dir={tmp_path / 'search'}"],
-        capture_output=True, text=True, timeout=300,
-    )
+    search = cli("nasbench-search", "strategy=rea", "benchmark=surrogate", f"benchmark.path={out}",
+                 "benchmark.noise=true", "budget.seconds=2", f"hydra.run.dir={tmp_path / 'search'}", timeout=300)
     assert search.returncode == 0, search.stderr
     data = json.loads((tmp_path / "search" / "result.json").read_text())
     assert data["benchmark"]["kind"] == "surrogate" and data["trajectory"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, expected",
     [
@@ -606,16 +596,18 @@ def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path):
         ("fractions=[2]", "fractions"),
     ],
 )
-def test_cli_bad_config_fails_cleanly(table4, tmp_path, override, expected):
-    result = surrogate_cli(f"table={table4}", f"out={tmp_path / 'm'}", f"report={tmp_path / 'r'}", override,
-                           f"hydra.run.dir={tmp_path / 'h'}")
+def test_cli_bad_config_fails_cleanly(table4, tmp_path, override, expected, cli):
+    result = cli("nasbench-surrogate", f"table={table4}", f"out={tmp_path / 'm'}", f"report={tmp_path / 'r'}", override,
+                 f"hydra.run.dir={tmp_path / 'h'}")
     assert result.returncode != 0
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "m").exists()
 
 
-def test_cli_missing_table_fails_cleanly(tmp_path):
-    result = surrogate_cli(f"table={tmp_path / 'none.h5'}", f"out={tmp_path / 'm'}", f"hydra.run.dir={tmp_path / 'h'}")
+@pytest.mark.slow
+def test_cli_missing_table_fails_cleanly(tmp_path, cli):
+    result = cli("nasbench-surrogate", f"table={tmp_path / 'none.h5'}", f"out={tmp_path / 'm'}",
+                 f"hydra.run.dir={tmp_path / 'h'}")
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
 
@@ -652,17 +644,18 @@ def test_fidelity_report_compares_table_and_surrogate_sweeps(table4, saved, tmp_
     assert "Kendall tau" in (out / "README.md").read_text()
 
 
-def test_fidelity_report_refuses_sweeps_that_cannot_be_compared(table4, tmp_path):
+@pytest.mark.slow
+def test_fidelity_report_refuses_sweeps_that_cannot_be_compared(table4, tmp_path, cli):
     _sweep(tmp_path / "a", {"kind": "table", "path": str(table4)}, seeds=2, strategies=("random", "rea"))
     _sweep(tmp_path / "b", {"kind": "table", "path": str(table4)}, seeds=2, strategies=("rea", "reinforce"))
     _sweep(tmp_path / "c", {"kind": "table", "path": str(table4)}, seeds=2, seconds=2.0, strategies=("random", "rea"))
-    cli = [sys.executable, "-m", "nasbench.cli.report", str(tmp_path / "a"), "--out", str(tmp_path / "rep"), "--fidelity"]
     from nasbench.space import BlockSpace
 
     blocks = build_tiny(tmp_path / "blocks.h5", seeds=(0,), space=BlockSpace(positions=2, blocks=["skip", "res3"], reduce_after=[1], channels=[4, 8]))
     _sweep(tmp_path / "d", {"kind": "table", "path": str(blocks)}, seeds=2, strategies=("random", "rea"))
     for other, message in (("b", "share 1 strategy (rea)"), ("c", "different budgets (1 s, 2 s)"), ("d", "runs on different search spaces")):
-        result = subprocess.run([*cli, str(tmp_path / other)], capture_output=True, text=True, timeout=120)
+        result = cli("nasbench-report", tmp_path / "a", "--out", tmp_path / "rep", "--fidelity", tmp_path / other,
+                     timeout=120)
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
 
 

@@ -280,10 +280,9 @@ def test_optuna_tells_each_trial_its_own_value_out_of_order():
 # ---------------------------------------------------------------- the commands and the report
 
 
-def test_search_cli_runs_on_sixteen_workers_and_notes_a_synchronous_strategy(tiny_table, tmp_path):
-    from test_search import search_cli
-
-    result = search_cli("strategy=rea", "workers=16", f"benchmark.path={tiny_table}", "budget.seconds=2",
+@pytest.mark.slow
+def test_search_cli_runs_on_sixteen_workers_and_notes_a_synchronous_strategy(tiny_table, tmp_path, cli):
+    result = cli("nasbench-search", "strategy=rea", "workers=16", f"benchmark.path={tiny_table}", "budget.seconds=2",
                         f"hydra.run.dir={tmp_path / 'rea'}")
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "rea" / "result.json").read_text())
@@ -291,22 +290,21 @@ def test_search_cli_runs_on_sixteen_workers_and_notes_a_synchronous_strategy(tin
     assert {r["worker"] for r in data["trajectory"]} == set(range(16))
     assert "note:" not in result.stderr
 
-    result = search_cli("strategy=hyperband", "workers=4", f"benchmark.path={tiny_table}", "budget.seconds=2",
+    result = cli("nasbench-search", "strategy=hyperband", "workers=4", f"benchmark.path={tiny_table}", "budget.seconds=2",
                         f"hydra.run.dir={tmp_path / 'hb'}")
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
     assert notes == [f"note: {synchronous_note(STRATEGIES['hyperband'], 4)}"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("override, expected", [
     ("workers=0", "workers must be an integer >= 1, got 0"),
     ("workers=abc", "workers"),
     ("strategy=darts workers=4", "does not support workers=4"),
 ])
-def test_search_cli_refuses_bad_worker_counts(tiny_table, tmp_path, override, expected):
-    from test_search import search_cli
-
-    result = search_cli(*override.split(), f"benchmark.path={tiny_table}", f"hydra.run.dir={tmp_path}")
+def test_search_cli_refuses_bad_worker_counts(tiny_table, tmp_path, override, expected, cli):
+    result = cli("nasbench-search", *override.split(), f"benchmark.path={tiny_table}", f"hydra.run.dir={tmp_path}")
     assert result.returncode != 0
     assert expected in result.stderr and "Traceback" not in result.stderr
 
@@ -316,25 +314,23 @@ def test_search_cli_refuses_bad_worker_counts(tiny_table, tmp_path, override, ex
     ("workers=[4,4]", r"workers must list integers >= 1, each once"),
     ("workers=[]", r"workers must list integers >= 1, each once"),
 ])
-def test_compare_refuses_bad_worker_lists(tiny_table, tmp_path, monkeypatch, capsys, override, message):
+def test_compare_refuses_bad_worker_lists(tiny_table, tmp_path, cli, override, message):
     import re
 
-    from test_search import compare
-
-    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", override, "seeds=2", "budget.seconds=1",
-                           f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}")
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", override, "seeds=2", "budget.seconds=1",
+                              f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'rep'}", f"hydra.run.dir={tmp_path / 'h'}",
+                              "progress=false")
     assert code == 2 and re.search(message, err), err
     assert not (tmp_path / "runs").exists()
 
 
-def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp_path, monkeypatch, capsys):
+def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp_path, cli):
     import pandas as pd
-    from test_search import compare
 
     runs, rep = tmp_path / "runs", tmp_path / "rep"
-    code, _, err = compare(monkeypatch, capsys, f"benchmark.path={tiny_table}", "workers=[1,4]",
-                           "strategies=[random,rea,hyperband]", "seeds=6", "skip_duplicates=[false]", "budget.seconds=2",
-                           f"runs_dir={runs}", f"out={rep}", f"hydra.run.dir={tmp_path / 'h'}")
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", "workers=[1,4]",
+                              "strategies=[random,rea,hyperband]", "seeds=6", "skip_duplicates=[false]", "budget.seconds=2",
+                              f"runs_dir={runs}", f"out={rep}", f"hydra.run.dir={tmp_path / 'h'}", "progress=false")
     assert code == 0, err
     assert [line for line in err.splitlines() if line.startswith("note:")] == [f"note: {synchronous_note(STRATEGIES['hyperband'], 4)}"]
     assert sorted(p.name for p in runs.iterdir()) == [
@@ -369,7 +365,8 @@ def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp
     target = parallel["targets"][0]["regret"]
     assert f"| random | {target:.3f} |" in readme
     speedups = pd.read_csv(rep / "speedup.csv")
-    assert np.allclose(sorted(speedups["target_regret"].unique()), sorted(t["regret"] for t in parallel["targets"]))
+    by_target = speedups.groupby("target_fraction", sort=True)["target_regret"].first()
+    assert np.allclose(by_target.to_numpy(), [t["regret"] for t in parallel["targets"]])  # both in order of time
     assert pd.read_csv(rep / "utilisation.csv").set_index(["strategy", "workers"])["utilisation"].to_dict() == pytest.approx(usage)
     work_csv = pd.read_csv(rep / "equal_work.csv").set_index(["strategy", "workers", "worker_seconds"])["regret"].to_dict()
     assert all(work_csv[key] == pytest.approx(row["regret"]) for key, row in work.items() if row["regret"] is not None)
@@ -411,3 +408,25 @@ def test_speed_ups_are_read_from_mean_regret_curves():
     assert table.loc[4, "time_to_target"] == pytest.approx(14, rel=0.01)
     assert table.loc[4, "speedup"] == pytest.approx(10, rel=0.01)
     assert table.loc[4, "speedup_low"] <= 10 <= table.loc[4, "speedup_high"] and table.loc[1, "speedup"] == 1
+
+
+def test_targets_are_read_after_full_evaluations_worth_of_time_where_the_runs_record_it():
+    import pandas as pd
+
+    from nasbench.report.parallel import speedup_markdown, speedup_table, target_regrets
+
+    grid = np.geomspace(0.1, 100, 2000)
+    curve = 1 / (1 + grid)  # the baseline's regret falls with time
+    matrices = {("random", 1): pd.DataFrame([curve, curve]), ("random", 4): pd.DataFrame([curve / 10, curve / 10])}
+    # a full evaluation takes 1 s: after 5, 15 and 50 of them (the budget of 100 s holds all three)
+    targets, _ = target_regrets(matrices, grid, 100.0, evaluation_seconds=1.0)
+    assert [t["evaluations"] for t in targets] == [5, 15, 50]
+    assert [t["regret"] for t in targets] == pytest.approx([1 / 6, 1 / 16, 1 / 51], rel=0.01)
+    # 10 s a full evaluation: only the first fits; unknown: 1%, 3% and 10% of the budget, as for older runs
+    assert [t["evaluations"] for t in target_regrets(matrices, grid, 100.0, evaluation_seconds=10.0)[0]] == [5]
+    older, _ = target_regrets(matrices, grid, 100.0)
+    assert [t["seconds"] for t in older] == pytest.approx([1, 3, 10]) and older[0]["evaluations"] is None
+    # times under a second keep their digits in the table (4 workers reach the first target at once)
+    table = speedup_table(matrices, targets, grid)
+    first = table[(table["workers"] == 4) & (table["target_fraction"] == 0.05)]["time_to_target"].item()
+    assert first < 1 and f" | {first:.3g} | " in speedup_markdown(table)

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from pathlib import Path
 
-    from nasbench.report.comparison import _atomic_text
+    from nasbench.io import write_text
     from nasbench.report.pilot import write_pilot_report, stratified_sample
     from nasbench.table.benchmark import resolve_table_path
 
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> None:
         frame = stratified_sample(resolve_table_path(args.table), args.size, args.top_share, seed=args.seed)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        _atomic_text(out / "classes.csv", frame.to_csv(index=False))
-        _atomic_text(out / "classes.txt", "# the pilot's sample: nasbench-pilot sample (see classes.csv)\n"
+        write_text(out / "classes.csv", frame.to_csv(index=False))
+        write_text(out / "classes.txt", "# the pilot's sample: nasbench-pilot sample (see classes.csv)\n"
                      + "\n".join(frame["arch_str"]) + "\n")
         print(f"{len(frame)} classes ({(frame['weight'] > 0).sum()} drawn, {(frame['stratum'] < 0).sum()} anchors added) "
               f"written to {out / 'classes.csv'} and {out / 'classes.txt'}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.cli.common import one_line_errors
+from nasbench.io import finite, plain
 
 #: encodings shown first, in this order; any other encoding of the space follows
 _ORDER = ("arch_str", "index", "ops", "decisions", "matrix", "graph", "one_hot", "path_encoding")
@@ -61,20 +61,12 @@ def parse_arch_text(space, text: str):
 
 
 def _plain(value: Any) -> Any:
-    """JSON-able form of an encoding or metric (NaN becomes None)."""
+    """JSON-able form of an encoding or metric (NaN becomes None, a float array of whole numbers integers)."""
     if hasattr(value, "edges") and hasattr(value, "is_directed"):  # networkx graph
         return [[int(i), int(j), data.get("op")] for i, j, data in value.edges(data=True)]
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f" and np.all(value == np.round(value)):
-            value = value.astype(np.int64)
-        return value.tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and np.all(value == np.round(value)):
+        value = value.astype(np.int64)
+    return finite(plain(value))
 
 
 def describe(space, arch, bench=None) -> dict[str, Any]:

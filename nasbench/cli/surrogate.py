@@ -22,8 +22,9 @@ register_surrogate()
 
 def fit_and_report(cfg: dict[str, Any]) -> dict[str, Any]:
     """Run what ``cfg`` (a resolved ``conf/surrogate.yaml``) describes; returns paths and test metrics."""
+    from nasbench.report.surrogate import write_report
     from nasbench.surrogate import Surrogate, open_table, split_classes
-    from nasbench.surrogate.quality import check_fractions, write_report
+    from nasbench.surrogate.quality import check_fractions
 
     fractions = check_fractions(cfg["fractions"]) if cfg["fractions"] else []
     split_cfg = cfg["split"]

@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError("--atol must be >= 0")
     if not 0 < args.noise_quantile < 1:
         raise ValueError(f"--noise-quantile must be in (0, 1), got {args.noise_quantile}")
+    from nasbench.io import finite
     from nasbench.table.benchmark import resolve_table_path
     from nasbench.train.verify import provenance_notes, verify_table
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         report = {"table": str(path), "atol": args.atol, "noise_quantile": args.noise_quantile, "passed": ok, "drawn": verification.drawn, "setup": verification.setup,
                   "notes": notes, "seed_spread": spread, "entries": [e.__dict__ for e in entries]}
-        print(json.dumps(strict_json(report), indent=2, allow_nan=False))
+        print(json.dumps(finite(report), indent=2, allow_nan=False))
     else:
         for note in notes:
             print(f"note: {note}")
@@ -87,17 +88,6 @@ def verdict(entry, atol: float, noise_quantile: float, spread: dict[str, float])
     within = "within" if entry.passed(atol, noise_quantile) else "beyond"
     return (f"{mark}: other setup, final accuracy moved {moved}: {within} the table's seed-to-seed spread "
             f"({noise_quantile:g} of its seed changes are at most {limit})")
-
-
-def strict_json(value):
-    """``value`` with every NaN/inf float (a diverged or one-sided NaN value) as None: strict JSON has neither."""
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import warnings
 from itertools import combinations
 from pathlib import Path
@@ -20,22 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.io import write_text as _atomic_text
 from nasbench.provenance import provenance_line, report_provenance
+from nasbench.report._format import markdown_table as _markdown, pyplot as _plt
 from nasbench.report.collect import DEDUP, Collection, ReportError, collect, mean_se_over_runs, regret_on_grid
 from nasbench.report.effects import anytime_times, detectable_difference, effect_sizes, power_line
 
 BASELINE = "random"
 #: accuracies and regrets are fractions in the runs, percent (points) in the report
 PERCENT = 100.0
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def time_grid(collection: Collection, points: int = 120) -> np.ndarray:
@@ -300,21 +292,6 @@ def critical_difference(wide_test: pd.DataFrame, path: Path) -> dict[str, Any]:
         "critical_difference": None if result.cd is None else float(result.cd),
         "mean_ranks": {k: float(v) for k, v in result.rankdf["meanrank"].items()},
     }
-
-
-def _markdown(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for i in range(len(frame)):  # not iterrows: it would turn integer columns into floats
-        cells = []
-        for c in cols:
-            v = frame[c].iloc[i]
-            if isinstance(v, (float, np.floating)):
-                cells.append(format(v, floatfmt) if np.isfinite(v) else "n/a")  # e.g. the std of a single run
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -754,12 +731,6 @@ def failed_markdown(collection: Collection) -> list[str]:
     if not collection.failed:
         return []
     return ["", "## Failed or missing runs", "", *[f"- `{f}`" for f in collection.failed]]
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 __all__ = ["write_report", "ReportError"]

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nasbench.io import write_json, write_text
 from nasbench.provenance import describe_benchmark, provenance_line, report_provenance
+from nasbench.report._format import markdown_table, pyplot
 from nasbench.report.collect import ReportError, collect, mean_se_over_runs, regret_on_grid
-from nasbench.report.comparison import _atomic_text, _markdown, _plt, plural
+from nasbench.report.comparison import plural
 
 
 def _mean_se(grid_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -49,7 +51,7 @@ def rank_agreement(a: pd.Series, b: pd.Series) -> dict[str, float]:
 
 def plot_overlays(grid: np.ndarray, table: tuple, surrogate: tuple, labels: list[str], path: Path) -> None:
     """One panel per strategy: regret on the table (solid) and on the surrogate (dashed), mean +- SE."""
-    plt = _plt()
+    plt = pyplot()
     cols = min(4, len(labels))
     rows = int(np.ceil(len(labels) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.9 * rows), dpi=110, sharex=True, sharey=True, squeeze=False)
@@ -74,7 +76,7 @@ def plot_overlays(grid: np.ndarray, table: tuple, surrogate: tuple, labels: list
 
 
 def plot_tau(grid: np.ndarray, tau: np.ndarray, path: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=120)
     ax.plot(grid, tau, lw=1.8)
     ax.set_xscale("log")
@@ -169,8 +171,8 @@ def write_fidelity_report(
     out.mkdir(parents=True, exist_ok=True)
     plot_overlays(grid, table_curves, surrogate_curves, list(frame.index), out / "overlays.png")
     plot_tau(grid, tau_time, out / "tau.png")
-    _atomic_text(out / "fidelity.csv", frame.to_csv())
-    _atomic_text(out / "tau_over_time.csv", pd.DataFrame({"time": grid, "kendall_tau": tau_time}).to_csv(index=False))
+    write_text(out / "fidelity.csv", frame.to_csv())
+    write_text(out / "tau_over_time.csv", pd.DataFrame({"time": grid, "kendall_tau": tau_time}).to_csv(index=False))
     summary = {
         "table_runs": str(table_dir),
         "surrogate_runs": str(surrogate_dir),
@@ -190,7 +192,7 @@ def write_fidelity_report(
             **({"rescored_against": describe_benchmark(truth)} if truth is not None else {}),
         ),
     }
-    _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    write_json(out / "summary.json", summary)
 
     shown = frame.reset_index().rename(columns={"index": "strategy", "label": "strategy"})
     for col in shown.columns:
@@ -220,7 +222,7 @@ def write_fidelity_report(
         "",
         "## Final regret per strategy",
         "",
-        _markdown(shown, ".3f"),
+        markdown_table(shown, ".3f"),
         "",
         *(["`true_regret_of_surrogate_incumbents`: the architectures the surrogate runs ended with, "
            f"scored on the table `{Path(str(truth.path)).name}`.", ""] if truth is not None else []),
@@ -233,7 +235,7 @@ def write_fidelity_report(
     if failed:
         lines += ["## Failed or missing runs", "", *[f"- `{f}`" for f in failed], ""]
     lines += ["Tables: `fidelity.csv`, `tau_over_time.csv`; all numbers in `summary.json`.", "", provenance_line(summary["provenance"]), ""]
-    _atomic_text(out / "README.md", "\n".join(lines))
+    write_text(out / "README.md", "\n".join(lines))
     return out
 
 

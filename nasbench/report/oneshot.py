@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.io import write_json, write_text
 from nasbench.provenance import describe_benchmark, provenance_line, report_provenance, runs_provenance
+from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.report.collect import ReportError, read_results
-from nasbench.report.comparison import _atomic_text, _markdown, _plt
 
 
 def _plus_minus(value: float, spread: float | None = None) -> str:
@@ -37,7 +38,7 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
     mean, std = by_epoch.mean(), by_epoch.std(ddof=1).fillna(0.0)
     seeds = sorted(summary["seed"].unique())
 
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for metric, style in (("valid", "-o"), ("test", "--s")):
         for name in ("kendall_tau", "spearman"):
@@ -86,7 +87,7 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
         "",
         "![ranking](ranking.png)",
         "",
-        _markdown(shown),
+        markdown_table(shown),
         "",
         f"Table: `{provenance.get('table')}` ({provenance.get('entries_done')} entries done; dataset fingerprint "
         f"`{str(provenance.get('dataset_fingerprint'))[:12]}`). Produced by `{provenance.get('command')}` at git "
@@ -95,14 +96,11 @@ def write_ranking_report(result: dict[str, Any], out_dir: str | Path, provenance
         "",
     ]
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_text(out / "ranking.csv", summary.to_csv(index=False))
-    _atomic_text(out / "scores.csv", result["scores"].to_csv(index=False))
-    _atomic_text(out / "metadata.json", json.dumps(metadata, indent=1, sort_keys=True) + "\n")
-    tmp = out / ".ranking.tmp.png"
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(out / "ranking.png")
-    _atomic_text(out / "README.md", "\n".join(lines))
+    write_text(out / "ranking.csv", summary.to_csv(index=False))
+    write_text(out / "scores.csv", result["scores"].to_csv(index=False))
+    write_json(out / "metadata.json", metadata)
+    save_figure(fig, out / "ranking.png", dpi=120)
+    write_text(out / "README.md", "\n".join(lines))
     return out
 
 
@@ -146,9 +144,9 @@ def write_drift_report(directory: str | Path, out_dir: str | Path, truth=None) -
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     mean = frame.groupby(["label", "epoch", "op"], sort=True)["share"].mean().unstack("op")
-    _atomic_text(out / "op_drift.csv", frame.to_csv(index=False))
+    write_text(out / "op_drift.csv", frame.to_csv(index=False))
     labels = sorted(frame["label"].unique())
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(labels), figsize=(4.5 * len(labels), 3.6), squeeze=False)
     for ax, label in zip(axes[0], labels):
         part = mean.loc[label]
@@ -161,10 +159,7 @@ def write_drift_report(directory: str | Path, out_dir: str | Path, truth=None) -
         ax.set_ylim(0, 100)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    tmp = out / ".op_drift.tmp.png"
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(out / "op_drift.png")
+    save_figure(fig, out / "op_drift.png", dpi=120)
 
     parameter_free = [op for op in mean.columns if op in ("skip_connect", "avg_pool_3x3", "max_pool_3x3", "skip")]
     zero = [op for op in mean.columns if op == "none"]
@@ -195,8 +190,8 @@ def write_drift_report(directory: str | Path, out_dir: str | Path, truth=None) -
     table = (100 * mean).round(1).reset_index()
     summary = {"source": str(directory), "mean_share": json.loads(mean.reset_index().to_json(orient="records")),
                "provenance": report_provenance(**provenance)}
-    _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    lines += ["", _markdown(table[table["epoch"].isin(sorted(set(np.linspace(table['epoch'].min(), table['epoch'].max(), 6).astype(int)) | {table['epoch'].max()}))], ".1f"), "",
+    write_json(out / "summary.json", summary)
+    lines += ["", markdown_table(table[table["epoch"].isin(sorted(set(np.linspace(table['epoch'].min(), table['epoch'].max(), 6).astype(int)) | {table['epoch'].max()}))], ".1f"), "",
               "Per run, epoch and op: `op_drift.csv`; mean shares in `summary.json`.", "", provenance_line(summary["provenance"]), ""]
-    _atomic_text(out / "README.md", "\n".join(lines))
+    write_text(out / "README.md", "\n".join(lines))
     return out

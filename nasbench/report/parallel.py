@@ -10,9 +10,12 @@ accuracy, so the mean over seeds is what is timed). The **speed-up** of N worker
 fewest workers' time over N workers' time, with a 95% percentile bootstrap interval over
 the seeds (resampled together for both worker counts: runs with the same seed share their
 first random draws). The target regrets are the baseline's mean regret (random search with
-the fewest workers; every strategy pooled if it did not run) after 1%, 3% and 10% of the
-budget, on the steep part of its curve: further on the curves are nearly flat, and the time
-at which a flat mean curve crosses a level is mostly noise.
+the fewest workers; every strategy pooled if it did not run) after 5, 15 and 50 full
+evaluations' worth of wall-clock time (the budget's ``evaluation_seconds`` each; those that
+fit the budget), on the steep part of its curve: further on the curves are nearly flat, and
+the time at which a flat mean curve crosses a level is mostly noise. Runs that do not record
+the time of a full evaluation, or whose budget fits none of those, are timed to the mean
+regret after 1%, 3% and 10% of the budget instead.
 
 **Equal work** compares worker counts at the same worker-seconds (wall-clock time x workers):
 the mean regret of N workers at ``W / N`` seconds against the fewest workers' at ``W / fewest``,
@@ -32,10 +35,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.io import write_text
+from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.report.collect import Collection, mean_se_over_runs, regret_on_grid
 from nasbench.report.comparison import PERCENT
 
-#: the targets: the baseline's mean regret after these shares of the budget
+#: the targets: the baseline's mean regret after this many full evaluations' worth of wall-clock time
+TARGET_EVALUATIONS = (5, 15, 50)
+#: ... or after these shares of the budget, where the runs do not record a full evaluation's time or none fits
 TARGET_FRACTIONS = (0.01, 0.03, 0.1)
 #: equal work: these shares of the budget's worker-seconds with the fewest workers
 WORK_FRACTIONS = (0.1, 0.3, 1.0)
@@ -72,9 +79,21 @@ def first_time(mean: np.ndarray, target: float, grid: np.ndarray) -> np.ndarray:
     return np.where(hit.any(axis=-1), grid[hit.argmax(axis=-1)], np.inf)
 
 
+def target_times(budget: float, evaluation_seconds: float | None) -> list[tuple[float, float | None]]:
+    """When the targets are read, as (seconds, full evaluations' worth): :data:`TARGET_EVALUATIONS` full evaluations'
+    worth of time within ``budget``, else :data:`TARGET_FRACTIONS` of it (evaluations ``None``).
+
+    >>> [(round(t, 1), n) for t, n in target_times(567.3, 5.673)], target_times(3000.0, None)
+    ([(28.4, 5), (85.1, 15), (283.6, 50)], [(30.0, None), (90.0, None), (300.0, None)])
+    """
+    times = [(n * evaluation_seconds, n) for n in TARGET_EVALUATIONS
+             if evaluation_seconds and n * evaluation_seconds <= budget]
+    return times or [(fraction * budget, None) for fraction in TARGET_FRACTIONS]
+
+
 def target_regrets(matrices: dict[tuple[str, int], pd.DataFrame], grid: np.ndarray, budget: float,
-                   baseline: str = BASELINE) -> tuple[list[dict[str, float]], str]:
-    """The target regrets (the baseline's mean regret at :data:`TARGET_FRACTIONS` of the budget) and their source."""
+                   baseline: str = BASELINE, evaluation_seconds: float | None = None) -> tuple[list[dict[str, float]], str]:
+    """The target regrets (the baseline's mean regret at :func:`target_times`) and their source."""
     fewest = min(workers for _, workers in matrices)
     if (baseline, fewest) in matrices:
         reference, source = matrices[(baseline, fewest)], f"`{baseline}` with {workers_text(fewest)}"
@@ -83,10 +102,11 @@ def target_regrets(matrices: dict[tuple[str, int], pd.DataFrame], grid: np.ndarr
         source = f"every strategy with {workers_text(fewest)}, pooled"
     mean = reference.to_numpy(dtype=float).mean(axis=0)  # NaN until every run has an incumbent
     targets = []
-    for fraction in TARGET_FRACTIONS:
-        position = np.searchsorted(grid, fraction * budget, side="right") - 1
+    for seconds, evaluations in target_times(budget, evaluation_seconds):
+        position = np.searchsorted(grid, seconds, side="right") - 1
         if position >= 0 and np.isfinite(mean[position]):
-            targets.append({"fraction": fraction, "seconds": fraction * budget, "regret": float(mean[position])})
+            targets.append({"fraction": seconds / budget, "seconds": seconds, "evaluations": evaluations,
+                            "regret": float(mean[position])})
     return targets, source
 
 
@@ -205,19 +225,10 @@ def workers_text(count: int) -> str:
     return f"{count} worker{'' if count == 1 else 's'}"
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_wallclock_regret(matrices: dict[tuple[str, int], pd.DataFrame], grid: np.ndarray,
                           targets: list[dict[str, float]], path: Path) -> None:
     """One panel per strategy: mean regret (+- SE) against wall-clock time, one line per worker count."""
-    plt = _plt()
+    plt = pyplot()
     groups = sorted({group for group, _ in matrices})
     counts = sorted({workers for _, workers in matrices})
     colours = dict(zip(counts, plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(counts)))))
@@ -257,13 +268,12 @@ def plot_wallclock_regret(matrices: dict[tuple[str, int], pd.DataFrame], grid: n
     axes.flat[0].legend(fontsize=8)
     fig.suptitle("Regret against wall-clock time, mean +- SE over seeds (dotted: the target regrets)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_speedups(table: pd.DataFrame, path: Path) -> None:
     """One panel per target: speed-up against worker count per strategy (95% bootstrap bars), ideal dashed."""
-    plt = _plt()
+    plt = pyplot()
     targets = table[["target_fraction", "target_regret"]].drop_duplicates().sort_values("target_fraction")
     counts = sorted(table["workers"].unique())
     groups = sorted(table["strategy"].unique())
@@ -289,12 +299,18 @@ def plot_speedups(table: pd.DataFrame, path: Path) -> None:
     axes[0][0].set_ylabel(f"speed-up over {workers_text(int(counts[0]))} (wall-clock)")
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _time(seconds: float) -> str:
-    return f"{seconds:,.0f}" if np.isfinite(seconds) else "not reached"
+    """Simulated seconds for a table: whole seconds from 100 on, else three significant digits.
+
+    >>> _time(2823.4), _time(7.04), _time(0.364), _time(float("inf"))
+    ('2,823', '7.04', '0.364', 'not reached')
+    """
+    if not np.isfinite(seconds):
+        return "not reached"
+    return f"{seconds:,.0f}" if seconds >= 100 else f"{seconds:.3g}"
 
 
 def speedup_markdown(table: pd.DataFrame) -> str:
@@ -407,12 +423,11 @@ def most_workers(collection: Collection) -> Collection:
 
 def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) -> tuple[list[str], dict[str, Any]]:
     """Write the parallel figures and tables into ``out``; returns the README lines and the summary's entries."""
-    from nasbench.report.comparison import _atomic_text
 
     budget = float(collection.budget["seconds"])
     grid = wallclock_grid(collection)
     matrices = regret_matrices(collection, grid)
-    targets, source = target_regrets(matrices, grid, budget, baseline)
+    targets, source = target_regrets(matrices, grid, budget, baseline, collection.budget.get("evaluation_seconds"))
     table = speedup_table(matrices, targets, grid)
     usage = utilisation(collection)
     work = equal_work(collection)
@@ -423,13 +438,18 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
     points_table = table.assign(target_regret=PERCENT * table["target_regret"])
     points_work = work.assign(**{c: PERCENT * work[c] for c in ("regret", "regret_se", "difference", "difference_se")})
     percent_usage = usage.assign(utilisation=PERCENT * usage["utilisation"])
-    _atomic_text(out / "speedup.csv", points_table.to_csv(index=False))
-    _atomic_text(out / "utilisation.csv", percent_usage.to_csv(index=False))
-    _atomic_text(out / "equal_work.csv", points_work.to_csv(index=False))
+    write_text(out / "speedup.csv", points_table.to_csv(index=False))
+    write_text(out / "utilisation.csv", percent_usage.to_csv(index=False))
+    write_text(out / "equal_work.csv", points_work.to_csv(index=False))
     counts = sorted(int(w) for w in collection.runs["workers"].unique())
     runs_text = f"{int((collection.runs['workers'] == counts[-1]).sum()):,} runs; the source line counts only these"
     found = findings(table, usage, baseline) + work_findings(work)
-    shares = ", ".join(f"{100 * target['fraction']:.0f}%" for target in targets)
+    if targets and targets[0]["evaluations"] is not None:
+        counts_text = ", ".join(str(target["evaluations"]) for target in targets)
+        seconds_text = ", ".join(_time(target["seconds"]) for target in targets)
+        when = f"{counts_text} full evaluations' worth of wall-clock time ({seconds_text} s)"
+    else:
+        when = ", ".join(f"{100 * target['fraction']:.0f}%" for target in targets) + " of the budget"
     usage_shown = percent_usage.rename(
         columns={"utilisation": "utilisation (%)", "evals_mean": "evaluations (mean)", "ended_early": "ended early"})
     lines = [
@@ -446,7 +466,7 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
         "",
         "### Wall-clock time to a regret",
         "",
-        f"Target regrets: the mean regret of {source} after {shares} of the budget. Time: simulated wall-clock "
+        f"Target regrets: the mean regret of {source} after {when}. Time: simulated wall-clock "
         "seconds at which the strategy's mean regret over seeds first falls to the target. Speed-up: the fewest "
         "workers' time over this one's, with a 95% bootstrap interval over seeds (blank where some resamples never "
         "reach the target).",
@@ -489,6 +509,4 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    from nasbench.report.comparison import _markdown as markdown
-
-    return markdown(frame, ".1f")
+    return markdown_table(frame, ".1f")

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.io import write_json, write_text
 from nasbench.provenance import provenance_line, report_provenance, runs_provenance
+from nasbench.report._format import markdown_table, pyplot
 from nasbench.report.collect import (
     Collection,
     ReportError,
@@ -32,7 +34,7 @@ from nasbench.report.collect import (
     run_labels,
 )
 from nasbench.report.comparison import (
-    _atomic_text, _markdown, _plt, average_ranks, budget_text, critical_difference, early_stops_markdown, effects_csv,
+    average_ranks, budget_text, critical_difference, early_stops_markdown, effects_csv,
     effects_markdown, failed_markdown, findings, paired_final, pairwise_wilcoxon, per_seed, plain_log, plot_effects, plot_ranks,
     runs_text, statistics_markdown, strategy_styles, time_grid,
 )
@@ -199,7 +201,7 @@ def _shown(objective: str, values: np.ndarray) -> np.ndarray:
 
 def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path) -> None:
     """True front next to each strategy's median-run front, one panel per pair of objectives."""
-    plt = _plt()
+    plt = pyplot()
     objectives = collection.objectives
     # accuracy on the y axis of every panel that has it
     pairs = [(b, a) if a in TRUTH else (a, b) for a, b in combinations(objectives, 2)]
@@ -242,7 +244,7 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
 
 
 def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float, path: Path, title: str) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     styles = strategy_styles(grid_frame.index.get_level_values("label").unique())
     for label, frame in grid_frame.groupby(level="label"):
@@ -264,7 +266,7 @@ def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float,
 
 
 def plot_final_hv(runs: pd.DataFrame, order: list[str], optimum: float, path: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     ax.boxplot([runs.loc[runs["label"] == l, "final_hv"].to_numpy() for l in order], showmeans=True)
     ax.set_xticks(range(1, len(order) + 1), order, rotation=20, ha="right")
@@ -319,13 +321,13 @@ def write_pareto_report(
     trajectory = collection.trajectory
     changed = trajectory.groupby(["label", "seed"])["hypervolume_test"].transform(lambda s: s.ne(s.shift()))
     last = ~trajectory.duplicated(["label", "seed"], keep="last")
-    _atomic_text(out / "runs.csv", runs.drop(columns=["path"]).to_csv(index=False))
-    _atomic_text(out / "hypervolume_trajectory.csv", trajectory[changed | last].to_csv(index=False))
-    _atomic_text(out / "final.csv", table.to_csv())
-    _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
-    _atomic_text(out / "effects.csv", effects_csv(effects, 1.0).to_csv())
-    _atomic_text(out / "true_front.csv", true_front.to_csv(index=False))
-    _atomic_text(out / "median_fronts.csv", pd.DataFrame(median_fronts).to_csv(index=False))
+    write_text(out / "runs.csv", runs.drop(columns=["path"]).to_csv(index=False))
+    write_text(out / "hypervolume_trajectory.csv", trajectory[changed | last].to_csv(index=False))
+    write_text(out / "final.csv", table.to_csv())
+    write_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
+    write_text(out / "effects.csv", effects_csv(effects, 1.0).to_csv())
+    write_text(out / "true_front.csv", true_front.to_csv(index=False))
+    write_text(out / "median_fronts.csv", pd.DataFrame(median_fronts).to_csv(index=False))
     summary = {
         "source": str(directory),
         "objectives": objectives,
@@ -345,7 +347,7 @@ def write_pareto_report(
         "findings": findings(table, tests, BASELINE, "hv_regret_mean", "mean final hypervolume regret", 1.0, "", effects),
         "provenance": report_provenance(**collection.provenance),
     }
-    _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    write_json(out / "summary.json", summary)
 
     directions = ", ".join(f"{o} ({'max' if OBJECTIVES[o] == 'maximise' else 'min'}imised)" for o in objectives)
     reference = ", ".join(f"{o} {collection.reference[o]:.6g}" for o in objectives)
@@ -393,7 +395,7 @@ def write_pareto_report(
         "The true front (ground truth; one architecture per point: where several tie exactly, such as isomorphic "
         "cells with the same parameters, the lowest index stands for them):",
         "",
-        _markdown(shown_front, ".4g") if len(shown_front) else "(empty)",
+        markdown_table(shown_front, ".4g") if len(shown_front) else "(empty)",
         "",
         *([f"({more} more in `true_front.csv`.)", ""] if more > 0 else []),
         "## Hypervolume over simulated time (mean +- standard error over seeds)",
@@ -406,7 +408,7 @@ def write_pareto_report(
         "",
         "## Final hypervolume",
         "",
-        _markdown(table.reset_index().rename(columns={"label": "strategy"}), ".4f"),
+        markdown_table(table.reset_index().rename(columns={"label": "strategy"}), ".4f"),
         "",
         "![final hypervolume](final_hypervolume.png)",
         "",
@@ -421,7 +423,7 @@ def write_pareto_report(
         provenance_line(summary["provenance"]),
         "",
     ]
-    _atomic_text(out / "README.md", "\n".join(lines))
+    write_text(out / "README.md", "\n".join(lines))
     return out
 
 

@@ -32,8 +32,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from nasbench.io import write_json, write_text
 from nasbench.provenance import provenance_line, report_provenance, sha256_file
-from nasbench.report.comparison import _atomic_text, _markdown
+from nasbench.report._format import markdown_table, pyplot, save_figure
 
 #: the anchor cells every candidate trains (NAS-Bench-201 arch strings)
 ANCHORS = {
@@ -231,23 +232,19 @@ def write_pilot_report(candidates: Mapping[str, str | Path], sample_csv: str | P
     frame = pd.DataFrame(rows)
     provenance = report_provenance(sample=str(sample_csv), sample_sha256=sha256_file(sample_csv))
     summary = {"candidates": stats, "sample_classes": int(len(sample)), "provenance": provenance}
-    _atomic_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    _atomic_text(out / "candidates.csv", frame.to_csv(index=False))
-    _atomic_text(out / "classes.csv", per_class.to_csv(index=False, float_format="%.4f"))
+    write_json(out / "summary.json", summary, indent=2)
+    write_text(out / "candidates.csv", frame.to_csv(index=False))
+    write_text(out / "classes.csv", per_class.to_csv(index=False, float_format="%.4f"))
     _plot(stats, per_class, sample, out / "distribution.png")
-    _atomic_text(out / "results.md", "\n".join([
+    write_text(out / "results.md", "\n".join([
         "| candidate | setup |", "|---|---|", *[f"| {n} | {s['description']} |" for n, s in stats.items()], "",
-        _markdown(frame.set_index("candidate").T.reset_index().rename(columns={"index": "figure"}), ".3f"), "",
+        markdown_table(frame.set_index("candidate").T.reset_index().rename(columns={"index": "figure"}), ".3f"), "",
         provenance_line(provenance), ""]))
     return summary
 
 
 def _plot(stats: dict, per_class: pd.DataFrame, sample: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     drawn = sample["weight"].to_numpy() > 0
     w = sample["class_weight"].to_numpy()[drawn]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -273,7 +270,4 @@ def _plot(stats: dict, per_class: pd.DataFrame, sample: pd.DataFrame, path: Path
     right.grid(alpha=0.3)
     right.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, dpi=110)

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasbench.io import write_json, write_text
 from nasbench.provenance import describe_benchmark, provenance_line, report_provenance, sha256_file
-from nasbench.report.comparison import _atomic_text, _plt
+from nasbench.report._format import pyplot
 
 
 def class_frame(bench) -> pd.DataFrame:
@@ -85,7 +86,7 @@ def plot_accuracy_histogram(accuracy: np.ndarray, num_classes: int, path: Path, 
     the bulk near the top is not one bar of a 10-100% axis; the second panel shows every class on a log count
     axis with the zoom shaded. Returns the zoom's bounds and how many classes it holds.
     """
-    plt = _plt()
+    plt = pyplot()
     best = float(accuracy.max())
     floor = float(np.quantile(accuracy, 1 - share))
     margin = 0.15 * max(best - floor, 0.05)
@@ -115,7 +116,7 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     """Figures, a CSV of per-class numbers and a README for the table ``bench``."""
     from scipy.stats import kendalltau, pearsonr, spearmanr
 
-    plt = _plt()
+    plt = pyplot()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     frame = class_frame(bench)
@@ -214,14 +215,14 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     stats["top5_op_share"] = dict(zip(names, np.round(among_top, 4).tolist()))
     stats["all_op_share"] = dict(zip(names, np.round(overall, 4).tolist()))
 
-    _atomic_text(out / "classes.csv", frame.to_csv(index=False))
+    write_text(out / "classes.csv", frame.to_csv(index=False))
     if not bench.complete:
         stats["classes_trained_ahead_of_order"] = classes_ahead_of_order(bench)
     stats = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in stats.items()}  # strict JSON
     source = Path(str(bench.path)) if bench.path is not None else None
     provenance = report_provenance(table={**describe_benchmark(bench),
                                           "sha256": sha256_file(source) if source and source.is_file() else None})
-    _atomic_text(out / "summary.json", json.dumps({**stats, "provenance": provenance}, indent=1, allow_nan=False) + "\n")
+    write_json(out / "summary.json", {**stats, "provenance": provenance}, sort_keys=False, allow_nan=False)
     meta = bench.metadata
     ahead = stats.get("classes_trained_ahead_of_order", 0)
     partial = "" if bench.complete else (
@@ -259,5 +260,5 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         provenance_line(provenance),
         "",
     ]
-    _atomic_text(out / "README.md", "\n".join(lines))
+    write_text(out / "README.md", "\n".join(lines))
     return out

@@ -37,7 +37,7 @@ class SearchResult:
 
     def to_json(self, path: str | Path) -> Path:
         """Write :attr:`data` to ``path`` (atomically); returns the path."""
-        from nasbench.search.experiment import write_json
+        from nasbench.io import write_json
 
         write_json(Path(path), self.data)
         return Path(path)

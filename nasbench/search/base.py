@@ -257,14 +257,6 @@ class MultiObjectiveStrategy(Strategy):
         return minimised(observation.objectives, self.objectives)
 
 
-def check_options(name: str, options: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``options`` over ``allowed`` defaults; unknown keys are a one-line error."""
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r} for strategy {name}; valid: {', '.join(sorted(allowed))}")
-    return {**allowed, **options}
-
-
 def positive_int(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -16,11 +16,15 @@ variant, e.g. ``darts2``), or ``{name: custom, cls: "module:Class", options:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Mapping
+
+from nasbench.io import write_json
+
+__all__ = ["load_benchmark", "strategy_config", "strategy_names", "configured_strategy", "check_search", "search",
+           "write_json", "identity", "finished", "plan_comparison"]
 
 #: the strategy name that runs the class ``strategy.cls`` names
 CUSTOM = "custom"
@@ -188,15 +192,6 @@ def search(cfg: Mapping[str, Any], benchmark=None, commit: str | None = None, ve
         "code_sha256": code,
         **result,
     }
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically: a crashed run never leaves half a result.json."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=float) + "\n")
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------- comparisons

@@ -57,6 +57,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from nasbench.io import plain, to_json
 from nasbench.provenance import command_line, git_commit, library_versions, sha256_file
 from nasbench.space.base import Arch, SpaceError, is_sequence
 from nasbench.space.registry import space_from_config
@@ -437,7 +438,7 @@ class Surrogate:
             "table": {
                 "file": None if bench.path is None else bench.path.name,
                 "sha256": table_checksum(bench),
-                "schema_version": _plain(meta.get("schema_version")),
+                "schema_version": plain(meta.get("schema_version")),
                 "build_key": meta.get("build_key"),
                 "git_commit": meta.get("git_commit"),
                 "dataset_fingerprint": meta.get("dataset_fingerprint"),
@@ -690,7 +691,7 @@ class Surrogate:
                     files[name] = sha256_file(tmp / name)
             meta = {**self.metadata_, "files": files, "noise_scale": self.noise_scale_.tolist(),
                     "noise_clip": self.noise_clip_.tolist(), "noise_clip_edges": self.noise_clip_edges_.tolist()}
-            (tmp / METADATA).write_text(json.dumps(meta, indent=1, sort_keys=True, default=_plain) + "\n")
+            (tmp / METADATA).write_text(to_json(meta))
             if not path.exists():
                 os.replace(tmp, path)
                 return path
@@ -875,15 +876,6 @@ def _class_array(classes: Any, bench: Benchmark, what: str, allow_empty: bool = 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _plain(value: Any) -> Any:
-    """JSON-able form of numpy scalars and arrays."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 __all__ = [

@@ -21,21 +21,18 @@
   which is itself noisy (simulated from the table's own seed spread);
 * :func:`fraction_study`: the metrics as the training set grows (1% .. 80% of
   the trained classes; valid and test classes fixed);
-* :func:`write_report`: all of it as README.md, CSV, JSON and PNG figures.
+
+The report of all of it (README.md, CSV, JSON and PNG figures) is :func:`nasbench.report.surrogate.write_report`.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from nasbench.provenance import provenance_line, report_provenance
-from nasbench.report.comparison import _atomic_text, _markdown, _plt
 from nasbench.surrogate.model import Surrogate, SurrogateError, seed_targets, trained_classes
 from nasbench.table.benchmark import Benchmark
 
@@ -89,7 +86,7 @@ def regression_metrics(true: np.ndarray, pred: np.ndarray, accuracy: bool = True
     return out
 
 
-def _truth(model: Surrogate, bench: Benchmark, classes: np.ndarray) -> np.ndarray:
+def seed_truth(model: Surrogate, bench: Benchmark, classes: np.ndarray) -> np.ndarray:
     """Per-seed values ``(S, n, T)`` of the model's outputs for ``classes``, after checking the table fits."""
     if bench.space.signature != model.space_.signature:
         raise SurrogateError(f"the table's space ({bench.space!r}) is not the surrogate's ({model.space_!r})")
@@ -101,7 +98,7 @@ def evaluate(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> dict
     classes = np.asarray(classes, dtype=np.int64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # untrained classes: NaN truth, dropped
-        truth = np.nanmean(_truth(model, bench, classes), axis=0)
+        truth = np.nanmean(seed_truth(model, bench, classes), axis=0)
     pred = model.predict(np.asarray(bench.representatives)[classes])
     return {
         name: regression_metrics(truth[:, t], pred[name], accuracy=name.split("@")[0].endswith(_ACCURACY))
@@ -219,7 +216,7 @@ def noise_check(model: Surrogate, bench: Benchmark, classes: Sequence[int]) -> d
     from scipy.stats import spearmanr
 
     classes = np.asarray(classes, dtype=np.int64)
-    values = _truth(model, bench, classes)
+    values = seed_truth(model, bench, classes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         true_std = np.nanstd(values, axis=0, ddof=1)
@@ -287,7 +284,6 @@ def check_fractions(fractions: Any) -> list[float]:
     return [float(f) for f in fractions]
 
 
-# ---------------------------------------------------------------------- the report
 def feature_group(name: str) -> str:
     """The group a feature of ``space.feature_names()`` belongs to (one-hot choices, path encoding, a cost, counts)."""
     if "=" in name:
@@ -318,255 +314,9 @@ def feature_importance(model: Surrogate) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_scatter(model: Surrogate, bench: Benchmark, classes: np.ndarray, path: Path) -> None:
-    """Predicted vs true final valid and test accuracy, and predicted vs true seed std of valid accuracy."""
-    plt = _plt()
-    values = _truth(model, bench, classes)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        truth = np.nanmean(values, axis=0)
-        true_std = np.nanstd(values, axis=0, ddof=1)
-    reps = np.asarray(bench.representatives)[classes]
-    pred, spread = model.predict(reps), model.predict_std(reps)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-    for ax, name in zip(axes[:2], ("valid_accuracy", "test_accuracy")):
-        t = model.outputs_.index(name)
-        x, y = 100 * truth[:, t], 100 * pred[name]
-        metrics = regression_metrics(truth[:, t], pred[name])
-        ax.scatter(x, y, s=6, alpha=0.5)
-        finite = np.concatenate([x[np.isfinite(x)], y])
-        if len(finite):
-            lo, hi = float(finite.min()), float(finite.max())
-            ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        ax.set_xlabel(f"true {name} (%, mean over seeds)")
-        ax.set_ylabel(f"predicted {name} (%)")
-        ax.set_title(f"R2 {metrics['r2']:.3f}, tau {metrics['kendall_tau']:.3f}, sparse tau {metrics['sparse_kendall_tau']:.3f}",
-                     fontsize=9)
-    t = model.outputs_.index("valid_accuracy")
-    axes[2].scatter(100 * true_std[:, t], 100 * spread["valid_accuracy"], s=6, alpha=0.5)
-    axes[2].set_xlabel("true std over seeds of valid accuracy (points)")
-    axes[2].set_ylabel("predicted std of noise draws (points)")
-    axes[2].set_title("seed noise", fontsize=9)
-    fig.suptitle(f"Surrogate on {len(classes)} held-out test classes")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_fractions(frame: pd.DataFrame, path: Path, ceiling: dict[str, dict[str, float]] | None = None) -> None:
-    """Kendall tau and R^2 on the test classes vs the share of the table used for training.
-
-    ``ceiling`` (:func:`seed_agreement`) draws one seed's agreement with the others as dotted lines.
-    """
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for name in ("valid_accuracy", "test_accuracy"):
-        part = frame[frame["output"] == name]
-        line = axes[0].plot(100 * part["fraction"], part["kendall_tau"], "o-", label=f"{name} tau")[0]
-        axes[0].plot(100 * part["fraction"], part["sparse_kendall_tau"], "s--", label=f"{name} sparse tau")
-        axes[1].plot(100 * part["fraction"], part["r2"], "o-", label=name)
-        if ceiling and ceiling.get(name, {}).get("n", 0) >= 2:
-            for ax, key in zip(axes, ("kendall_tau", "r2")):
-                ax.axhline(ceiling[name][key], color=line.get_color(), ls=":", lw=1, label=f"{name}: one seed vs the others")
-    ticks = sorted(set(100 * frame["fraction"]))
-    for ax, label in zip(axes, ("Kendall tau", "R2")):
-        ax.set_xscale("log")
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        ax.minorticks_off()
-        ax.set_xlabel("% of the trained classes used for training")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def write_report(
-    model: Surrogate,
-    bench: Benchmark,
-    split: tuple[np.ndarray, np.ndarray, np.ndarray],
-    out_dir: str | Path,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
-    make_model: Callable[[], Surrogate] | None = None,
-    title: str = "XGBoost surrogate against the table",
-) -> Path:
-    """Score ``model`` on the test split and write ``out_dir`` (README.md, CSV, JSON, PNG); returns it.
-
-    ``make_model`` builds the models of the fraction study (default: the
-    model's configuration with one member); ``fractions=()`` skips it.
-    Also stores the test metrics and the noise check in ``model.metadata_["quality"]``.
-    """
-    train, valid, test = (np.asarray(s, dtype=np.int64) for s in split)
-    if not len(test):
-        raise SurrogateError("the test split is empty; the report scores held-out classes")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = evaluate(model, bench, test)
-    top = top_quarter(bench, test)
-    top_metrics = evaluate(model, bench, top)
-    noise = noise_check(model, bench, test)
-    ceiling = seed_agreement(bench, model.outputs_, test)
-    splits = split_agreement(bench, test)
-    oracle = oracle_ceiling(bench, test, seed=model.seed)
-    model.metadata_["quality"] = _finite({"test_classes": int(len(test)), "metrics": metrics, "noise": noise,
-                                          "seed_agreement": ceiling, "split_agreement": splits,
-                                          "oracle_ceiling": oracle,
-                                          "top_quarter_metrics": top_metrics})
-    if make_model is None:
-        def make_model() -> Surrogate:
-            return Surrogate(model.targets, model.curve_epochs, model.params, ensemble_size=1, seed=model.seed)
-    study = fraction_study(bench, (train, valid, test), fractions, make_model, seed=model.seed) if fractions else pd.DataFrame()
-
-    plot_scatter(model, bench, test, out / "scatter.png")
-    importance = feature_importance(model)
-    by_group = importance.pivot_table(index="group", columns="output", values="gain_share", aggfunc="sum", sort=False)
-    by_group = by_group[list(model.outputs_)].sort_values(model.outputs_[0], ascending=False)
-    _atomic_text(out / "feature_importance.csv", importance.to_csv(index=False))
-    metrics_frame = pd.DataFrame([{"output": k, **v} for k, v in metrics.items()])
-    noise_frame = pd.DataFrame([{"output": k, **v} for k, v in noise.items()])
-    ceiling_frame = pd.DataFrame([{"output": k, **v} for k, v in ceiling.items()])
-    _atomic_text(out / "seed_agreement.csv", ceiling_frame.to_csv(index=False))
-    _atomic_text(out / "metrics.csv", metrics_frame.to_csv(index=False))
-    _atomic_text(out / "noise.csv", noise_frame.to_csv(index=False))
-    if len(study):
-        plot_fractions(study, out / "fractions.png", ceiling)
-        _atomic_text(out / "fractions.csv", study.to_csv(index=False))
-    source = model.metadata_["table"]
-    summary = {
-        "table": source,
-        "split": {"train": len(train), "valid": len(valid), "test": len(test)},
-        "training": model.metadata_["training"],
-        "noise_scale": model.metadata_["noise"],
-        "test_metrics": metrics,
-        "top_quarter_metrics": top_metrics,
-        "noise_check": noise,
-        "seed_agreement": ceiling,
-        "split_agreement": splits,
-        "oracle_ceiling": oracle,
-        "fractions": json.loads(study.to_json(orient="records")) if len(study) else [],
-        "feature_importance": {output: by_group[output].to_dict() for output in by_group.columns},
-        "provenance": report_provenance(surrogate_config=model.metadata_.get("config"), table=source),
-    }
-    _atomic_text(out / "summary.json", json.dumps(_finite(summary), indent=1, sort_keys=True) + "\n")
-
-    shown = metrics_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]]
-    lines = [
-        f"# {title}",
-        "",
-        f"Table `{source.get('file')}` (sha256 `{str(source.get('sha256'))[:16]}...`, "
-        f"{source.get('entries_done')} (class, seed) entries trained, {source.get('num_epochs')} epochs). "
-        f"Classes split at random into {len(train)} train / {len(valid)} valid (early stopping, noise calibration) / "
-        f"{len(test)} test (held out, scored here). Ensemble of {len(model.boosters_)} XGBoost members per output.",
-        "",
-        "## Held-out test classes",
-        "",
-        "Noise-free prediction (ensemble mean) against the table's mean over seeds. Accuracies are fractions "
-        "(RMSE in the same unit, `train_time` in seconds). Sparse Kendall tau follows NAS-Bench-301 "
-        "(`kendall_tau_1_dec`): accuracies in percent, predictions rounded to 0.1 points, truth unrounded.",
-        "",
-        _markdown(shown, ".4f"),
-        "",
-        f"The same on the {len(top)} test classes in the top quarter by true final valid accuracy, where searches "
-        "spend their time. Their range is narrow, so R^2 there mostly measures bias, and rank correlations over few "
-        "classes are themselves noisy:",
-        "",
-        _markdown(pd.DataFrame([{"output": k, **v} for k, v in top_metrics.items()])[shown.columns], ".4f"),
-        "",
-        "One seed of the table as the prediction of the mean of its other seeds, on the same classes (those with "
-        "every seed trained), averaged over the seed left out: what a benchmark of one training run per "
-        "architecture would score. A surrogate cannot be expected to rank better than this noise allows.",
-        "",
-        _markdown(ceiling_frame[["output", "n", "r2", "kendall_tau", "sparse_kendall_tau", "spearman", "rmse"]], ".4f")
-        if ceiling_frame["n"].max() >= 2
-        else "(the table has one seed per class: no seed ceiling)" if len(bench.seeds) < 2
-        else "(fewer than two test classes have every seed trained: no seed ceiling yet)",
-        "",
-        "The same runs' valid accuracy as the prediction of their test accuracy (two held-out sets of the same "
-        "size, so this is the evaluation noise alone, with no seed noise): "
-        + f"n {splits['n']}, "
-        + ", ".join(f"{key} {splits[key]:.4f}" for key in ("r2", "kendall_tau", "sparse_kendall_tau", "spearman"))
-        + ".",
-        "",
-        "A perfect model, one that knew each class's expected accuracy, against the table's mean over seeds, which "
-        "is itself noisy: simulated from the table's own seed spread (each class's mean shrunk by the noise's share "
-        "of the spread across classes, then Gaussian noise of its seed std / sqrt(seeds); mean of 200 draws). "
-        "No surrogate can rank these classes better than this: "
-        + "; ".join(f"{name}: n {v['n']}, kendall_tau {v['kendall_tau']:.4f} (+- {v['kendall_tau_sd']:.4f}), "
-                    f"spearman {v['spearman']:.4f}" for name, v in oracle.items() if v["n"] >= 2)
-        + "." if any(v["n"] >= 2 for v in oracle.values()) else
-        "(no test class has two or more trained seeds: no simulated ceiling)",
-        "",
-        "![predicted vs true](scatter.png)",
-        "",
-        "## Which features matter",
-        "",
-        "Share of each output's total XGBoost gain (summed over members) by feature group; per feature in "
-        "`feature_importance.csv`. Correlated features share credit (the costs follow from the ops), so a small "
-        "share means the trees found the same information elsewhere, not that it is absent.",
-        "",
-        _markdown(by_group.reset_index(), ".3f"),
-        "",
-        "Top features for " + model.outputs_[0] + ": " + ", ".join(
-            f"`{row.feature}` {row.gain_share:.3f}" for row in importance[importance.output == model.outputs_[0]]
-            .nlargest(8, "gain_share").itertuples()) + ".",
-        "",
-        "## Seed noise",
-        "",
-        "`noise=True` draws one member per architecture and scales its deviation from the ensemble mean by a "
-        "factor per output fitted on the valid classes (root mean squares matched), bounded by the largest seed "
-        "deviation among train classes of about the same mean (see `Surrogate`). Standard deviation over seeds "
-        "on the test classes with two or more trained seeds, the table's (`true_std`) and the draws' "
-        "(`predicted_std`): root mean square over classes, and over the median class (`median_*`; a few classes "
-        "with far-apart seeds or members dominate the root mean square).",
-        "",
-        _markdown(noise_frame, ".4f") if noise_frame["classes"].max() >= 1 else
-        "(no test class has two or more trained seeds)",
-        "",
-    ]
-    if not all(model.metadata_["noise"]["calibrated"].values()):
-        lines[-1:-1] = [
-            "Not calibrated for " + ", ".join(k for k, v in model.metadata_["noise"]["calibrated"].items() if not v)
-            + " (no valid class with two or more trained seeds): this surrogate refuses `noise=True`.",
-            "",
-        ]
-    if len(study):
-        wide = study[study["output"].isin(["valid_accuracy", "test_accuracy"])][
-            ["fraction", "n_train", "output", "r2", "kendall_tau", "sparse_kendall_tau", "spearman"]]
-        lines += [
-            "## Against the size of the training set",
-            "",
-            "One-member models fitted on nested random subsets of the train classes (share of all trained "
-            "classes; capped at the train split), same valid and test classes.",
-            "",
-            _markdown(wide, ".4f"),
-            "",
-            "![metrics vs training fraction](fractions.png)",
-            "",
-        ]
-    lines += ["Files: `metrics.csv`, `seed_agreement.csv`, `noise.csv`, `fractions.csv`, `feature_importance.csv`, "
-              "`summary.json` (everything).", "",
-              provenance_line(summary["provenance"]), ""]
-    _atomic_text(out / "README.md", "\n".join(lines))
-    return out
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with NaN / inf floats as ``None`` (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 __all__ = [
     "regression_metrics", "sparse_kendall_tau", "evaluate", "seed_agreement", "split_agreement", "oracle_agreement",
-    "oracle_ceiling", "top_quarter", "noise_check",
-    "fraction_study", "write_report",
+    "oracle_ceiling", "top_quarter", "noise_check", "seed_truth",
+    "fraction_study", "check_fractions", "feature_group", "feature_importance",
     "DEFAULT_FRACTIONS",
 ]

@@ -37,27 +37,26 @@ dataset and seeds -- what makes two tables comparable), ``space``,
 ``validity`` (JSON), ``timing`` (JSON: how ``cost/epoch_seconds`` was measured),
 ``costs_pass`` (JSON: when every cost was last re-measured in one sitting).
 
-Writes go to a temporary file in the same folder, then ``os.replace``: a reader
+Writes go to a temporary file in the same folder, then ``os.replace`` (:func:`nasbench.io.atomic_path`): a reader
 or a killed writer never sees half a file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nasbench.io import atomic_path, plain
+
 SCHEMA_VERSION = 1
 EPOCH_FIELDS = (
     "train_loss", "train_accuracy", "valid_loss", "valid_accuracy",
     "test_loss", "test_accuracy", "epoch_time",
 )
-ENTRY_FIELDS = ("done", "diverged", "latency_b1", "latency_b256", "run")
 _ENTRY_PATHS = {
     "done": "metrics/done",
     "diverged": "metrics/diverged",
@@ -127,37 +126,24 @@ def write_table(path: str | Path, table: TableData) -> None:
     """Write atomically (temporary file in the same folder, then rename)."""
     import h5py
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a table is an ordinary file
-    try:
-        with h5py.File(tmp, "w") as f:
-            opts = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
-            for name in _ARCH_FIELDS:
-                data = table.arch[name]
-                if name == "arch_str":
-                    f.create_dataset("arch/arch_str", data=data.astype(object), dtype=h5py.string_dtype(), **opts)
-                else:
-                    f.create_dataset(f"arch/{name}", data=data, **opts)
-            f.create_dataset("classes/representative", data=table.representative, **opts)
-            for name, data in table.epochs.items():
-                f.create_dataset(f"metrics/{name}", data=data, chunks=True, **opts)
-            for name, data in table.entries.items():
-                # run ids are 32 hex digits: fixed-length ASCII reads in a fraction of variable-length strings' time
-                f.create_dataset(_ENTRY_PATHS[name], data=data.astype("S32") if name == "run" else data, **opts)
-            f.create_dataset("cost/epoch_seconds", data=table.epoch_seconds.astype(np.float32), **opts)
-            for key, value in table.attrs.items():
-                f.attrs[key] = value
-            f.attrs["schema_version"] = SCHEMA_VERSION
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        opts = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
+        for name in _ARCH_FIELDS:
+            data = table.arch[name]
+            if name == "arch_str":
+                f.create_dataset("arch/arch_str", data=data.astype(object), dtype=h5py.string_dtype(), **opts)
+            else:
+                f.create_dataset(f"arch/{name}", data=data, **opts)
+        f.create_dataset("classes/representative", data=table.representative, **opts)
+        for name, data in table.epochs.items():
+            f.create_dataset(f"metrics/{name}", data=data, chunks=True, **opts)
+        for name, data in table.entries.items():
+            # run ids are 32 hex digits: fixed-length ASCII reads in a fraction of variable-length strings' time
+            f.create_dataset(_ENTRY_PATHS[name], data=data.astype("S32") if name == "run" else data, **opts)
+        f.create_dataset("cost/epoch_seconds", data=table.epoch_seconds.astype(np.float32), **opts)
+        for key, value in table.attrs.items():
+            f.attrs[key] = value
+        f.attrs["schema_version"] = SCHEMA_VERSION
 
 
 def read_table(path: str | Path) -> TableData:
@@ -184,7 +170,7 @@ def read_table(path: str | Path) -> TableData:
             # tables built before 2026-12-06 record no run: "" for every entry
             entries["run"] = _read_ids(f["metrics/run"]) if "metrics/run" in f else np.full(entries["done"].shape, "", "U32")
             epoch_seconds = f["cost/epoch_seconds"][()] if "cost/epoch_seconds" in f else None
-            attrs = {key: _plain(value) for key, value in f.attrs.items()}
+            attrs = {key: plain(value) for key, value in f.attrs.items()}
     except TableError:
         raise
     except KeyError as err:
@@ -221,14 +207,6 @@ def _read_ids(dataset) -> np.ndarray:
     if dataset.dtype.kind == "S":
         return dataset[()].astype("U32")
     return dataset.asstr()[()].astype("U32")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _check_shapes(path: Path, table: TableData) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from nasbench.io import atomic_path
 
 GENERATION_KNOBS = ("shear_scale", "scale_coeff", "max_translation", "corr_noise_scale", "iid_noise_scale")
 
@@ -132,9 +132,6 @@ def load_dataset(config: DatasetConfig | None = None) -> Splits:
             arrays = None
     if arrays is None:
         arrays = _generate(config)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:  # a handle: np.savez would add .npz to a name
             np.savez(handle, fingerprint=np.array(fingerprint(arrays)), **arrays)
-        os.replace(tmp, path)
     return Splits(**arrays, fingerprint=fingerprint(arrays))

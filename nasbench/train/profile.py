@@ -99,10 +99,10 @@ def _ready() -> float:
 
 def worker_costs(space, dataset) -> tuple[float, float]:
     """Seconds to start one spawned, set-up worker; seconds of one job round trip (submit, a trivial job, result)."""
-    from nasbench.train.build import _init_worker
+    from nasbench.train.jobs import init_worker
 
     start = time.perf_counter()
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_init_worker,
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=init_worker,
                              initargs=(space.config(), asdict(dataset), 1)) as pool:
         pool.submit(_ready).result()
         started = time.perf_counter() - start
@@ -168,6 +168,7 @@ def main(argv=None) -> None:
     import numpy as np
     import torch
 
+    from nasbench.io import json_default, write_text
     from nasbench.provenance import report_provenance
     from nasbench.space import CellSpace
     from nasbench.train.data import DatasetConfig, load_dataset
@@ -187,7 +188,7 @@ def main(argv=None) -> None:
         lines = throughput_lines(args.benchmark)
         out.mkdir(parents=True, exist_ok=True)
         command = "python -m nasbench.train.profile " + " ".join(argv if argv is not None else sys.argv[1:])
-        (out / "throughput.md").write_text("\n".join(
+        write_text(out / "throughput.md", "\n".join(
             ["# Generator throughput", *lines[2:], "", f"Made by `{command.strip()}` at {git_commit()[:12]}.", ""]))
         print("\n".join(lines))
     if not args.recipes:
@@ -220,7 +221,7 @@ def main(argv=None) -> None:
     import pandas as pd
 
     frame = pd.DataFrame(rows)
-    frame.to_csv(out / "profile.csv", index=False)
+    write_text(out / "profile.csv", frame.to_csv(index=False))
     totals = frame[frame.phase == "total"].set_index("recipe").seconds_per_entry
     command = "python -m nasbench.train.profile " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = report_provenance(arch=arch.arch_str if hasattr(arch, "arch_str") else space.to_string(decisions),
@@ -229,7 +230,7 @@ def main(argv=None) -> None:
                              machine=machine_description(),
                              measured=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
     meta["command"] = command.strip()
-    (out / "profile.json").write_text(json.dumps({**meta, "rows": rows}, indent=1, default=float))
+    write_text(out / "profile.json", json.dumps({**meta, "rows": rows}, indent=1, default=json_default))
     table = frame.pivot(index="phase", columns="recipe", values="seconds_per_entry").reindex(
         list(dict.fromkeys(frame.phase)))
     lines = [
@@ -252,7 +253,7 @@ def main(argv=None) -> None:
             f"{r} {base / t:.2f}x" for r, t in totals.items())]
     lines += ["", "BN is part of forward and backward (not added to the total).", "",
               f"Made by `{meta['command']}` at {meta['git_commit'][:12]}; profile.json holds the provenance.", ""]
-    (out / "README.md").write_text("\n".join(lines))
+    write_text(out / "README.md", "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from nasbench.compat.synetune import compare_with_simulator
+from nasbench.io import write_text
 from nasbench.provenance import report_provenance, short
 
 OUT = Path(__file__).resolve().parent
@@ -25,7 +26,7 @@ def main() -> None:
     import syne_tune
 
     provenance = {**report_provenance(syne_tune=syne_tune.__version__), "command": "python reports/parallel/synetune_check.py"}
-    (OUT / "synetune_check.json").write_text(json.dumps({"checks": checks, "provenance": provenance}, indent=1) + "\n")
+    write_text(OUT / "synetune_check.json", json.dumps({"checks": checks, "provenance": provenance}, indent=1) + "\n")
     lines = [
         "# Simulated workers against syne-tune's simulator",
         "",
@@ -56,7 +57,7 @@ def main() -> None:
         "`synetune_check.json` (`provenance`).",
         "",
     ]
-    (OUT / "synetune_check.md").write_text("\n".join(lines))
+    write_text(OUT / "synetune_check.md", "\n".join(lines))
     print("\n".join(lines))
 
 
