@@ -452,8 +452,10 @@ def test_a_higher_cost_rate_drops_what_falls_past_the_budget_and_a_lower_one_fla
 def test_compare_plans_one_shot_runs_once_per_seed(tiny_table):
     from omegaconf import OmegaConf
 
+    from nasbench.cli.schema import register_compare
     from nasbench.search.experiment import plan_comparison
 
+    register_compare()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = OmegaConf.to_container(compose("compare", overrides=[f"benchmark.path={tiny_table}", "strategies=[rea,darts]", "seeds=2"]), resolve=True)
     folders = sorted(str(folder.relative_to(cfg["runs_dir"])) for folder, _ in plan_comparison(cfg))
