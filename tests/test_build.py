@@ -601,7 +601,7 @@ def test_verify_json_is_strict_and_foreign_tables_are_refused(tiny_table, tmp_pa
 
 # ---------------------------------------------------------------- costs pass
 def inflate_costs(table_path: Path, factor: float = 10.0) -> None:
-    """Costs as a build spread over busy sessions may leave them: inflated, and no record of a costs pass."""
+    """Costs as a build spread over busy runs may leave them: inflated, and no record of a costs pass."""
     with h5py.File(table_path, "r+") as f:
         for name in ("cost/epoch_seconds", "latency/batch1", "latency/batch256"):
             f[name][...] = f[name][()] * factor

@@ -71,7 +71,7 @@ def test_json_output_matches_the_benchmark(tiny_table, cli):
     assert table["costs"].startswith("measured in one sitting (") and f"over {bench.entries_done} entries" in table["costs"]
 
 
-def test_costs_provenance_says_when_costs_may_mix_sessions():
+def test_costs_provenance_says_when_costs_may_mix_runs():
     from nasbench.cli.query import costs_provenance
 
     assert costs_provenance({"build_history": [{}, {}, {}]}).startswith("measured along a build of 3 (re)starts, not yet in one sitting")

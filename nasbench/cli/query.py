@@ -113,13 +113,13 @@ def table_info(bench, arch, epoch, seed) -> dict[str, Any]:
 
 
 def costs_provenance(meta: dict[str, Any]) -> str:
-    """Where ``train_time`` and latency come from: one sitting (a costs pass or a one-session build) or several."""
+    """Where ``train_time`` and latency come from: one sitting (a costs pass or a build in one run) or several."""
     record = meta.get("costs_pass")
     if isinstance(record, dict) and record.get("finished"):
         return f"measured in one sitting ({record['finished'][:10]}, costs pass over {record.get('entries')} entries)"
-    sessions = len(meta.get("build_history") or [])
-    if sessions > 1:
-        return f"measured along a build of {sessions} (re)starts, not yet in one sitting: they may mix machines and loads"
+    runs = len(meta.get("build_history") or [])
+    if runs > 1:
+        return f"measured along a build of {runs} (re)starts, not yet in one sitting: they may mix machines and loads"
     return "measured during the build, in one run"
 
 

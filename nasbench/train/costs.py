@@ -42,8 +42,8 @@ def measure_costs(
 ) -> None:
     """Re-measure the epoch time of ``classes`` and the latency of their trained entries, in one sitting.
 
-    Costs measured during a build that spans sessions mix machines and loads (on the
-    flagship the classes timed in one session cost twice what the same classes cost
+    Costs measured during a build that spans several runs mix machines and loads (on the
+    flagship the classes timed in one run cost twice what the same classes cost
     in another). This pass measures them all under one condition. Nothing is
     changed until every class is measured: an interrupted pass leaves the earlier
     costs, and the next run starts it again.
