@@ -71,18 +71,18 @@ def plot_ranks(frame: pd.DataFrame, names: list[str], friedman: dict[str, Any], 
     ax.scatter(frame["mean_rank"], y, color="k", marker="|", s=400, lw=2.5, zorder=4, label="mean across tables")
     if "critical_difference" in friedman:  # Nemenyi's critical difference, drawn from the best mean rank
         best, cd = float(frame["mean_rank"].iloc[0]), friedman["critical_difference"]
-        ax.errorbar([best + cd / 2], [k - 0.35], xerr=[[cd / 2], [cd / 2]], color="firebrick", capsize=4, lw=1.5)
-        ax.text(best + cd / 2, k - 0.25, f"Nemenyi critical difference {cd:.2f} (Friedman p = {friedman['p_value']:.2g})",
-                ha="center", va="bottom", fontsize=8, color="firebrick")
+        ax.errorbar([best + cd / 2], [k - 0.4], xerr=[[cd / 2], [cd / 2]], color="firebrick", capsize=4, lw=1.5)
+        ax.annotate(f"Nemenyi critical difference {cd:.2f} (Friedman p = {friedman['p_value']:.2g})", (best + cd / 2, k - 0.4),
+                    xytext=(0, 5), textcoords="offset points", ha="center", va="bottom", fontsize=8, color="firebrick")
     ax.set_yticks(y, frame.index)
-    ax.set_ylim(-0.6, k + 0.3)
+    ax.set_ylim(-0.6, k + 0.1)
     ax.set_xlim(0.8, k + 0.2)
     ax.set_xlabel(f"mean rank of final regret over seeds (1 = lowest regret of {k})")
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.6 / (1.6 + 0.45 * k)), ncol=len(names) + 1)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    save_figure(fig, path, bbox_inches="tight")  # the legend sits below the axes
+    save_figure(fig, path, bbox_inches="tight")  # the legend sits right of the axes
 
 
 def write_across_tables(tables: list[tuple[str, str | Path, list[Path] | None]], out_dir: str | Path,
