@@ -85,7 +85,9 @@ def test_exports():
 def test_default_path_is_the_shipped_table():
     from importlib.resources import files
 
-    assert default_table_path() == Path(str(files("nasbench.tables"))) / "nb201-mnist1d.h5"
+    from nasbench.table import DEFAULT_TABLE
+
+    assert default_table_path() == Path(str(files("nasbench.tables"))) / f"{DEFAULT_TABLE}.h5"
 
 
 def test_load_shipped_table():
