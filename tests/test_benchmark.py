@@ -85,7 +85,9 @@ def test_exports():
 def test_default_path_is_the_shipped_table():
     from importlib.resources import files
 
-    assert default_table_path() == Path(str(files("nasbench.tables"))) / "nb201-mnist1d.h5"
+    from nasbench.table import DEFAULT_TABLE
+
+    assert default_table_path() == Path(str(files("nasbench.tables"))) / f"{DEFAULT_TABLE}.h5"
 
 
 def test_load_shipped_table():
@@ -378,9 +380,33 @@ def test_a_bare_file_name_loads_a_shipped_table(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing of that name here
     bench = Benchmark.load("nb201-mnist1d.h5")
     assert bench.path == default_table_path()
-    with pytest.raises(TableError, match="nor among the shipped tables") as err:
+    with pytest.raises(TableError, match="neither a file here nor a shipped table") as err:
         Benchmark.load("nb201-cifar.h5")
-    assert "nb201-mnist1d.h5" in one_line(err)
+    assert "nb201-mnist1d" in one_line(err)
+
+
+def test_a_shipped_table_loads_by_its_short_name(tiny_table, tmp_path, monkeypatch):
+    import nasbench.table.benchmark as module
+
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for name in ("nb201-mnist1d", "blocks-mnist1d", "nb201-pool-mnist1d-hard"):
+        shutil.copy(tiny_table, shipped / f"{name}.h5")  # stand-ins with the shipped names
+    monkeypatch.setattr(module, "default_table_path", lambda: shipped / f"{module.DEFAULT_TABLE}.h5")
+    monkeypatch.chdir(tmp_path)  # nothing of those names here
+    assert set(module.shipped_tables()) == {"nb201-mnist1d", "blocks-mnist1d", "nb201-pool-mnist1d-hard"}
+    for name in module.shipped_tables():
+        assert Benchmark.load(name).path == Benchmark.load(f"{name}.h5").path == shipped / f"{name}.h5"
+    assert Benchmark.load().path == shipped / f"{module.DEFAULT_TABLE}.h5"
+    with pytest.raises(TableError) as err:
+        Benchmark.load("nb201-cifar")
+    message = one_line(err)  # one line, naming every valid name and the default
+    assert message.startswith("table nb201-cifar is neither a file here nor a shipped table; shipped tables: blocks-mnist1d")
+    assert "nb201-mnist1d" in message and "nb201-pool-mnist1d-hard" in message
+    assert f"{module.DEFAULT_TABLE} (the default)" in message and message.endswith("(each by that name or as <name>.h5)")
+    (tmp_path / "nb201-mnist1d").write_text("not a table")  # a file here of that name comes first
+    with pytest.raises(TableError):
+        Benchmark.load("nb201-mnist1d")
 
 
 def test_truncated_file(tiny_table, tmp_path):

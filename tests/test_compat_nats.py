@@ -188,7 +188,7 @@ def test_units_and_mapping(api):
     (lambda api: api.find_best("mnist1d", "valid", param_max="1"), "must be a number"),
     (lambda api: create(None, "sss"), "valid: tss, topology"),
     (lambda api: create(None, "nas-bench-201"), "valid: tss, topology"),
-    (lambda api: create("no-such-table.h5"), "nb201-mnist1d.h5"),
+    (lambda api: create("no-such-table.h5"), "shipped tables: blocks-mnist1d, nb201-mnist1d"),
 ])
 def test_bad_input_is_a_one_line_value_error(api, call, expected):
     with pytest.raises(ValueError) as err:

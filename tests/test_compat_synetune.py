@@ -135,7 +135,7 @@ def test_block_table_and_partial_tables(tmp_path):
 
 
 @pytest.mark.parametrize("call, expected", [
-    (lambda bench: blackbox("no-such-table.h5"), "nb201-mnist1d.h5"),
+    (lambda bench: blackbox("no-such-table.h5"), "shipped tables: blocks-mnist1d, nb201-mnist1d"),
     (lambda bench: to_arch({"hp_x0": "none"}, bench), "valid keys: hp_x0, hp_x1, hp_x2, hp_x3, hp_x4, hp_x5"),
     (lambda bench: to_arch({f"hp_x{d}": "conv" for d in range(6)}, bench), "valid: none, skip_connect"),
 ])

@@ -34,7 +34,7 @@ def tiny(tiny_table) -> Benchmark:
 
 @pytest.fixture(scope="module")
 def flagship() -> Benchmark:
-    return Benchmark.load()
+    return Benchmark.load("nb201-mnist1d")
 
 
 def run(bench, name, workers, seed=0, seconds=2.0, skip=False, max_evals=None, **options):

@@ -186,10 +186,10 @@ def print_text(info: dict[str, Any], table: dict[str, Any] | None, note: str | N
 def _other_table_hint(text: str, space, given: Path | None) -> str:
     """``"; ... pass --table NAME"`` when another shipped table's space parses ``text``; else ``""``."""
     from nasbench.space import SpaceError
-    from nasbench.table import Benchmark, default_table_path
+    from nasbench.table import Benchmark, shipped_tables, table_name
 
-    for path in sorted(default_table_path().parent.glob("*.h5")):
-        if given is not None and path.name == Path(given).name:
+    for path in shipped_tables().values():
+        if given is not None and table_name(path) == table_name(given):
             continue
         try:
             other = Benchmark.load(path).space
@@ -203,12 +203,14 @@ def _other_table_hint(text: str, space, given: Path | None) -> str:
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
+    from nasbench.table.benchmark import DEFAULT_TABLE
+
     parser = argparse.ArgumentParser(
         prog="nasbench-query", description=__doc__.replace("``", ""), formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("arch", metavar="ARCH", help="the architecture, in any encoding (see above)")
     parser.add_argument("--table", type=Path, default=None,
-                        help="table file (.h5); default: the shipped nb201-mnist1d table, if present")
+                        help=f"table file (.h5) or a shipped table's name; default: the shipped {DEFAULT_TABLE} table, if present")
     parser.add_argument("--epoch", type=int, default=None, help="1-based epoch (default: the last)")
     parser.add_argument("--seed", type=int, default=None, help="a seed of the table (default: mean over seeds)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")

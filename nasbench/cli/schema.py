@@ -126,6 +126,7 @@ def register_strategies(overrides: Sequence[str] = ()) -> None:
 @dataclass
 class CompareConfig:
     benchmark: Any = None
+    tables: Optional[list[str]] = None  # null: the benchmark's own table; else a comparison per table and their rank across
     strategy: Any = None  # what `custom` in `strategies` runs: {cls: module:Class, options: {...}}
     strategies: list[str] = field(default_factory=lambda: ["random", "rea", "reinforce", "local_search", "hyperband"])
     seeds: int = 100

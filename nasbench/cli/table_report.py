@@ -10,7 +10,7 @@ from nasbench.cli.common import one_line_errors
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nasbench-table-report", description=__doc__.replace("``", ""))
-    parser.add_argument("--table", default=None, help="table file (default: the shipped flagship table)")
+    parser.add_argument("--table", default=None, help="table file or a shipped table's name (default: the default shipped table)")
     parser.add_argument("--out", default="reports/table", help="report folder (default reports/table)")
     args = parser.parse_args(argv)
     from nasbench.report.table_look import write_table_report

@@ -24,7 +24,7 @@ from nasbench.cli.common import one_line_errors
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nasbench-verify", description=__doc__.replace("``", ""), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--table", default=None, help="table file (default: the shipped flagship table)")
+    parser.add_argument("--table", default=None, help="table file or a shipped table's name (default: the default shipped table)")
     parser.add_argument("-n", "--num-entries", type=int, default=5, help="entries to re-train (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of entries")
     parser.add_argument("--atol", type=float, default=1e-4, help="largest accepted absolute difference (default 1e-4)")

@@ -253,14 +253,17 @@ def plot_final(runs: pd.DataFrame, order: list[str], optimum: float, path: Path,
     plt.close(fig)
 
 
-def critical_difference(wide_test: pd.DataFrame, path: Path) -> dict[str, Any]:
-    """Friedman + Nemenyi on final test accuracy (autorank); draws the CD diagram.
+def critical_difference(wide_test: pd.DataFrame, path: Path | None, order: str = "descending") -> dict[str, Any]:
+    """Friedman + Nemenyi on final test accuracy (autorank); draws the CD diagram to ``path`` (None: no diagram).
 
-    Left out, with the reason under ``skipped``, for fewer than 3 strategies (two are compared by
-    the pairwise Wilcoxon test, and autorank draws no diagram for them) or fewer than 5 seeds that
-    every strategy ran, and where autorank cannot rank the runs.
+    Rows are blocks (seeds), columns strategies; ``order`` is autorank's: ``descending`` ranks the
+    highest value first (accuracies), ``ascending`` the lowest (regrets). Left out, with the reason
+    under ``skipped``, for fewer than 3 strategies (two are compared by the pairwise Wilcoxon test,
+    and autorank draws no diagram for them) or fewer than 5 seeds that every strategy ran, and where
+    autorank cannot rank the runs.
     """
-    path.unlink(missing_ok=True)  # a diagram of an earlier report in this folder must not stand in for this one
+    if path is not None:
+        path.unlink(missing_ok=True)  # a diagram of an earlier report in this folder must not stand in for this one
     seeds, groups = wide_test.shape
     if groups < 3:
         return {"skipped": f"the Friedman test and its diagram rank three or more strategies; this sweep has {groups} "
@@ -274,10 +277,10 @@ def critical_difference(wide_test: pd.DataFrame, path: Path) -> dict[str, Any]:
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         try:
-            result = autorank(wide_test, alpha=0.05, verbose=False, force_mode="nonparametric")
+            result = autorank(wide_test, alpha=0.05, verbose=False, order=order, force_mode="nonparametric")
         except Exception as err:  # noqa: BLE001 - a library's refusal of unusual data leaves the test out, with its reason
             return {"skipped": f"autorank could not rank these runs ({type(err).__name__}: {err})"}
-        ax = plot_stats(result, allow_insignificant=True)  # None where autorank has no figure for its test
+        ax = None if path is None else plot_stats(result, allow_insignificant=True)  # None where autorank has no figure
         if ax is not None:
             fig = ax.get_figure()
             fig.set_size_inches(8, max(2.5, 0.4 * groups + 1.5))

@@ -49,6 +49,16 @@ def _search(summary: dict[str, Any]) -> str:
             f"{len(final)} strategies x up to {seeds} seeds, {budget}")
 
 
+def _across(summary: dict[str, Any]) -> str:
+    ranks = summary["rank_across_tables"]
+    best = min(ranks, key=lambda label: ranks[label]["mean_rank"])
+    friedman = summary["friedman_over_blocks"]
+    test = f"Friedman p = {friedman['p_value']:.3g} over (table, seed) blocks" if "p_value" in friedman else "no Friedman test"
+    names = [table["name"] for table in summary["tables"]]
+    return (f"best mean rank across {len(names)} tables ({', '.join(names)}): {best} "
+            f"{ranks[best]['mean_rank']:.2f} of {len(ranks)}; {test}")
+
+
 def _parallel(summary: dict[str, Any]) -> str:
     parallel = summary["parallel"]
     most, target = max(parallel["workers"]), parallel["targets"][-1]
@@ -124,6 +134,7 @@ def _pilot(summary: dict[str, Any]) -> str:
 #: (file, a key only that kind of report holds in it, its headline) in the order they are told apart
 _KINDS = (
     ("summary.json", "final_rank_agreement", _fidelity),
+    ("summary.json", "rank_across_tables", _across),
     ("summary.json", "parallel", _parallel),
     ("summary.json", "final", _search),
     ("summary.json", "test_metrics", _surrogate),

@@ -1,7 +1,7 @@
 """``nasbench.search.run``: one search from Python, as ``nasbench-search`` runs it.
 
 >>> import nasbench
->>> result = nasbench.search.run("rea", seconds=600, seed=0)    # the shipped flagship table, 600 simulated s
+>>> result = nasbench.search.run("rea", seconds=600, seed=0)    # the default table, 600 simulated s
 >>> result.data["simulated_time"] <= 600, result.final["regret"] >= 0
 (True, True)
 >>> bool(result.final["incumbent_valid"] == result.trajectory["valid_accuracy"].max())   # REA trains every model fully
@@ -97,7 +97,7 @@ def run(
 
     ``strategy``: a registered name (``"rea"``, see :mod:`nasbench.search.registry`), a
     strategy class, or an instance (``MyStrategy(population_size=20)``); ``options`` go to a
-    name's or a class's constructor. ``benchmark``: ``None`` for the shipped flagship table,
+    name's or a class's constructor. ``benchmark``: ``None`` for the default shipped table,
     a table's path, or a loaded ``Benchmark`` / ``SurrogateBenchmark``. The budget is
     ``seconds`` of simulated (wall-clock) time, or ``evaluations`` full evaluations' worth of
     it (the protocol's unit: that many times the benchmark's mean time to train an

@@ -5,7 +5,8 @@ A config is a plain mapping (a resolved ``conf/search.yaml``): ``strategy``,
 ``objectives``, ``workers``. :func:`search` runs one and returns the
 ``result.json`` it makes (the run, its config and its provenance);
 :func:`plan_comparison` lists the runs of a comparison (a resolved
-``conf/compare.yaml``), :func:`finished` tells which of them a folder holds already.
+``conf/compare.yaml``), :func:`plan_tables` splits a comparison over several tables into
+one per table, :func:`finished` tells which runs a folder holds already.
 
 A config's ``strategy`` is ``{name, **options}`` for a registered strategy
 (:mod:`nasbench.search.registry`; a YAML file in ``conf/strategy`` may name a
@@ -24,7 +25,7 @@ from typing import Any, Mapping
 from nasbench.io import write_json
 
 __all__ = ["load_benchmark", "strategy_config", "strategy_names", "configured_strategy", "check_search", "search",
-           "write_json", "identity", "finished", "plan_comparison"]
+           "write_json", "identity", "finished", "plan_comparison", "plan_tables"]
 
 #: the strategy name that runs the class ``strategy.cls`` names
 CUSTOM = "custom"
@@ -278,3 +279,45 @@ def plan_comparison(cfg: Mapping[str, Any]) -> list[tuple[Path, dict[str, Any]]]
                     folder = f"{label}{'+dedup' if skip else ''}{f'+{count}workers' if count > 1 else ''}"
                     runs.append((Path(cfg["runs_dir"]) / folder / f"seed{seed:03d}", run))
     return runs
+
+
+def plan_tables(cfg: Mapping[str, Any], given: bool = True) -> list[tuple[str | None, dict[str, Any]]]:
+    """The single-table comparisons a comparison config (a resolved ``conf/compare.yaml``) stands for: ``(name, config)``.
+
+    ``tables`` lists the tables to compare on in place of the benchmark's default table (a table
+    benchmark whose ``path`` is null): one comparison per table (a shipped table's name or a
+    file), named as :func:`~nasbench.table.table_name` names it, with ``benchmark.path`` set to
+    it, its runs in ``runs_dir/<name>``, its report in ``out/<name>`` titled ``<title>: <name>``.
+    The budget in full evaluations is the same on every table; each table prices it at its own
+    mean evaluation time. ``tables`` null, or a benchmark that names its own table or is a
+    surrogate: the config itself (name ``None``). ``given``: ``tables`` was set by the user, not
+    by the config's default; it is then an error for such a benchmark, which it would not apply to.
+    """
+    tables = cfg.get("tables")
+    benchmark = cfg.get("benchmark") or {}
+    own = benchmark.get("kind") != "table" or benchmark.get("path") is not None
+    if tables is None or (own and not given):
+        return [(None, dict(cfg))]
+    from nasbench.table import table_name
+
+    if own:
+        what = f"names its own table ({benchmark['path']})" if benchmark.get("kind") == "table" else f"is a {benchmark.get('kind')}"
+        raise ValueError(f"tables lists the tables to compare on in place of the default table, but the benchmark {what}; "
+                         "give tables or that benchmark, not both")
+    if not tables:
+        raise ValueError("tables must list at least one table (a shipped table's name or a file), or be null for the "
+                         "benchmark's own table")
+    if cfg.get("objectives"):
+        raise ValueError("tables ranks single-objective comparisons across tables; with objectives, compare one table "
+                         "at a time (tables=null)")
+    names = [table_name(str(table)) for table in tables]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"tables names {', '.join(twice)} twice; name each table once (a table's name is its file name "
+                         "without .h5)")
+    return [
+        (name, {**cfg, "tables": None, "benchmark": {**benchmark, "path": str(table)},
+                "runs_dir": str(Path(cfg["runs_dir"]) / name), "out": str(Path(cfg["out"]) / name),
+                "title": f"{cfg['title']}: {name}"})
+        for name, table in zip(names, tables)
+    ]

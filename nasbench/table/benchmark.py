@@ -4,7 +4,8 @@
 
     from nasbench import Benchmark
 
-    bench = Benchmark.load()                 # the shipped table (nasbench/tables/nb201-mnist1d.h5)
+    bench = Benchmark.load()                 # the default shipped table (DEFAULT_TABLE)
+    Benchmark.load("blocks-mnist1d")         # another shipped table, by name (or its file name, blocks-mnist1d.h5)
     r = bench.query("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|")
     r.valid_accuracy, r.train_time, r.params
     bench.query(11153, epoch=4, seed=0)      # any encoding: index, string, ops, one-hot, matrix, Arch, ...
@@ -52,8 +53,10 @@ from nasbench.space.base import Arch, SearchSpace, SpaceError
 from nasbench.space.registry import space_from_config
 from nasbench.table.store import TableData, TableError, read_table
 
-#: file name of the flagship table shipped in the ``nasbench.tables`` package
-DEFAULT_TABLE = "nb201-mnist1d.h5"
+#: name of the default table among those shipped in the ``nasbench.tables`` package (file ``<name>.h5``):
+#: what ``Benchmark.load()``, ``benchmark=table`` (``path: null``) and so ``nasbench-search`` and
+#: ``nasbench-compare`` load; the one home of that choice
+DEFAULT_TABLE = "nb201-mnist1d"
 
 #: metrics with one value per epoch (``train_time`` is the cumulative ``epoch_time``)
 EPOCH_METRICS = (
@@ -77,7 +80,11 @@ class MissingEntryError(TableError):
 
 
 def resolve_table_path(path: str | os.PathLike | None) -> Path:
-    """The file a table argument names: ``None`` is the shipped flagship table, a bare name a shipped table."""
+    """The file a table argument names: ``None`` is the default shipped table, a bare name a shipped table.
+
+    A shipped table is named by its file name (``nb201-mnist1d.h5``) or by that name without
+    ``.h5`` (``nb201-mnist1d``); a file of that name in the current folder comes first.
+    """
     if path is None:
         path = default_table_path()
         if not path.exists():
@@ -86,12 +93,26 @@ def resolve_table_path(path: str | os.PathLike | None) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise TableError(f"a table is given by a file path or a shipped table's name, got {type(path).__name__} {path!r}")
     path = Path(path)
-    if not path.exists() and len(path.parts) == 1:  # a bare file name: a shipped table
-        shipped = sorted(p.name for p in default_table_path().parent.glob("*.h5"))
-        if path.name not in shipped:
-            raise TableError(f"table file {path} does not exist here, nor among the shipped tables ({', '.join(shipped) or 'none'})")
-        path = default_table_path().parent / path.name
+    if not path.exists() and len(path.parts) == 1:  # a bare name: a shipped table
+        shipped = shipped_tables()
+        name = table_name(path)
+        if name not in shipped:
+            names = ", ".join(f"{n} (the default)" if n == DEFAULT_TABLE else n for n in shipped)
+            raise TableError(f"table {path} is neither a file here nor a shipped table; shipped tables: "
+                             f"{names or 'none'} (each by that name or as <name>.h5)")
+        path = shipped[name]
     return path
+
+
+def shipped_tables() -> dict[str, Path]:
+    """The tables shipped in the ``nasbench.tables`` package, by name (file name without ``.h5``), sorted."""
+    folder = default_table_path().parent
+    return {table_name(p): p for p in sorted(folder.glob("*.h5"))}
+
+
+def table_name(path: str | os.PathLike) -> str:
+    """The name of a table file, as reports and folders call it: its file name without ``.h5``."""
+    return Path(path).name.removesuffix(".h5")
 
 
 def file_stamp(path: Path) -> tuple[int, int, int] | None:
@@ -104,8 +125,8 @@ def file_stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 def default_table_path() -> Path:
-    """Path of the shipped flagship table (it may not exist in a source checkout)."""
-    return Path(str(files("nasbench.tables") / DEFAULT_TABLE))
+    """Path of the default shipped table, :data:`DEFAULT_TABLE` (it may not exist in a source checkout)."""
+    return Path(str(files("nasbench.tables") / f"{DEFAULT_TABLE}.h5"))
 
 
 @dataclass(frozen=True)
@@ -254,10 +275,11 @@ class Benchmark:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Benchmark":
-        """Read a table file (default: the shipped flagship table) into memory.
+        """Read a table file (default: the default shipped table, :data:`DEFAULT_TABLE`) into memory.
 
-        A bare file name that does not exist in the current folder names a
-        shipped table (``"blocks-mnist1d.h5"``).
+        A bare name that does not exist in the current folder names a shipped
+        table, with or without ``.h5`` (``"blocks-mnist1d"``, ``"blocks-mnist1d.h5"``);
+        an unknown one is a one-line :class:`TableError` listing the shipped names.
 
         Raises :class:`TableError` for a missing, truncated, corrupt or
         foreign file, or one whose architectures disagree with its space.
