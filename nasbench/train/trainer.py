@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import platform
 import time
 from collections import defaultdict
@@ -96,6 +97,17 @@ def torch_threads(threads: int):
         torch.set_num_threads(before)
 
 
+def use_deterministic_algorithms(device: str = "cpu") -> None:
+    """Make torch's kernels deterministic for training on ``device``.
+
+    On CUDA, cuBLAS needs a fixed workspace for that (``CUBLAS_WORKSPACE_CONFIG``, read
+    when this process first uses cuBLAS): it is set here unless the environment chose one.
+    """
+    if str(device).startswith("cuda"):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+
+
 def fingerprint_decisions(space: SearchSpace) -> tuple[int, ...]:
     """The architecture :func:`float_fingerprint` trains: the class representative using the most
     distinct choices (the most kinds of kernel), ties broken by the most FLOPs, then by index."""
@@ -118,7 +130,7 @@ def float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: 
     """
     from nasbench.train.stacked import channel_major, stack_models
 
-    torch.use_deterministic_algorithms(True)
+    use_deterministic_algorithms(device)
     torch.manual_seed(0)
     model = space.build_model(fingerprint_decisions(space)).to(device)
     if recipe.stack_seeds:  # the stacked trainer's arithmetic: two models side by side
@@ -211,7 +223,7 @@ def train(
     ``watch`` (a :class:`Stopwatch`) collects the seconds of each phase.
     """
     phase = watch or _untimed
-    torch.use_deterministic_algorithms(True)
+    use_deterministic_algorithms(device)
     with phase("build"):
         torch.manual_seed(seed)
         model = space.build_model(decisions).to(device)
