@@ -10,20 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import build_tiny, tiny_space
+from conftest import build_tiny, models_of, tiny_space
 from nasbench.space.blocks import BlockSpace
 from nasbench.train.recipe import Recipe
 from nasbench.train.stacked import channel_major, stack_models, train_stacked, unstack_into
 
 STACKED = dict(stack_seeds=True, eval_epochs=[1])
-
-
-def models_of(space, decisions, seeds):
-    out = []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        out.append(space.build_model(decisions))
-    return out
 
 
 @pytest.mark.parametrize("space", [tiny_space(), BlockSpace()], ids=["cell", "blocks"])
