@@ -131,13 +131,20 @@ def float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: 
     from nasbench.train.stacked import channel_major, stack_models
 
     use_deterministic_algorithms(device)
-    torch.manual_seed(0)
-    model = space.build_model(fingerprint_decisions(space)).to(device)
-    if recipe.stack_seeds:  # the stacked trainer's arithmetic: two models side by side
-        model = stack_models([model, space.build_model(fingerprint_decisions(space)).to(device)])
+    stack = 2
+    if recipe.archs_per_step is not None:  # the union trainer's arithmetic: its width, one model per architecture
+        from nasbench.train.union import fingerprint_archs, union_network
+
+        stack = recipe.archs_per_step
+        model = union_network(space, fingerprint_archs(space, stack), [0])[0].to(device)
+    else:
+        torch.manual_seed(0)
+        model = space.build_model(fingerprint_decisions(space)).to(device)
+        if recipe.stack_seeds:  # the stacked trainer's arithmetic: two models side by side
+            model = stack_models([model, space.build_model(fingerprint_decisions(space)).to(device)])
 
     def forward(inputs):
-        return model(channel_major(inputs.expand(2, *inputs.shape))).sum(1) if recipe.stack_seeds else model(inputs)
+        return model(channel_major(inputs.expand(stack, *inputs.shape))).sum(1) if recipe.stack_seeds else model(inputs)
 
     optimizer = make_optimizer(model.parameters(), recipe)
     x, y = (torch.as_tensor(a, device=device) for a in data.split("train"))
