@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -230,3 +234,38 @@ def test_a_union_build_on_cuda_verifies_exactly(tmp_path):
     assert json.loads(h5py.File(path).attrs["machine"])["device"] == "cuda"
     result = verify_table(path, num_entries=4, device="cuda")
     assert [e.max_abs_diff for e in result.entries] == [0.0] * 4 and all(e.same_setup for e in result.entries)
+
+
+CHECK = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+
+
+def run_check(out: Path, work: Path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(CHECK), str(out)], capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, "PYTHON": sys.executable, "GPU_CHECK_WORK": str(work), **env})
+
+
+def test_the_gpu_check_wants_an_output_folder_and_a_gpu(tmp_path):
+    result = subprocess.run(["bash", str(CHECK)], capture_output=True, text=True)
+    assert result.returncode != 0 and "usage: benchmarks/gpu_check.sh OUT_DIR" in result.stderr
+    if not torch.cuda.is_available():
+        result = run_check(tmp_path / "out", tmp_path / "work")
+        assert result.returncode == 2 and "torch sees no CUDA device here" in result.stderr, result.stderr
+        assert result.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.slow
+def test_the_gpu_check_runs_its_steps_on_the_cpu(tmp_path):
+    """The check's plumbing, with a tiny build on the CPU: build, verify and summary (the benchmark skips)."""
+    size = ("space=tiny dataset=tiny seeds=[0,1] max_classes=3 train.epochs=1 train.eval_epochs=[1] "
+            "train.batch_size=128 train.latency_repeats=1 train.archs_per_step=2 costs_pass=off")
+    out = tmp_path / "out"
+    result = run_check(out, tmp_path / "work", GPU_CHECK_DEVICE="cpu", GPU_CHECK_TESTS="", GPU_CHECK_BUILD=size)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == {"benchmark": 0, "build": 0, "verify": 0}
+    assert set(summary["benchmark"]) == {"missing"}  # skipped without CUDA: no benchmark.json
+    assert summary["table"]["entries"] == 6 and summary["table"]["unions"] == 2 and summary["table"]["device"] == "cpu"
+    assert summary["table"]["recipe"]["archs_per_step"] == 2
+    assert summary["verify"]["passed"] and summary["verify"]["max_abs_diff"] == [0.0] * 5
+    assert isinstance(summary["same_whatever_shares_the_union"]["bit_identical"], bool)
+    assert len(list(out.iterdir())) <= 8  # what a device machine sends back
