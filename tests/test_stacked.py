@@ -76,7 +76,8 @@ def test_recipe_fields_validate_and_the_reference_recipe_records_as_before():
     for bad in ([0], [13], [], [1.5]):
         with pytest.raises(ValueError, match="eval_epochs"):
             Recipe(epochs=12, eval_epochs=bad)
-    assert Recipe().to_dict() == {k: v for k, v in asdict(Recipe()).items() if k not in ("stack_seeds", "eval_epochs")}
+    assert Recipe().to_dict() == {k: v for k, v in asdict(Recipe()).items()
+                                  if k not in ("stack_seeds", "eval_epochs", "archs_per_step")}
     assert Recipe(**STACKED).to_dict()["stack_seeds"] is True
 
 
