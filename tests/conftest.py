@@ -18,6 +18,17 @@ def tiny_space() -> CellSpace:
     return CellSpace(**TINY_SPACE)
 
 
+def models_of(space, decisions, seeds) -> list:
+    """One model of ``decisions`` per seed, each built as the trainers build it: ``torch.manual_seed(seed)`` first."""
+    import torch
+
+    out = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        out.append(space.build_model(decisions))
+    return out
+
+
 def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, space: CellSpace | None = None, **kwargs) -> Path:
     from nasbench.train.build import run_build
     from nasbench.train.data import DatasetConfig

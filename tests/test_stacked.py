@@ -10,20 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import build_tiny, tiny_space
+from conftest import build_tiny, models_of, tiny_space
 from nasbench.space.blocks import BlockSpace
 from nasbench.train.recipe import Recipe
 from nasbench.train.stacked import channel_major, stack_models, train_stacked, unstack_into
 
 STACKED = dict(stack_seeds=True, eval_epochs=[1])
-
-
-def models_of(space, decisions, seeds):
-    out = []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        out.append(space.build_model(decisions))
-    return out
 
 
 @pytest.mark.parametrize("space", [tiny_space(), BlockSpace()], ids=["cell", "blocks"])
@@ -84,7 +76,8 @@ def test_recipe_fields_validate_and_the_reference_recipe_records_as_before():
     for bad in ([0], [13], [], [1.5]):
         with pytest.raises(ValueError, match="eval_epochs"):
             Recipe(epochs=12, eval_epochs=bad)
-    assert Recipe().to_dict() == {k: v for k, v in asdict(Recipe()).items() if k not in ("stack_seeds", "eval_epochs")}
+    assert Recipe().to_dict() == {k: v for k, v in asdict(Recipe()).items()
+                                  if k not in ("stack_seeds", "eval_epochs", "archs_per_step")}
     assert Recipe(**STACKED).to_dict()["stack_seeds"] is True
 
 

@@ -63,7 +63,10 @@ _ENTRY_PATHS = {
     "latency_b1": "latency/batch1",
     "latency_b256": "latency/batch256",
     "run": "metrics/run",
+    "union": "metrics/union",
 }
+#: per-entry datasets that older tables lack (read as their defaults), and written only where some entry sets them
+_OPTIONAL_ENTRIES = {"union": -1}
 _ARCH_FIELDS = ("arch_str", "class_id", "connected", "params", "flops")
 
 
@@ -109,6 +112,8 @@ class TableData:
             "latency_b1": np.full(shape[:2], np.nan, dtype=np.float32),
             "latency_b256": np.full(shape[:2], np.nan, dtype=np.float32),
             "run": np.full(shape[:2], "", dtype="U32"),
+            # the first class of the union network an entry was trained in (train.archs_per_step), -1: none
+            "union": np.full(shape[:2], -1, dtype=np.int32),
         }
         return cls(arch, space.representatives().astype(np.int64), epochs, entries, dict(attrs))
 
@@ -138,6 +143,8 @@ def write_table(path: str | Path, table: TableData) -> None:
         for name, data in table.epochs.items():
             f.create_dataset(f"metrics/{name}", data=data, chunks=True, **opts)
         for name, data in table.entries.items():
+            if name in _OPTIONAL_ENTRIES and (data == _OPTIONAL_ENTRIES[name]).all():
+                continue
             # run ids are 32 hex digits: fixed-length ASCII reads in a fraction of variable-length strings' time
             f.create_dataset(_ENTRY_PATHS[name], data=data.astype("S32") if name == "run" else data, **opts)
         f.create_dataset("cost/epoch_seconds", data=table.epoch_seconds.astype(np.float32), **opts)
@@ -166,7 +173,10 @@ def read_table(path: str | Path) -> TableData:
             arch["arch_str"] = f["arch/arch_str"].asstr()[()].astype(object)
             representative = f["classes/representative"][()]
             epochs = {name: f[f"metrics/{name}"][()] for name in EPOCH_FIELDS}
-            entries = {name: f[p][()] for name, p in _ENTRY_PATHS.items() if name != "run"}
+            entries = {name: f[p][()] for name, p in _ENTRY_PATHS.items() if name != "run" and (name not in _OPTIONAL_ENTRIES
+                                                                                               or p in f)}
+            for name, default in _OPTIONAL_ENTRIES.items():
+                entries.setdefault(name, np.full(entries["done"].shape, default, dtype=np.int32))
             # tables built before 2026-12-06 record no run: "" for every entry
             entries["run"] = _read_ids(f["metrics/run"]) if "metrics/run" in f else np.full(entries["done"].shape, "", "U32")
             epoch_seconds = f["cost/epoch_seconds"][()] if "cost/epoch_seconds" in f else None

@@ -11,7 +11,10 @@ failed job); rerunning the same command resumes.
 With a recipe that stacks seeds (``train.stack_seeds``), a job is a whole class:
 every seed of it trained together (:func:`nasbench.train.stacked.train_stacked`),
 classes in the same fixed order, and shard ``i`` of ``n`` takes every ``n``-th
-class.
+class. With ``train.archs_per_step`` as well, a job is that many of a shard's classes,
+in that order, trained together in one masked union network
+(:func:`nasbench.train.union.train_union`, the GPU path); each entry records the
+union it was trained in, so that ``nasbench-verify`` re-trains the same union.
 
 Each class is also timed once (:mod:`nasbench.train.timing`), by the shard that
 trains its first seed, just before that training job; classes trained before
@@ -42,10 +45,10 @@ from nasbench.space.base import SearchSpace
 from nasbench.table.store import TableData, TableError, read_table, write_table
 from nasbench.train.costs import costs_pass_due, measure_costs, signals_deferred
 from nasbench.train.data import DatasetConfig, Splits, load_dataset
-from nasbench.train.jobs import (STACK, TIMING, job_order, job_seed, load_worker, prioritise, progress_bar,
-                                 read_priority_file, run_job, shard_path, stack_jobs, store_result, validity_stats,
-                                 with_timing, worker_pool)
-from nasbench.train.merge import merge_shards, merged_build_seconds, merged_history, missing_shards
+from nasbench.train.jobs import (STACK, TIMING, UNION, job_decisions, job_order, job_seed, load_worker, prioritise,
+                                 progress_bar, read_priority_file, run_job, shard_path, stack_jobs, store_result,
+                                 union_jobs, validity_stats, with_timing, worker_pool)
+from nasbench.train.merge import key_differences, merge_shards, merged_build_seconds, merged_history, missing_shards
 from nasbench.train.recipe import Recipe, TimingConfig
 from nasbench.train.trainer import float_fingerprint, machine_description, torch_threads
 from nasbench.train.verify import describe_setup, other_setups, same_setup
@@ -68,10 +71,9 @@ def open_or_create(path: Path, space: SearchSpace, recipe: Recipe, key: dict, at
         table = read_table(path)
         stored = json.loads(table.attrs.get("build_key", "null") or "null")
         if stored != key:
-            fields = sorted(k for k in key if (stored or {}).get(k) != key[k])
             raise TableError(
-                f"{path} holds a table of another build (differs in: {', '.join(fields)}); "
-                "choose another output path or delete it"
+                f"{path} holds a table of another build (differs in: {key_differences(stored, key)}, the file's "
+                "first); choose another output path or delete it"
             )
         history = json.loads(table.attrs.get("build_history", "[]"))
         table.attrs.update({k: v for k, v in attrs.items() if k not in ("created", "build_history")})
@@ -204,11 +206,17 @@ def run_build(
         raise ValueError(f"max_entries must be >= 0 or null (no limit), got {max_entries}")
     if workers < 0 or threads_per_worker < 1:
         raise ValueError("workers must be >= 0 (0 trains in this process) and threads_per_worker >= 1")
+    if recipe.archs_per_step is not None and space.kind != "cell":
+        raise ValueError(f"train.archs_per_step trains architectures of a cell space together; space {space.kind!r} "
+                         "is not one: use train=stacked or train=default")
     if device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             raise ValueError(f"device={device} asked for, but torch sees no CUDA device; valid here: cpu")
+        if recipe.archs_per_step is None:
+            log(f"note: device={device} with a recipe that trains one architecture per job; train=gpu trains "
+                "train.archs_per_step architectures per step, which is what a GPU is fast at")
     path = shard_path(Path(output), shard, num_shards)
     data: Splits = load_dataset(dataset)
     with torch_threads(threads_per_worker):  # the float order of the training processes
@@ -260,12 +268,13 @@ def run_build(
         train_jobs = train_jobs[:max_entries]
     if stacked:  # a class's seeds train together: max_entries rounds up to whole classes
         train_jobs = stack_jobs(train_jobs)
+    if recipe.archs_per_step is not None:  # and archs_per_step classes in one union network
+        train_jobs = union_jobs(train_jobs, recipe.archs_per_step)
     everything = job_order(space.num_classes, len(seeds), shard, num_shards, stacked=stacked)
     timed_here = [c for c, s in everything if s == 0]  # the shard that trains a class's first seed times it
     jobs = with_timing(train_jobs, timed_here, table)
     log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(train_jobs)} to train and "
         f"{len(jobs) - len(train_jobs)} classes to time in this run (shard {shard} of {num_shards}: {len(mine)} entries)")
-    reps = space.representatives()
 
     started = time.monotonic()
     seconds_before = float(table.attrs["build_seconds"])
@@ -328,7 +337,7 @@ def run_build(
     def at_seed_boundary(job: tuple[int, int]) -> bool:
         """Whether ``job`` is this run's first job of a later seed (jobs are seed-major), where a pass may be due."""
         nonlocal before_later_seeds
-        if not before_later_seeds or job[1] in (TIMING, 0, STACK):
+        if not before_later_seeds or job[1] in (TIMING, 0, STACK, UNION):
             return False
         before_later_seeds = False
         return True
@@ -341,7 +350,7 @@ def run_build(
             for job in jobs:
                 if at_seed_boundary(job) and costs_pass_due(table, shard_classes, mine):
                     costs_pass_now()
-                result = run_job(tuple(space.all_decisions[reps[job[0]]]), asdict(recipe), job_seed(seeds, job), device, asdict(timing))
+                result = run_job(job_decisions(space, job), asdict(recipe), job_seed(seeds, job), device, asdict(timing))
                 store_result(table, job, result, run_id)
                 bar.update(1)
                 if time.monotonic() - last > checkpoint_seconds:
@@ -363,8 +372,8 @@ def run_build(
                         if costs_pass_due(table, shard_classes, mine):
                             costs_pass_now()
                             last = time.monotonic()
-                    decisions = tuple(int(d) for d in space.all_decisions[reps[job[0]]])
-                    future = pool.submit(run_job, decisions, asdict(recipe), job_seed(seeds, job), device, asdict(timing))
+                    future = pool.submit(run_job, job_decisions(space, job), asdict(recipe), job_seed(seeds, job), device,
+                                         asdict(timing))
                     pending[future] = job
                 if not pending:
                     break
@@ -416,7 +425,8 @@ def example_table() -> Path:
 __all__ = [
     "run_build", "build_key", "open_or_create", "output_lock", "example_table",
     # the build's parts, importable from here as before
-    "TIMING", "STACK", "job_order", "stack_jobs", "prioritise", "read_priority_file", "shard_path", "with_timing",
+    "TIMING", "STACK", "UNION", "job_order", "stack_jobs", "union_jobs", "prioritise", "read_priority_file", "shard_path",
+    "with_timing",
     "validity_stats", "costs_pass_due", "measure_costs", "signals_deferred",
     "merge_shards", "missing_shards", "merged_history", "merged_build_seconds",
 ]

@@ -2,9 +2,10 @@
 
 Jobs are ``(class, seed position)`` pairs (:func:`job_order`); a timing job
 ``(class, TIMING)`` times a class once, a stacked job ``(class, STACK)`` trains
-every seed of a class together. Worker processes are spawned, set up once
-(:func:`init_worker`: the space and the dataset) and end with the process that
-started them. :func:`validity_stats` are the noise and ranking figures every
+every seed of a class together, a union job ``((class, ...), UNION)`` every seed of
+several classes in one masked union network (:mod:`nasbench.train.union`). Worker
+processes are spawned, set up once (:func:`init_worker`: the space and the dataset)
+and end with the process that started them. :func:`validity_stats` are the noise and ranking figures every
 build checkpoint and every merge records in the table.
 """
 
@@ -25,6 +26,7 @@ from nasbench.table.store import EPOCH_FIELDS, TableData, build_class_order
 from nasbench.train.data import DatasetConfig, load_dataset
 from nasbench.train.recipe import Recipe, TimingConfig
 from nasbench.train.stacked import train_stacked
+from nasbench.train.union import train_union
 from nasbench.train.timing import time_epoch
 from nasbench.train.trainer import RunResult, measure_latencies, train
 
@@ -32,6 +34,8 @@ from nasbench.train.trainer import RunResult, measure_latencies, train
 TIMING = -1
 #: the seed position of a job ``(class, STACK)`` that trains every seed of the class together
 STACK = -2
+#: the seed position of a job ``((class, ...), UNION)`` that trains every seed of those classes in one union network
+UNION = -3
 
 
 def job_order(
@@ -55,6 +59,25 @@ def job_order(
 def stack_jobs(jobs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """One ``(class, STACK)`` job per class of ``jobs``, in order of first appearance: it trains all the class's seeds."""
     return [(c, STACK) for c in dict.fromkeys(c for c, _ in jobs)]
+
+
+def union_jobs(jobs: list[tuple[int, int]], archs_per_step: int) -> list[tuple[tuple[int, ...], int]]:
+    """``(class, STACK)`` jobs as union jobs: ``archs_per_step`` classes each, in order, each union's classes
+    sorted (the order in which the union holds them, so that it is known from its classes alone)."""
+    classes = [c for c, _ in jobs]
+    return [(tuple(sorted(classes[i:i + archs_per_step])), UNION) for i in range(0, len(classes), archs_per_step)]
+
+
+def job_classes(job: tuple) -> tuple[int, ...]:
+    """The classes a job trains or times."""
+    return job[0] if job[1] == UNION else (job[0],)
+
+
+def job_decisions(space: SearchSpace, job: tuple) -> tuple[int, ...] | list[tuple[int, ...]]:
+    """What :func:`run_job` takes for ``job``: its class representative's decisions, or for a union job each class's."""
+    reps = space.representatives()
+    decisions = [tuple(int(d) for d in space.all_decisions[reps[c]]) for c in job_classes(job)]
+    return decisions if job[1] == UNION else decisions[0]
 
 
 def prioritise(jobs: list[tuple[int, int]], space: SearchSpace, priority: Sequence[Any]) -> list[tuple[int, int]]:
@@ -94,11 +117,12 @@ def with_timing(train_jobs: list[tuple[int, int]], timed_here: Sequence[int], ta
     untimed = {c for c in timed_here if not np.isfinite(table.epoch_seconds[c])}
     first = [(c, TIMING) for c in timed_here if c in untimed and table.entries["done"][c].any()]
     jobs, queued = [], {c for c, _ in first}
-    for c, s in train_jobs:
-        if c in untimed and c not in queued:
-            jobs.append((c, TIMING))
-            queued.add(c)
-        jobs.append((c, s))
+    for job in train_jobs:
+        for c in job_classes(job):
+            if c in untimed and c not in queued:
+                jobs.append((c, TIMING))
+                queued.add(c)
+        jobs.append(job)
     return first + jobs
 
 
@@ -155,9 +179,12 @@ def load_worker(space_config: dict, dataset: dict, threads: int) -> None:
     _WORKER["data"] = load_dataset(DatasetConfig(**dataset))
 
 
-def run_job(decisions: tuple[int, ...], recipe: dict, seed: int | list[int], device: str,
-             timing: dict) -> RunResult | list[RunResult] | float:
-    """A timing job (``seed`` TIMING), a training job, or (``seed`` a list of seeds) a stack of them."""
+def run_job(decisions: tuple[int, ...] | list[tuple[int, ...]], recipe: dict, seed: int | list[int], device: str,
+            timing: dict) -> RunResult | list[RunResult] | list[list[RunResult]] | float:
+    """A timing job (``seed`` TIMING), a training job, (``seed`` a list of seeds) a stack of them, or (``decisions``
+    a list of architectures as well) a union of such stacks."""
+    if isinstance(decisions, list):
+        return train_union(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
     if isinstance(seed, list):
         return train_stacked(_WORKER["space"], decisions, _WORKER["data"], Recipe(**recipe), seed, device)
     if seed == TIMING:
@@ -196,8 +223,8 @@ def worker_pool(workers: int, space: SearchSpace, dataset: DatasetConfig, thread
 
 
 def job_seed(seeds: Sequence[int], job: tuple[int, int]) -> int | list[int]:
-    """What :func:`run_job` takes for ``job``: TIMING, the seed, or for a STACK job every seed."""
-    if job[1] == STACK:
+    """What :func:`run_job` takes for ``job``: TIMING, the seed, or for a STACK or UNION job every seed."""
+    if job[1] in (STACK, UNION):
         return [int(s) for s in seeds]
     return TIMING if job[1] == TIMING else int(seeds[job[1]])
 
@@ -208,13 +235,20 @@ def progress_bar(total: int, enabled: bool, name: str, what: str = "build", unit
     return tqdm(total=total, disable=not enabled, desc=f"{what} {name}", unit=unit, smoothing=0.05, dynamic_ncols=True)
 
 
-def store_result(table: TableData, job: tuple[int, int], result: RunResult | list[RunResult] | float, run: str) -> None:
-    """Put a job's result into ``table``; a trained entry records the ``run`` id that trained it."""
+def store_result(table: TableData, job: tuple, result: RunResult | list[RunResult] | list[list[RunResult]] | float,
+                 run: str) -> None:
+    """Put a job's result into ``table``; a trained entry records the ``run`` id that trained it, and an entry
+    trained in a union the union's first class (``entries["union"]``: the union is its classes with that id)."""
     if len(run) > 32:  # metrics/run holds 32 characters (a uuid4 hex)
         raise ValueError(f"run id {run!r} is longer than 32 characters")
     c, s = job
     if s == TIMING:
         table.epoch_seconds[c] = result
+        return
+    if s == UNION:
+        for member, stack in zip(c, result):
+            store_result(table, (member, STACK), stack, run)
+            table.entries["union"][member, :len(stack)] = c[0]
         return
     if s == STACK:
         for position, entry in enumerate(result):
@@ -230,7 +264,8 @@ def store_result(table: TableData, job: tuple[int, int], result: RunResult | lis
 
 
 __all__ = [
-    "TIMING", "STACK", "job_order", "stack_jobs", "prioritise", "read_priority_file", "shard_path", "with_timing",
+    "TIMING", "STACK", "UNION", "job_order", "stack_jobs", "union_jobs", "job_classes", "job_decisions", "prioritise",
+    "read_priority_file", "shard_path", "with_timing",
     "validity_stats", "init_worker", "load_worker", "run_job", "cost_job", "worker_pool", "job_seed", "progress_bar",
     "store_result",
 ]

@@ -20,6 +20,27 @@ from nasbench.table.store import EPOCH_FIELDS, TableData, TableError, attr_json,
 from nasbench.train.jobs import validity_stats
 
 
+def key_differences(first: dict | None, second: dict | None) -> str:
+    """Where two build keys differ, in words, the first's value before the second's:
+    ``recipe (archs_per_step: 8 vs unset), seeds``."""
+    first, second = first or {}, second or {}
+
+    def show(value) -> str:
+        return "unset" if value is None else json.dumps(value)
+
+    parts = []
+    for name in sorted(set(first) | set(second)):
+        a, b = first.get(name), second.get(name)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            fields = sorted(f for f in set(a) | set(b) if a.get(f) != b.get(f))
+            parts.append(f"{name} ({', '.join(f'{f}: {show(a.get(f))} vs {show(b.get(f))}' for f in fields)})")
+        else:
+            parts.append(name)
+    return ", ".join(parts)
+
+
 def check_same_timing(paths: Sequence[str | Path], tables: Sequence[TableData]) -> None:
     """Refuse inputs whose classes were timed differently: their train_time would mix clocks."""
     timed = [(p, t.attrs.get("timing")) for p, t in zip(paths, tables) if np.isfinite(t.epoch_seconds).any()]
@@ -115,7 +136,9 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, allow_partial:
     key = tables[0].attrs.get("build_key")
     for p, t in zip(paths, tables):
         if t.attrs.get("build_key") != key:
-            raise TableError(f"{p} was built with another config than {paths[0]}; refusing to merge")
+            raise TableError(f"{p} was built with another config than {paths[0]} (differs in: "
+                             f"{key_differences(attr_json(t, 'build_key'), attr_json(tables[0], 'build_key'))}); "
+                             "refusing to merge")
     names = [os.path.basename(str(p)) for p in paths]
     older_counted = None
     if Path(output).exists():
@@ -123,8 +146,12 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, allow_partial:
             existing = read_table(output)
         except TableError:
             existing = None
-        if existing is None or existing.attrs.get("build_key") != key:
+        if existing is None:
             raise TableError(f"{output} exists and is not a table of this build; refusing to overwrite it")
+        if existing.attrs.get("build_key") != key:
+            raise TableError(f"{output} exists and is a table of another build (differs in: "
+                             f"{key_differences(attr_json(existing, 'build_key'), attr_json(tables[0], 'build_key'))}, "
+                             "the output's first); refusing to overwrite it")
         # An existing table of this build is one more input: its entries are kept.
         merged_before = json.loads(existing.attrs.get("merged_from", "null") or "null") or []
         earlier = merged_before or [os.path.basename(str(output))]
@@ -176,4 +203,4 @@ def merge_shards(paths: Sequence[str | Path], output: str | Path, allow_partial:
     return Path(output)
 
 
-__all__ = ["merge_shards", "missing_shards", "merged_history", "merged_build_seconds", "check_same_timing"]
+__all__ = ["merge_shards", "missing_shards", "merged_history", "merged_build_seconds", "check_same_timing", "key_differences"]

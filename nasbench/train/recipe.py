@@ -22,6 +22,13 @@ class Recipe:
     * ``eval_epochs``: the 1-based epochs after which valid and test are evaluated
       (the last epoch always is); the other epochs' valid and test metrics are NaN.
       ``None``: every epoch.
+
+    A third makes the GPU path, again a recipe of its own:
+
+    * ``archs_per_step``: train that many architectures (each with all its seeds) in one
+      masked union network (:mod:`nasbench.train.union`; needs ``stack_seeds``). The
+      union is always that wide, so a model's float order depends on it: tables of
+      different ``archs_per_step`` are different recipes. ``None``: one architecture per job.
     """
 
     epochs: int = 12
@@ -34,6 +41,7 @@ class Recipe:
     latency_repeats: int = 20
     stack_seeds: bool = False
     eval_epochs: Optional[List[int]] = None
+    archs_per_step: Optional[int] = None
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -48,6 +56,14 @@ class Recipe:
                 raise ValueError(f"train.eval_epochs must be a non-empty list of epochs in 1..{self.epochs} "
                                  f"(train.epochs) or null (every epoch), got {self.eval_epochs!r}")
             self.eval_epochs = sorted(set(epochs) | {self.epochs})
+        if self.archs_per_step is not None:
+            k = self.archs_per_step
+            if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+                raise ValueError(f"train.archs_per_step must be an integer >= 1 (architectures per training step) or null "
+                                 f"(one architecture per job), got {k!r}")
+            if not self.stack_seeds:
+                raise ValueError("train.archs_per_step trains each architecture's seeds stacked: it needs "
+                                 "train.stack_seeds=true (train=gpu sets both)")
 
     def evaluates(self, epoch: int) -> bool:
         """Whether valid and test are evaluated after ``epoch`` (1-based)."""
@@ -63,8 +79,8 @@ class Recipe:
         return out
 
 
-#: fields added with the stacked fast path (absent from the records of tables built before it)
-_FAST_PATH_FIELDS = ("stack_seeds", "eval_epochs")
+#: fields added with the stacked fast path and the GPU path (absent from the records of tables built before it)
+_FAST_PATH_FIELDS = ("stack_seeds", "eval_epochs", "archs_per_step")
 
 
 @dataclass

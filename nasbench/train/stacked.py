@@ -102,6 +102,8 @@ def stack_models(models: Sequence[nn.Module]) -> nn.Module:
 
     Input ``(S * in_channels, batch, length)``, model ``s`` reading rows
     ``s * in_channels ...`` (:func:`channel_major`); output ``(batch, S, classes)``.
+    ``models`` may also be single layers (a convolution, a BatchNorm, a linear layer),
+    which come back as their stacked versions.
     Pooling, ReLU, identity and zero ops act on the last axis or elementwise, so they
     run unchanged. Raises ``TypeError`` for a module it cannot stack (one with
     parameters or buffers it does not know).
@@ -121,6 +123,8 @@ def stack_models(models: Sequence[nn.Module]) -> nn.Module:
             continue
         else:
             raise TypeError(f"cannot stack a {type(module).__name__} ({name})")
+        if not name:  # the models are single layers
+            return new
         parent, _, attr = name.rpartition(".")
         setattr(stacked.get_submodule(parent) if parent else stacked, attr, new)
     return stacked
@@ -136,15 +140,20 @@ def channel_major(x: torch.Tensor) -> torch.Tensor:
 
 def unstack_into(stacked: nn.Module, models: Sequence[nn.Module]) -> None:
     """Copy the trained weights and statistics of ``stacked`` (:func:`stack_models`) back into ``models``."""
+    for s, model in enumerate(models):
+        copy_from_stack(stacked, model, s, len(models))
+
+
+def copy_from_stack(stacked: nn.Module, model: nn.Module, position: int, stack: int) -> None:
+    """Copy model ``position`` of the ``stack`` models that ``stacked`` holds side by side into ``model``."""
     stacked_state = stacked.state_dict()
     with torch.no_grad():
-        for s, model in enumerate(models):
-            for key, tensor in model.state_dict().items():
-                source = stacked_state[key]
-                if key.endswith("num_batches_tracked"):
-                    tensor.copy_(source)
-                else:  # every stacked tensor holds the models' tensors one after another
-                    tensor.copy_(source.reshape(len(models), -1)[s].view(tensor.shape))
+        for key, tensor in model.state_dict().items():
+            source = stacked_state[key]
+            if key.endswith("num_batches_tracked"):
+                tensor.copy_(source)
+            else:  # every stacked tensor holds the models' tensors one after another
+                tensor.copy_(source.reshape(stack, -1)[position].view(tensor.shape))
 
 
 @torch.inference_mode()
@@ -168,30 +177,64 @@ def train_stacked(space, decisions, data, recipe, seeds: Sequence[int], device: 
 
     Seed ``s``'s model is initialised as ``torch.manual_seed(s); space.build_model(decisions)``
     and sees its batches in the order of ``torch.Generator().manual_seed(s)``, as in the
-    reference trainer; the loss is the sum of the seeds' mean cross-entropies, so each
-    model's gradient is its own. A seed that diverges stops there (NaN from that epoch),
-    the others go on. ``epoch_time`` is the stack's epoch wall time divided by the seeds.
-    Where an epoch is not evaluated (``recipe.eval_epochs``), weights that its last step
-    made non-finite are found by the next step's loss.
+    reference trainer (:func:`fit_stack`).
     """
-    from nasbench.train.trainer import EPOCH_METRICS, SPLITS, RunResult, _untimed, make_optimizer, measure_latencies
+    from nasbench.train.trainer import _untimed, measure_latencies, use_deterministic_algorithms
 
     phase = watch or _untimed
-    stack = len(seeds)
-    torch.use_deterministic_algorithms(True)
+    use_deterministic_algorithms(device)
     with phase("build"):
         models = []
         for seed in seeds:
             torch.manual_seed(seed)
             models.append(space.build_model(decisions).to(device))
         model = stack_models(models)
-        tensors = {name: (torch.as_tensor(x, device=device), torch.as_tensor(y, device=device))
-                   for name in SPLITS for x, y in [data.split(name)]}
+        tensors = split_tensors(data, device)
+    curves, diverged = fit_stack(model, seeds, tensors, recipe, device, phase)
+    with phase("latency"):
+        unstack_into(model, models)
+        latencies = [measure_latencies(m, tensors["test"][0], recipe) for m in models]
+    return run_results(curves, diverged, latencies)
+
+
+def split_tensors(data, device: str) -> dict:
+    """The dataset's splits as ``{name: (x, y)}`` tensors on ``device``."""
+    from nasbench.train.trainer import SPLITS
+
+    return {name: (torch.as_tensor(x, device=device), torch.as_tensor(y, device=device))
+            for name in SPLITS for x, y in [data.split(name)]}
+
+
+def run_results(curves: list, diverged: np.ndarray, latencies: list) -> list:
+    """One :class:`RunResult` per model of a stack."""
+    from nasbench.train.trainer import RunResult
+
+    return [RunResult(curves=c, diverged=bool(d), latency_b1=b1, latency_b256=b256)
+            for c, d, (b1, b256) in zip(curves, diverged, latencies)]
+
+
+def fit_stack(model: nn.Module, seeds: Sequence[int], tensors: dict, recipe, device: str = "cpu", phase=None):
+    """Train a stack of models (:func:`stack_models`, or any network of that layout) with ``recipe``.
+
+    Model ``m`` of the stack sees its batches in the order of
+    ``torch.Generator().manual_seed(seeds[m])`` (models of one seed see the same batches);
+    the loss is the sum of the models' mean cross-entropies, so each model's gradient is
+    its own. A model that diverges stops there (NaN from that epoch), the others go on.
+    ``epoch_time`` is the stack's epoch wall time divided by its models. Where an epoch is
+    not evaluated (``recipe.evaluates``), weights that its last step made non-finite are
+    found by the next step's loss. Returns per-model curves and the diverged flags.
+    """
+    from nasbench.train.trainer import EPOCH_METRICS, _untimed, make_optimizer
+
+    phase = phase or _untimed
+    stack = len(seeds)
     x_train, y_train = tensors["train"]
     steps_per_epoch = math.ceil(len(x_train) / recipe.batch_size)
     optimizer = make_optimizer(model.parameters(), recipe)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs * steps_per_epoch)
-    order_rngs = [torch.Generator().manual_seed(seed) for seed in seeds]
+    distinct = list(dict.fromkeys(int(s) for s in seeds))  # one data order per seed, shared by its models
+    order_rngs = [torch.Generator().manual_seed(seed) for seed in distinct]
+    order_rows = torch.tensor([distinct.index(int(s)) for s in seeds])
 
     curves = [{key: np.full(recipe.epochs, np.nan, dtype=np.float32) for key in EPOCH_METRICS} for _ in seeds]
     diverged = np.zeros(stack, dtype=bool)
@@ -199,10 +242,12 @@ def train_stacked(space, decisions, data, recipe, seeds: Sequence[int], device: 
         model.train()
         start = time.perf_counter()
         with phase("data"):
-            orders = torch.stack([torch.randperm(len(x_train), generator=g) for g in order_rngs]).to(device)
+            orders = torch.stack([torch.randperm(len(x_train), generator=g) for g in order_rngs])[order_rows].to(device)
         loss_sum = torch.zeros(stack, device=device)
         correct = torch.zeros(stack, device=device, dtype=torch.long)
-        failed = np.zeros(stack, dtype=bool)  # seeds that diverge in this epoch
+        # models whose loss was not finite at some step of this epoch: found on the device, read once an epoch (no
+        # host round trip per step); their loss is zeroed, so a diverged model gets no more gradient
+        failing = torch.zeros(stack, device=device, dtype=torch.bool)
         for step in range(steps_per_epoch):
             with phase("data"):
                 batch = orders[:, step * recipe.batch_size:(step + 1) * recipe.batch_size]  # (stack, batch)
@@ -214,12 +259,8 @@ def train_stacked(space, decisions, data, recipe, seeds: Sequence[int], device: 
                 losses = losses.view(-1, stack).mean(0)
             with phase("metrics"):
                 finite = torch.isfinite(losses)
-                if not bool(finite.all()):
-                    failed |= ~finite.cpu().numpy() & ~diverged
-                    diverged |= failed
-                    if diverged.all():
-                        break
-                    losses = torch.where(finite, losses, 0.0)  # a diverged model gets no more updates
+                failing |= ~finite
+                losses = torch.where(finite, losses, 0.0)  # the identity where finite
             with phase("backward"):
                 optimizer.zero_grad(set_to_none=True)
                 losses.sum().backward()
@@ -229,6 +270,8 @@ def train_stacked(space, decisions, data, recipe, seeds: Sequence[int], device: 
             with phase("metrics"):
                 loss_sum += losses.detach() * batch.shape[1]
                 correct += (logits.detach().argmax(-1) == y_batch).sum(0)
+        failed = failing.cpu().numpy() & ~diverged  # models that diverged in this epoch
+        diverged |= failed
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         seconds = (time.perf_counter() - start) / stack
@@ -259,8 +302,4 @@ def train_stacked(space, decisions, data, recipe, seeds: Sequence[int], device: 
         if diverged.all():
             break
 
-    with phase("latency"):
-        unstack_into(model, models)
-        latencies = [measure_latencies(m, tensors["test"][0], recipe) for m in models]
-    return [RunResult(curves=c, diverged=bool(d), latency_b1=b1, latency_b256=b256)
-            for c, d, (b1, b256) in zip(curves, diverged, latencies)]
+    return curves, diverged

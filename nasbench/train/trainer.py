@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import platform
 import time
 from collections import defaultdict
@@ -96,6 +97,17 @@ def torch_threads(threads: int):
         torch.set_num_threads(before)
 
 
+def use_deterministic_algorithms(device: str = "cpu") -> None:
+    """Make torch's kernels deterministic for training on ``device``.
+
+    On CUDA, cuBLAS needs a fixed workspace for that (``CUBLAS_WORKSPACE_CONFIG``, read
+    when this process first uses cuBLAS): it is set here unless the environment chose one.
+    """
+    if str(device).startswith("cuda"):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+
+
 def fingerprint_decisions(space: SearchSpace) -> tuple[int, ...]:
     """The architecture :func:`float_fingerprint` trains: the class representative using the most
     distinct choices (the most kinds of kernel), ties broken by the most FLOPs, then by index."""
@@ -118,14 +130,21 @@ def float_fingerprint(space: SearchSpace, data: Splits, recipe: Recipe, device: 
     """
     from nasbench.train.stacked import channel_major, stack_models
 
-    torch.use_deterministic_algorithms(True)
-    torch.manual_seed(0)
-    model = space.build_model(fingerprint_decisions(space)).to(device)
-    if recipe.stack_seeds:  # the stacked trainer's arithmetic: two models side by side
-        model = stack_models([model, space.build_model(fingerprint_decisions(space)).to(device)])
+    use_deterministic_algorithms(device)
+    stack = 2
+    if recipe.archs_per_step is not None:  # the union trainer's arithmetic: its width, one model per architecture
+        from nasbench.train.union import fingerprint_archs, union_network
+
+        stack = recipe.archs_per_step
+        model = union_network(space, fingerprint_archs(space, stack), [0])[0].to(device)
+    else:
+        torch.manual_seed(0)
+        model = space.build_model(fingerprint_decisions(space)).to(device)
+        if recipe.stack_seeds:  # the stacked trainer's arithmetic: two models side by side
+            model = stack_models([model, space.build_model(fingerprint_decisions(space)).to(device)])
 
     def forward(inputs):
-        return model(channel_major(inputs.expand(2, *inputs.shape))).sum(1) if recipe.stack_seeds else model(inputs)
+        return model(channel_major(inputs.expand(stack, *inputs.shape))).sum(1) if recipe.stack_seeds else model(inputs)
 
     optimizer = make_optimizer(model.parameters(), recipe)
     x, y = (torch.as_tensor(a, device=device) for a in data.split("train"))
@@ -211,7 +230,7 @@ def train(
     ``watch`` (a :class:`Stopwatch`) collects the seconds of each phase.
     """
     phase = watch or _untimed
-    torch.use_deterministic_algorithms(True)
+    use_deterministic_algorithms(device)
     with phase("build"):
         torch.manual_seed(seed)
         model = space.build_model(decisions).to(device)

@@ -13,6 +13,7 @@ from nasbench.table.store import TableError, attr_json, build_commits, read_tabl
 from nasbench.train.data import DatasetConfig, load_dataset
 from nasbench.train.recipe import Recipe
 from nasbench.train.stacked import train_stacked
+from nasbench.train.union import train_union
 from nasbench.train.trainer import torch_threads, train
 
 COMPARED = ("train_accuracy", "valid_accuracy", "test_accuracy", "train_loss", "valid_loss", "test_loss")
@@ -117,7 +118,18 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
             if str(table.arch["arch_str"][index]) != expected:
                 raise TableError(f"{path}: architecture {index} is stored as {table.arch['arch_str'][index]!r} but this nasbench "
                                  f"reads it as {expected!r}; the table was written by an incompatible nasbench")
-            if recipe.stack_seeds:  # the entry was trained in its class's stack: re-train the stack (once per class)
+            if recipe.archs_per_step is not None:  # trained in a union network: re-train that union (once per union)
+                union = int(table.entries["union"][c, s])
+                if union < 0:
+                    raise TableError(f"{path}: entry (class {c}, seed {seeds[s]}) records no union, but the recipe trains "
+                                     "in unions (train.archs_per_step); the table is inconsistent")
+                if union not in stacks:
+                    members = [int(m) for m in np.flatnonzero((table.entries["union"] == union).any(axis=1))]
+                    archs = [tuple(space.all_decisions[int(table.representative[m])]) for m in members]
+                    trained = train_union(space, archs, data, recipe, [int(v) for v in seeds], device)
+                    stacks[union] = dict(zip(members, trained))
+                result = stacks[union][int(c)][s]
+            elif recipe.stack_seeds:  # the entry was trained in its class's stack: re-train the stack (once per class)
                 if c not in stacks:
                     stacks[c] = train_stacked(space, tuple(space.all_decisions[index]), data, recipe,
                                               [int(v) for v in seeds], device)
