@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench.io import write_json, write_text
+from nasbench.io import finite, write_json, write_text
 from nasbench.provenance import describe_benchmark, provenance_line, report_provenance, sha256_file
 from nasbench.report._format import pyplot, save_figure
 
@@ -223,7 +223,7 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     write_text(out / "classes.csv", frame.to_csv(index=False))
     if not bench.complete:
         stats["classes_trained_ahead_of_order"] = classes_ahead_of_order(bench)
-    stats = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in stats.items()}  # strict JSON
+    stats = finite(stats)  # strict JSON
     source = Path(str(bench.path)) if bench.path is not None else None
     provenance = report_provenance(table={**describe_benchmark(bench),
                                           "sha256": sha256_file(source) if source and source.is_file() else None})
