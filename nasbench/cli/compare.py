@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nasbench.cli.common import CONF_DIR, error_message, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_compare
+from nasbench.io import write_text
 
 register_compare()
 
@@ -57,8 +58,7 @@ def main(cfg: DictConfig) -> None:
             experiment.write_json(folder / "result.json", result)
         except Exception as err:  # noqa: BLE001 - one run's failure is reported and listed, the rest go on
             message = error_message(err)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "error.txt").write_text(f"{type(err).__name__}: {message}\n")
+            write_text(folder / "error.txt", f"{type(err).__name__}: {message}\n")
             failures.append(f"{folder.parent.name}/{folder.name}: {message}")
             tqdm.write(f"error: run {failures[-1]}", file=sys.stderr)
     if failures and len(failures) == len(runs):
