@@ -49,3 +49,25 @@ def test_finite_replaces_nan_and_infinity_everywhere():
     value = {"a": [1.0, float("nan"), np.float32("inf")], "b": (np.int64(2), -np.inf), "c": "nan"}
     assert finite(value) == {"a": [1.0, None, None], "b": [2, None], "c": "nan"}
     json.dumps(finite(value), allow_nan=False)  # strict JSON
+
+
+def test_figures_are_saved_only_through_save_figure_and_helpers_keep_their_names():
+    """Every figure is written atomically by ``nasbench.report._format.save_figure``, the one caller of ``savefig``;
+    the shared writers and formatters are imported under their own names, not private aliases."""
+    import ast
+
+    import nasbench
+
+    package = Path(nasbench.__file__).parent
+    home = package / "report" / "_format.py"
+    direct, aliased = [], []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (path != home and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "savefig"):
+                direct.append(f"{path.relative_to(package)}:{node.lineno}")
+            if (isinstance(node, ast.ImportFrom) and node.module in ("nasbench.io", "nasbench.report._format")
+                    and any(alias.asname for alias in node.names)):
+                aliased.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert not direct, f"figures saved without save_figure: {direct}"
+    assert not aliased, f"shared helpers imported under another name: {aliased}"

@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nasbench.cli.common import CONF_DIR, error_message, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_compare
+from nasbench.io import write_text
 
 register_compare()
 
@@ -70,7 +71,7 @@ def main(cfg: DictConfig) -> None:
         except Exception as err:  # noqa: BLE001 - one run's failure is reported and listed, the rest go on
             message = error_message(err)
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "error.txt").write_text(f"{type(err).__name__}: {message}\n")
+            write_text(folder / "error.txt", f"{type(err).__name__}: {message}\n")
             failures[name].append(f"{folder.relative_to(plain['runs_dir'])}: {message}")
             tqdm.write(f"error: run {failures[name][-1]}", file=sys.stderr)
     for name, _, runs, *_ in tables:

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nasbench.cli.common import CONF_DIR, USER_ERRORS, error_message, fail, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_search, register_strategies
+from nasbench.io import write_text
 from nasbench.search import experiment
 
 register_search()
@@ -116,8 +117,7 @@ def run(cfg: DictConfig) -> None:
             return
         for earlier in (out, failure):  # no earlier attempt may stand in for this job
             earlier.unlink(missing_ok=True)
-        unfinished.parent.mkdir(parents=True, exist_ok=True)
-        unfinished.write_text("this sweep job has written neither its result nor its error.txt (yet)\n")
+        write_text(unfinished, "this sweep job has written neither its result nor its error.txt (yet)\n")
     try:
         from nasbench.search.workers import synchronous_note
 
@@ -133,8 +133,7 @@ def run(cfg: DictConfig) -> None:
         message = error_message(err) if isinstance(err, USER_ERRORS) else f"{type(err).__name__}: {error_message(err)}"
         details = "" if isinstance(err, USER_ERRORS) else "\n" + traceback.format_exc()  # a bug, not bad input: keep the trace
         try:
-            failure.parent.mkdir(parents=True, exist_ok=True)
-            failure.write_text(message + "\n" + details)
+            write_text(failure, message + "\n" + details)
             unfinished.unlink(missing_ok=True)
         except OSError as unwritable:  # e.g. the disk is full: the marker stays, and the sweep counts the job as failed
             message += f" (and its error.txt could not be written: {error_message(unwritable)})"

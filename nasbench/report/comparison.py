@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench.io import write_text as _atomic_text
+from nasbench.io import write_json, write_text
 from nasbench.provenance import provenance_line, report_provenance
-from nasbench.report._format import markdown_table as _markdown, pyplot as _plt
+from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.report.collect import DEDUP, Collection, ReportError, collect, mean_se_over_runs, regret_on_grid
 from nasbench.report.effects import anytime_times, detectable_difference, effect_sizes, power_line
 
@@ -136,7 +136,7 @@ def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: s
 
     Bands are one standard error. Returns whether the second panel was drawn.
     """
-    plt = _plt()
+    plt = pyplot()
     labels = grid_frame.index.get_level_values("label").unique()
     relative = baseline in labels and len(labels) > 1
     fig, axes = plt.subplots(1, 2 if relative else 1, figsize=(14 if relative else 8, 5.5), dpi=120, squeeze=False)
@@ -201,8 +201,7 @@ def plot_regret(grid_frame: pd.DataFrame, grid: np.ndarray, path: Path, title: s
         ax.grid(True, which="both", alpha=0.3)  # the styles are the left panel's legend
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
     return relative
 
 
@@ -220,7 +219,7 @@ def average_ranks(grid_frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_ranks(ranks: pd.DataFrame, grid: np.ndarray, path: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     styles = strategy_styles(ranks.index)
     for label, row in ranks.iterrows():
@@ -233,12 +232,11 @@ def plot_ranks(ranks: pd.DataFrame, grid: np.ndarray, path: Path) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_final(runs: pd.DataFrame, order: list[str], optimum: float, path: Path, optimum_label: str = "optimum") -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     data = [100 * runs.loc[runs["label"] == l, "final_test"].dropna().to_numpy() for l in order]
     ax.boxplot(data, showmeans=True)
@@ -249,8 +247,7 @@ def plot_final(runs: pd.DataFrame, order: list[str], optimum: float, path: Path,
     ax.set_ylabel("final test accuracy of the incumbent (%)")
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def critical_difference(wide_test: pd.DataFrame, path: Path | None, order: str = "descending") -> dict[str, Any]:
@@ -273,7 +270,7 @@ def critical_difference(wide_test: pd.DataFrame, path: Path | None, order: str =
         return {"skipped": f"autorank needs at least 5 seeds that every strategy ran; this sweep has {seeds}"}
     from autorank import autorank, plot_stats
 
-    plt = _plt()
+    plt = pyplot()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         try:
@@ -284,7 +281,7 @@ def critical_difference(wide_test: pd.DataFrame, path: Path | None, order: str =
         if ax is not None:
             fig = ax.get_figure()
             fig.set_size_inches(8, max(2.5, 0.4 * groups + 1.5))
-            fig.savefig(path, dpi=120, bbox_inches="tight")  # autorank writes the labels outside the axes
+            save_figure(fig, path, dpi=120, bbox_inches="tight")  # autorank writes the labels outside the axes
         plt.close("all")
     if result.omnibus != "friedman" or result.cd is None:
         return {"skipped": f"autorank ran its {result.omnibus} test (p = {float(result.pvalue):.3g}) with no critical "
@@ -446,7 +443,7 @@ def anytime_regret(collection: Collection) -> tuple[pd.Series | None, str]:
 
 def plot_effects(effects: pd.DataFrame, baseline: str, path: Path, what: str, scale: float, unit: str) -> None:
     """Forest plot: each strategy's mean ``what`` with its 95% interval and, where the baseline ran, the difference to it."""
-    plt = _plt()
+    plt = pyplot()
     order = list(effects.index)
     relative = effects["difference"].notna().any()
     fig, axes = plt.subplots(1, 2 if relative else 1, figsize=(13 if relative else 7, 1.6 + 0.42 * len(order)), dpi=120,
@@ -476,8 +473,7 @@ def plot_effects(effects: pd.DataFrame, baseline: str, path: Path, what: str, sc
         ax.grid(True, axis="x", alpha=0.3)
     axes[0][0].set_yticks(y, order)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def effects_markdown(effects: pd.DataFrame, baseline: str, what: str, scale: float, unit: str, decimals: int) -> str:
@@ -497,7 +493,7 @@ def effects_markdown(effects: pd.DataFrame, baseline: str, what: str, scale: flo
                 cells["seeds paired"] = ""
         cells[f"anytime {what}{unit} [95% CI]"] = interval(row, "anytime", scale, decimals)
         rows.append(cells)
-    return _markdown(pd.DataFrame(rows))
+    return markdown_table(pd.DataFrame(rows))
 
 
 def effects_csv(effects: pd.DataFrame, scale: float) -> pd.DataFrame:
@@ -558,11 +554,11 @@ def write_report(
     trajectory[["incumbent_valid", "incumbent_test", "regret"]] *= PERCENT
     percent_table = table.copy()
     percent_table[["test_mean", "test_std", "test_se", "test_best", "regret_mean", "regret_se"]] *= PERCENT
-    _atomic_text(out / "runs.csv", percent_runs.to_csv(index=False))
-    _atomic_text(out / "incumbent_trajectory.csv", trajectory.to_csv(index=False))
-    _atomic_text(out / "final.csv", percent_table.to_csv())
-    _atomic_text(out / "effects.csv", effects_csv(effects, PERCENT).to_csv())
-    _atomic_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
+    write_text(out / "runs.csv", percent_runs.to_csv(index=False))
+    write_text(out / "incumbent_trajectory.csv", trajectory.to_csv(index=False))
+    write_text(out / "final.csv", percent_table.to_csv())
+    write_text(out / "effects.csv", effects_csv(effects, PERCENT).to_csv())
+    write_text(out / "wilcoxon_holm.csv", tests.to_csv(index=False))
     pairs = len(tests)
     power_text = power_line(power, "final regret", PERCENT, " points", pairs)
     summary = {
@@ -581,7 +577,7 @@ def write_report(
         **({"parallel": parallel_summary} if parallel_lines else {}),
         "provenance": report_provenance(**collection.provenance),
     }
-    _atomic_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    write_json(out / "summary.json", summary)
 
     shown = percent_table.reset_index()
     if constrained:
@@ -654,7 +650,7 @@ def write_report(
         "",
         "## Final performance",
         "",
-        _markdown(shown.rename(columns={"label": "strategy"}), ".2f"),
+        markdown_table(shown.rename(columns={"label": "strategy"}), ".2f"),
         "",
         "![final test accuracy](final_test.png)",
         "",
@@ -665,7 +661,7 @@ def write_report(
     lines += ["", "Tables: `effects.csv`, `final.csv`, `wilcoxon_holm.csv`, `runs.csv`, `incumbent_trajectory.csv` "
               "(every change of incumbent); all numbers in `summary.json`.",
               "", provenance_line(summary["provenance"]), ""]
-    _atomic_text(out / "README.md", "\n".join(lines))
+    write_text(out / "README.md", "\n".join(lines))
     return out
 
 
@@ -674,7 +670,7 @@ def statistics_markdown(tests: pd.DataFrame, cd: dict[str, Any], tested: str, ra
     lines = [
         f"## Pairwise Wilcoxon signed-rank tests on final {tested} (Holm-corrected)",
         "",
-        _markdown(tests, ".3g") if len(tests) else "Left out: a pairwise test needs at least two strategies; this sweep has one.",
+        markdown_table(tests, ".3g") if len(tests) else "Left out: a pairwise test needs at least two strategies; this sweep has one.",
         "",
         *([f"`median_diff`: median over the seeds both ran of a's final {tested} minus b's ({unit}); `p` is "
            "uncorrected, `p_holm` Holm-corrected over all pairs, `significant` means `p_holm` < 0.05.", ""] if len(tests) else []),

@@ -20,7 +20,7 @@ import pandas as pd
 
 from nasbench.io import write_json, write_text
 from nasbench.provenance import describe_benchmark, provenance_line, report_provenance
-from nasbench.report._format import markdown_table, pyplot
+from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.report.collect import ReportError, collect, mean_se_over_runs, regret_on_grid
 from nasbench.report.comparison import plural
 
@@ -71,8 +71,7 @@ def plot_overlays(grid: np.ndarray, table: tuple, surrogate: tuple, labels: list
     fig.supxlabel("simulated training time (s, log scale)")
     fig.supylabel("regret of test accuracy (points)")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_tau(grid: np.ndarray, tau: np.ndarray, path: Path) -> None:
@@ -87,8 +86,7 @@ def plot_tau(grid: np.ndarray, tau: np.ndarray, path: Path) -> None:
     ax.set_title("Do table and surrogate rank the strategies alike?")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_fidelity_report(

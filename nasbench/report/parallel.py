@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench.io import write_text
+from nasbench.io import finite, write_text
 from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.report.collect import Collection, mean_se_over_runs, regret_on_grid
 from nasbench.report.comparison import PERCENT
@@ -196,7 +196,7 @@ def equal_work_markdown(table: pd.DataFrame) -> str:
     fewest = counts[0]
     header = ["strategy", "worker-seconds", *[f"regret, {workers_text(int(c))}" for c in counts],
               *[f"x{c} minus x{fewest}" for c in counts if c != fewest]]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    body = []
     for (group, level), rows in table.groupby(["strategy", "worker_seconds"], sort=True):
         rows = rows.set_index("workers")
         cells = [group, f"{level:,.0f}"]
@@ -206,8 +206,8 @@ def equal_work_markdown(table: pd.DataFrame) -> str:
         for c in counts[1:]:
             ok = c in rows.index and np.isfinite(rows.loc[c, "difference"])
             cells.append(f"{100 * rows.loc[c, 'difference']:+.3f} ({100 * rows.loc[c, 'difference_se']:.3f})" if ok else "")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append(cells)
+    return markdown_table(pd.DataFrame(body, columns=header))
 
 
 def utilisation(collection: Collection) -> pd.DataFrame:
@@ -319,7 +319,7 @@ def speedup_markdown(table: pd.DataFrame) -> str:
     fewest = counts[0]
     header = ["strategy", "target regret", *[f"time, {workers_text(int(c))}" for c in counts],
               *[f"speed-up x{c}" for c in counts if c != fewest]]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    body = []
     for (group, fraction), rows in table.groupby(["strategy", "target_fraction"], sort=True):
         rows = rows.set_index("workers")
         cells = [group, f"{100 * rows['target_regret'].iloc[0]:.3f}"]
@@ -335,8 +335,8 @@ def speedup_markdown(table: pd.DataFrame) -> str:
             if np.isfinite(rows.loc[c, "speedup_low"]):
                 cell += f" ({rows.loc[c, 'speedup_low']:.1f}-{rows.loc[c, 'speedup_high']:.1f})"
             cells.append(cell)
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append(cells)
+    return markdown_table(pd.DataFrame(body, columns=header))
 
 
 def findings(table: pd.DataFrame, usage: pd.DataFrame, baseline: str = BASELINE) -> list[str]:
@@ -489,7 +489,7 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
         "evaluation would not finish within the budget, and a run that ends early (it proposed only duplicates, "
         "say) idles them from then on; `ended early` counts those runs.",
         "",
-        _markdown(usage_shown),
+        markdown_table(usage_shown, ".1f"),
         "",
         "Tables: `speedup.csv`, `equal_work.csv`, `utilisation.csv`.",
         "",
@@ -504,9 +504,4 @@ def write_parallel(collection: Collection, out: Path, baseline: str = BASELINE) 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """``frame``'s rows for JSON: a number that is not finite is ``None``."""
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-            for row in frame.to_dict(orient="records")]
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    return markdown_table(frame, ".1f")
+    return finite(frame.to_dict(orient="records"))

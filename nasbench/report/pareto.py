@@ -22,7 +22,7 @@ import pandas as pd
 
 from nasbench.io import write_json, write_text
 from nasbench.provenance import provenance_line, report_provenance, runs_provenance
-from nasbench.report._format import markdown_table, pyplot
+from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.report.collect import (
     Collection,
     ReportError,
@@ -239,8 +239,7 @@ def plot_fronts(collection: ParetoCollection, medians: pd.DataFrame, path: Path)
         "hollow: members dominated by ground truth)", fontsize=9,
     )
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float, path: Path, title: str) -> None:
@@ -261,8 +260,7 @@ def plot_hypervolume(grid_frame: pd.DataFrame, grid: np.ndarray, optimum: float,
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_final_hv(runs: pd.DataFrame, order: list[str], optimum: float, path: Path) -> None:
@@ -275,8 +273,7 @@ def plot_final_hv(runs: pd.DataFrame, order: list[str], optimum: float, path: Pa
     ax.set_ylabel("final hypervolume, by ground truth")
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------- the report

@@ -16,7 +16,7 @@ import pandas as pd
 
 from nasbench.io import finite, write_json, write_text
 from nasbench.provenance import provenance_line, report_provenance
-from nasbench.report._format import markdown_table, pyplot
+from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.surrogate.model import Surrogate, SurrogateError
 from nasbench.surrogate.quality import (
     DEFAULT_FRACTIONS, evaluate, feature_importance, fraction_study, noise_check, oracle_ceiling, regression_metrics,
@@ -56,8 +56,7 @@ def plot_scatter(model: Surrogate, bench: Benchmark, classes: np.ndarray, path: 
     axes[2].set_title("seed noise", fontsize=9)
     fig.suptitle(f"Surrogate on {len(classes)} held-out test classes")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_fractions(frame: pd.DataFrame, path: Path, ceiling: dict[str, dict[str, float]] | None = None) -> None:
@@ -85,8 +84,7 @@ def plot_fractions(frame: pd.DataFrame, path: Path, ceiling: dict[str, dict[str,
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def write_report(

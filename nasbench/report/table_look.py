@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench.io import write_json, write_text
+from nasbench.io import finite, write_json, write_text
 from nasbench.provenance import describe_benchmark, provenance_line, report_provenance, sha256_file
-from nasbench.report._format import pyplot
+from nasbench.report._format import pyplot, save_figure
 
 
 def class_frame(bench) -> pd.DataFrame:
@@ -108,7 +108,8 @@ def plot_accuracy_histogram(accuracy: np.ndarray, num_classes: int, path: Path, 
     whole.set_title(f"Full range: all {len(accuracy):,} of {num_classes:,} classes", fontsize=10)
     whole.legend(fontsize=8, loc="upper left")
     whole.grid(True, axis="y", alpha=0.3)
-    fig.tight_layout(); fig.savefig(path); plt.close(fig)
+    fig.tight_layout()
+    save_figure(fig, path)
     return {"low": low, "high": high, "classes": inside}
 
 
@@ -173,7 +174,8 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         ax.set_xlabel(f"{cost} ({unit}, log scale)")
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("final test accuracy (%)")
-    fig.tight_layout(); fig.savefig(out / "accuracy_vs_costs.png"); plt.close(fig)
+    fig.tight_layout()
+    save_figure(fig, out / "accuracy_vs_costs.png")
 
     if len(noisy) >= 3:
         fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
@@ -181,7 +183,8 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
         ax.set_xlabel("final valid accuracy (%, mean over seeds)")
         ax.set_ylabel("std over seeds (percentage points)")
         ax.grid(True, alpha=0.3)
-        fig.tight_layout(); fig.savefig(out / "seed_noise.png"); plt.close(fig)
+        fig.tight_layout()
+        save_figure(fig, out / "seed_noise.png")
 
     fig, axes = plt.subplots(1, 2 if early_epoch else 1, figsize=(11 if early_epoch else 5.5, 4), dpi=120, squeeze=False)
     axes = axes[0]
@@ -196,7 +199,8 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     axes[-1].set_title(f"Spearman {stats['spearman_valid_test']:.3f}")
     for ax in axes:
         ax.grid(True, alpha=0.3)
-    fig.tight_layout(); fig.savefig(out / "early_and_valid_test.png"); plt.close(fig)
+    fig.tight_layout()
+    save_figure(fig, out / "early_and_valid_test.png")
 
     space = bench.space
     decisions = space.all_decisions[frame["class_id"].map(dict(enumerate(bench.representatives))).to_numpy()]
@@ -211,14 +215,15 @@ def write_table_report(bench, out_dir: str | Path) -> Path:
     ax.set_xticks(x, names, rotation=20, ha="right")
     ax.set_ylabel("share of edges")
     ax.legend(fontsize=8)
-    fig.tight_layout(); fig.savefig(out / "top_ops.png"); plt.close(fig)
+    fig.tight_layout()
+    save_figure(fig, out / "top_ops.png")
     stats["top5_op_share"] = dict(zip(names, np.round(among_top, 4).tolist()))
     stats["all_op_share"] = dict(zip(names, np.round(overall, 4).tolist()))
 
     write_text(out / "classes.csv", frame.to_csv(index=False))
     if not bench.complete:
         stats["classes_trained_ahead_of_order"] = classes_ahead_of_order(bench)
-    stats = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in stats.items()}  # strict JSON
+    stats = finite(stats)  # strict JSON
     source = Path(str(bench.path)) if bench.path is not None else None
     provenance = report_provenance(table={**describe_benchmark(bench),
                                           "sha256": sha256_file(source) if source and source.is_file() else None})

@@ -10,11 +10,10 @@ start, result and completion).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from nasbench.compat.synetune import compare_with_simulator
-from nasbench.io import write_text
+from nasbench.io import write_json, write_text
 from nasbench.provenance import report_provenance, short
 
 OUT = Path(__file__).resolve().parent
@@ -26,7 +25,7 @@ def main() -> None:
     import syne_tune
 
     provenance = {**report_provenance(syne_tune=syne_tune.__version__), "command": "python reports/parallel/synetune_check.py"}
-    write_text(OUT / "synetune_check.json", json.dumps({"checks": checks, "provenance": provenance}, indent=1) + "\n")
+    write_json(OUT / "synetune_check.json", {"checks": checks, "provenance": provenance}, sort_keys=False)
     lines = [
         "# Simulated workers against syne-tune's simulator",
         "",
