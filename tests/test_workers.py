@@ -324,11 +324,26 @@ def test_compare_refuses_bad_worker_lists(tiny_table, tmp_path, cli, override, m
     assert not (tmp_path / "runs").exists()
 
 
-def test_compare_over_worker_counts_reports_wall_clock_speed_ups(tiny_table, tmp_path, cli):
+@pytest.fixture
+def fixed_cost_table(tiny_table, tmp_path) -> Path:
+    """The tiny table with fixed epoch times: the simulated schedules then do not follow the build machine's load."""
+    import shutil
+
+    import h5py
+
+    path = tmp_path / "fixed-costs.h5"
+    shutil.copy(tiny_table, path)
+    with h5py.File(path, "r+") as f:
+        classes = len(f["cost/epoch_seconds"])
+        f["cost/epoch_seconds"][:] = 0.02 + 0.002 * ((7 * np.arange(classes)) % 9)
+    return path
+
+
+def test_compare_over_worker_counts_reports_wall_clock_speed_ups(fixed_cost_table, tmp_path, cli):
     import pandas as pd
 
     runs, rep = tmp_path / "runs", tmp_path / "rep"
-    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", "workers=[1,4]",
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={fixed_cost_table}", "workers=[1,4]",
                               "strategies=[random,rea,hyperband]", "seeds=6", "skip_duplicates=[false]", "budget.seconds=2",
                               f"runs_dir={runs}", f"out={rep}", f"hydra.run.dir={tmp_path / 'h'}", "progress=false")
     assert code == 0, err
