@@ -42,6 +42,20 @@ class Evaluation:
         return self.class_id, self.epoch
 
 
+
+def final_summary(rows: Sequence[Mapping[str, Any]], space) -> dict[str, Any] | None:
+    """A run's ``final`` entry from its last trajectory row: the incumbent and its regret (None for no rows)."""
+    if not rows:
+        return None
+    final = rows[-1]
+    return {
+        "incumbent_index": final["incumbent_index"],
+        "incumbent_arch_str": space[final["incumbent_index"]].arch_str,
+        "incumbent_valid": final["incumbent_valid"],
+        "incumbent_test": final["incumbent_test"],
+        "regret": final["regret"],
+    }
+
 class Ledger:
     """The books of one search of ``strategy`` on ``benchmark`` under ``budget`` (see :func:`~nasbench.search.runner.run_search`)."""
 
@@ -259,14 +273,7 @@ class Ledger:
                 f"budget.seconds={self.budget.seconds:g} ran out before the first evaluation: it costs {cost:.3g} "
                 f"simulated s (epoch {epoch}; the cheapest architecture costs {cheapest:.3g} s); raise budget.seconds"
             )
-        final = rows[-1] if rows else None
-        summary = None if final is None else {
-            "incumbent_index": final["incumbent_index"],
-            "incumbent_arch_str": self.space[final["incumbent_index"]].arch_str,
-            "incumbent_valid": final["incumbent_valid"],
-            "incumbent_test": final["incumbent_test"],
-            "regret": final["regret"],
-        }
+        summary = final_summary(rows, self.space)
         if self.objectives:
             self.multiobjective["front"] = self.front.summary(self.space)
             if summary is not None:  # the front now, which a duplicate after the last evaluation may have changed

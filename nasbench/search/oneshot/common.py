@@ -35,6 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from nasbench.search.base import BaseStrategy, positive_float, positive_int
+from nasbench.search.ledger import final_summary
 from nasbench.search.runner import Budget, BudgetTooSmall
 from nasbench.space.base import Arch
 from nasbench.table.store import TableError
@@ -258,14 +259,7 @@ class OneShotRun:
 
     def result(self, stop_reason: str, state: dict[str, Any]) -> dict[str, Any]:
         """The run in :func:`~nasbench.search.runner.run_search`'s result format."""
-        final = self.rows[-1] if self.rows else None
-        summary = None if final is None else {
-            "incumbent_index": final["incumbent_index"],
-            "incumbent_arch_str": self.space[final["incumbent_index"]].arch_str,
-            "incumbent_valid": final["incumbent_valid"],
-            "incumbent_test": final["incumbent_test"],
-            "regret": final["regret"],
-        }
+        summary = final_summary(self.rows, self.space)
         return {
             "stop_reason": stop_reason,
             "supernet_diverged_epoch": self.diverged_epoch,

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nasbench.search.base import MultiObjectiveStrategy, Observation, Trial, positive_int, unit_float
+from nasbench.search.base import MultiObjectiveStrategy, Observation, Trial, unit_float
+from nasbench.search.strategies.regularized_evolution import RegularizedEvolution
 from nasbench.space.base import Arch
 
 
@@ -40,18 +41,11 @@ class ScalarisedREA(MultiObjectiveStrategy):
     name = "rea_scalarised"
 
     @dataclass(frozen=True)
-    class Options:
-        population_size: int = 10
-        sample_size: int = 3  # tournament size
-        crossover_prob: float = 0.0
+    class Options(RegularizedEvolution.Options):  # REA's population, tournament and crossover, and:
         rho: float = 0.05  # weight of the augmentation term of the Chebyshev scalarisation
 
         def __post_init__(self):
-            positive_int("population_size", self.population_size)
-            positive_int("sample_size", self.sample_size)
-            if self.sample_size > self.population_size:
-                raise ValueError(f"sample_size ({self.sample_size}) must be <= population_size ({self.population_size})")
-            unit_float("crossover_prob", self.crossover_prob)
+            super().__post_init__()
             unit_float("rho", self.rho)
 
     def reset(self) -> None:
