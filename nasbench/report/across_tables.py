@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench.io import write_text
+from nasbench.io import write_json, write_text
 from nasbench.provenance import distinct, provenance_line, report_provenance
 from nasbench.report._format import markdown_table, pyplot, save_figure
 from nasbench.report.collect import ReportError, collect
@@ -66,8 +66,8 @@ def plot_ranks(frame: pd.DataFrame, names: list[str], friedman: dict[str, Any], 
     for i, name in enumerate(names):
         ax.scatter(frame[f"rank_{name}"], y, color=colours[i % 10], marker=markers[i % len(markers)], s=40, zorder=3,
                    label=f"on {name} ({plural(int(frame[f'seeds_{name}'].iloc[0]), 'seed')})")
-    ax.hlines(y, frame[[f"rank_{n}" for n in names]].min(axis=1), frame[[f"rank_{n}" for n in names]].max(axis=1),
-              color="0.6", lw=1, zorder=2)
+    per_table = frame[[f"rank_{n}" for n in names]]
+    ax.hlines(y, per_table.min(axis=1), per_table.max(axis=1), color="0.6", lw=1, zorder=2)
     ax.scatter(frame["mean_rank"], y, color="k", marker="|", s=400, lw=2.5, zorder=4, label="mean across tables")
     if "critical_difference" in friedman:  # Nemenyi's critical difference, drawn from the best mean rank
         best, cd = float(frame["mean_rank"].iloc[0]), friedman["critical_difference"]
@@ -146,7 +146,7 @@ def write_across_tables(tables: list[tuple[str, str | Path, list[Path] | None]],
         "findings": findings,
         "provenance": provenance,
     }
-    write_text(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    write_json(out / "summary.json", summary)
 
     shown = frame.reset_index()[["strategy", "mean_rank", *[f"rank_{n}" for n in names], *[f"regret_{n}" for n in names]]]
     shown.columns = ["strategy", "mean rank across tables", *[f"rank on `{n}`" for n in names],
