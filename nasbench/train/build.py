@@ -33,7 +33,7 @@ import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -150,6 +150,276 @@ def _holding_output_lock(build: Callable[..., Path]) -> Callable[..., Path]:
     return locked
 
 
+def check_arguments(
+    space: SearchSpace, recipe: Recipe, seeds: Sequence[int], workers: int, threads_per_worker: int, device: str,
+    shard: int, num_shards: int, max_entries: int | None, max_classes: int | None, costs_pass: str,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Raise ``ValueError`` for a build option out of range, naming what is valid (see :func:`run_build`)."""
+    if costs_pass not in ("auto", "now", "off"):
+        raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
+    if not 0 <= shard < num_shards:
+        raise ValueError(f"shard must be in 0..num_shards-1 = 0..{num_shards - 1}, got {shard}")
+    if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, (int, np.integer)) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of distinct integers >= 0, got {list(seeds)}")
+    if max_classes is not None and max_classes < 1:
+        raise ValueError(f"max_classes must be >= 1 or null (all classes), got {max_classes}")
+    if max_entries is not None and max_entries < 0:
+        raise ValueError(f"max_entries must be >= 0 or null (no limit), got {max_entries}")
+    if workers < 0 or threads_per_worker < 1:
+        raise ValueError("workers must be >= 0 (0 trains in this process) and threads_per_worker >= 1")
+    if recipe.archs_per_step is not None and space.kind != "cell":
+        raise ValueError(f"train.archs_per_step trains architectures of a cell space together; space {space.kind!r} "
+                         "is not one: use train=stacked or train=default")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device} asked for, but torch sees no CUDA device; valid here: cpu")
+        if recipe.archs_per_step is None:
+            log(f"note: device={device} with a recipe that trains one architecture per job; train=gpu trains "
+                "train.archs_per_step architectures per step, which is what a GPU is fast at")
+
+
+def build_attrs(
+    space: SearchSpace, recipe: Recipe, dataset: DatasetConfig, data: Splits, key: dict, fingerprint: str, *,
+    workers: int, threads_per_worker: int, device: str, shard: int, num_shards: int, config_yaml: str,
+) -> dict:
+    """The provenance a build writes into its table's attributes: what was built, with what code, on what machine."""
+    return {
+        "build_key": json.dumps(key, sort_keys=True),
+        "space": json.dumps(space.config()),
+        "space_signature": space.signature,
+        "recipe": json.dumps(recipe.to_dict()),
+        "dataset": json.dumps(dataset.to_dict()),
+        "dataset_fingerprint": data.fingerprint,
+        "seeds": json.dumps([int(s) for s in key["seeds"]]),
+        "config": config_yaml,
+        "package_version": library_versions()["nasbench"],
+        "git_commit": git_commit(),
+        "versions": json.dumps(library_versions()),
+        # torch_threads: what each training process uses (the workers set it), not this process's default
+        "machine": json.dumps({**machine_description(), "float_fingerprint": fingerprint,
+                               "torch_threads": threads_per_worker, "cpu_count": os.cpu_count(),
+                               "workers": workers, "device": device, "threads_per_worker": threads_per_worker}),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "shard": shard,
+        "num_shards": num_shards,
+    }
+
+
+def adopt_timing(table: TableData, path: Path, timing: TimingConfig, device: str, threads_per_worker: int) -> None:
+    """Record how this build times classes; a table already timed another way is a :class:`TableError`."""
+    timing_attr = json.dumps({**asdict(timing), "clock": "wall" if device.startswith("cuda") else "process CPU",
+                              "device": device, "threads": threads_per_worker})
+    if np.isfinite(table.epoch_seconds).any() and table.attrs.get("timing") not in (None, timing_attr):
+        raise TableError(
+            f"{path}: its classes were timed with {table.attrs['timing']}, this build asks for {timing_attr}; "
+            "resume with the same timing, device and threads_per_worker"
+        )
+    table.attrs["timing"] = timing_attr
+
+
+def check_setup(path: Path, history: list[dict], allow_other_setup: bool, log: Callable[[str], None]) -> None:
+    """Refuse (unless ``allow_other_setup``) to add entries of this run's setup to a table trained on another.
+
+    ``history[-1]`` is this run. Entries trained on setups that cannot be told apart
+    (older runs without a float fingerprint) are only noted.
+    """
+    this = history[-1]
+    conflicting = list(dict.fromkeys(describe_setup(run) for run in history[:-1] if same_setup(run, this) is False))
+    if conflicting and not allow_other_setup:
+        raise TableError(
+            f"{path} was trained on {'; '.join(conflicting)}, this machine is {describe_setup(this)}: entries of "
+            "both would not re-run bit for bit on one machine; resume on a matching machine, or pass allow_other_setup=true "
+            "(each entry records the run that trained it)")
+    others = other_setups(history[:-1], this)
+    if others:
+        log(f"{path}: note: earlier runs trained on {'; '.join(others)}; entries trained on different setups "
+            "do not re-run bit for bit on one machine (nasbench-verify checks those of this machine's)")
+
+
+@dataclass
+class BuildPlan:
+    """Which entries one run of one shard trains and times, in the order it runs them."""
+
+    mine: list[tuple[int, int]]  # this shard's (class, seed position) entries, trained or not
+    everything: list[tuple[int, int]]  # the shard's entries of the whole table (``max_classes`` and ``only`` aside)
+    timed_here: list[int]  # the classes this shard times: those whose first seed it trains
+    train_jobs: list  # the training jobs of this run (entries, stacked classes or unions)
+    jobs: list  # train_jobs with a timing job before each untimed class
+
+    @property
+    def shard_classes(self) -> list[int]:
+        return [c for c, s in self.mine if s == 0]
+
+
+def plan_jobs(
+    space: SearchSpace, recipe: Recipe, num_seeds: int, table: TableData, shard: int = 0, num_shards: int = 1,
+    max_classes: int | None = None, max_entries: int | None = None, only: Sequence[Any] | None = None,
+    priority: Sequence[Any] = (),
+) -> BuildPlan:
+    """The :class:`BuildPlan` of a run: the shard's entries that ``table`` lacks, as jobs of ``recipe``."""
+    stacked = recipe.stack_seeds
+    mine = job_order(space.num_classes, num_seeds, shard, num_shards, max_classes, stacked)
+    if only is not None:
+        chosen = {int(space.parse(arch).class_id) for arch in only}
+        if not chosen:
+            raise ValueError("classes_file lists no architecture; give one per line")
+        mine = [job for job in mine if job[0] in chosen]
+    train_jobs = prioritise([j for j in mine if not table.entries["done"][j]], space, priority)
+    if max_entries is not None:
+        train_jobs = train_jobs[:max_entries]
+    if stacked:  # a class's seeds train together: max_entries rounds up to whole classes
+        train_jobs = stack_jobs(train_jobs)
+    if recipe.archs_per_step is not None:  # and archs_per_step classes in one union network
+        train_jobs = union_jobs(train_jobs, recipe.archs_per_step)
+    everything = job_order(space.num_classes, num_seeds, shard, num_shards, stacked=stacked)
+    timed_here = [c for c, s in everything if s == 0]  # the shard that trains a class's first seed times it
+    return BuildPlan(mine, everything, timed_here, train_jobs, with_timing(train_jobs, timed_here, table))
+
+
+class _BuildRun:
+    """One run of :func:`run_build` once its table is open: runs the plan's jobs, checkpoints, runs costs passes.
+
+    Whatever ends it (done, Ctrl-C, SIGTERM, a failed job, a killed worker),
+    :meth:`run` saves finished work before the worker pool shuts down, since the
+    pool's shutdown waits for running jobs.
+    """
+
+    def __init__(self, path: Path, table: TableData, plan: BuildPlan, space: SearchSpace, recipe: Recipe,
+                 dataset: DatasetConfig, seeds: Sequence[int], *, workers: int, threads_per_worker: int, device: str,
+                 timing: TimingConfig, costs_pass: str, checkpoint_seconds: float, progress: bool,
+                 log: Callable[[str], None]):
+        self.path, self.table, self.plan = path, table, plan
+        self.space, self.recipe, self.dataset, self.seeds = space, recipe, dataset, seeds
+        self.workers, self.threads_per_worker, self.device, self.timing = workers, threads_per_worker, device, timing
+        self.costs_pass, self.checkpoint_seconds, self.progress, self.log = costs_pass, checkpoint_seconds, progress, log
+        self.history = json.loads(table.attrs["build_history"])
+        self.run_id = self.history[-1]["run"]
+        self.started = time.monotonic()
+        self.last_checkpoint = self.started
+        self.seconds_before = float(table.attrs["build_seconds"])
+        self.pool = None
+        self.pending: dict[Any, Any] = {}
+        self.bar = progress_bar(len(plan.jobs), progress, path.name)
+        # no job of a later seed yet: with costs_pass=auto, the first seed's pass is checked there
+        self.before_later_seeds = costs_pass == "auto"
+
+    def checkpoint(self) -> None:
+        table, plan = self.table, self.plan
+        table.attrs["complete"] = bool(all(table.entries["done"][j] for j in plan.everything)
+                                       and np.isfinite(table.epoch_seconds[plan.timed_here]).all())
+        table.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        elapsed = time.monotonic() - self.started
+        table.attrs["build_seconds"] = self.seconds_before + elapsed
+        self.history[-1]["seconds"] = elapsed
+        table.attrs["build_history"] = json.dumps(self.history)
+        table.attrs["validity"] = json.dumps(validity_stats(table))
+        write_table(self.path, table)
+
+    def checkpoint_if_due(self) -> None:
+        if time.monotonic() - self.last_checkpoint > self.checkpoint_seconds:
+            self.checkpoint()
+            self.last_checkpoint = time.monotonic()
+
+    def final_checkpoint(self) -> bool:
+        """Checkpoint until a write completes; whether an interrupt arrived meanwhile."""
+        interrupted = False
+        while True:
+            try:
+                self.checkpoint()
+                return interrupted
+            except KeyboardInterrupt:  # a Ctrl-C or SIGTERM mid-write: the write was discarded, write again
+                interrupted = True
+
+    def store(self, job: Any, result: Any) -> None:
+        store_result(self.table, job, result, self.run_id)
+        self.bar.update(1)
+
+    def costs_pass_due(self) -> bool:
+        return costs_pass_due(self.table, self.plan.shard_classes, self.plan.mine)
+
+    def run_costs_pass(self) -> None:
+        """Re-measure the costs of every trained class (see :func:`measure_costs`), then checkpoint."""
+        if self.pool is None and self.workers > 0:
+            self.pool = worker_pool(self.workers, self.space, self.dataset, self.threads_per_worker)
+        # (with workers=0 this process was set up as the worker before training)
+        table = self.table
+        trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
+        self.checkpoint()  # the pass takes a while: what is trained is on disk first
+        self.log(f"{self.path}: costs pass: re-measuring the epoch time of {len(trained)} classes and the latency of "
+                 f"their {int(table.entries['done'][trained].sum())} entries in one sitting")
+        measure_costs(table, self.space, self.recipe, self.seeds, trained, self.pool, self.workers, self.device,
+                      self.timing, self.progress, self.path.name)
+        self.checkpoint()
+
+    def at_seed_boundary(self, job: Any) -> bool:
+        """Whether ``job`` is this run's first job of a later seed (jobs are seed-major), where a pass may be due."""
+        if not self.before_later_seeds or job[1] in (TIMING, 0, STACK, UNION):
+            return False
+        self.before_later_seeds = False
+        return True
+
+    def job_arguments(self, job: Any) -> tuple:
+        """What :func:`run_job` takes for ``job``."""
+        return (job_decisions(self.space, job), asdict(self.recipe), job_seed(self.seeds, job), self.device,
+                asdict(self.timing))
+
+    def run_here(self) -> None:
+        """Run every job in this process (``workers=0``)."""
+        load_worker(self.space.config(), self.dataset.to_dict(), self.threads_per_worker)
+        for job in self.plan.jobs:
+            if self.at_seed_boundary(job) and self.costs_pass_due():
+                self.run_costs_pass()
+            self.store(job, run_job(*self.job_arguments(job)))
+            self.checkpoint_if_due()
+
+    def run_in_pool(self) -> None:
+        """Run the jobs in ``workers`` processes, two queued per worker."""
+        self.pool = worker_pool(self.workers, self.space, self.dataset, self.threads_per_worker)
+        queue = iter(self.plan.jobs)
+        while True:
+            while len(self.pending) < 2 * self.workers:
+                job = next(queue, None)
+                if job is None:
+                    break
+                if self.at_seed_boundary(job):
+                    # the first seed's jobs finish first: then every class may have a seed, and its costs pass is due
+                    for future in wait(self.pending).done:
+                        self.store(self.pending.pop(future), future.result())
+                    if self.costs_pass_due():
+                        self.run_costs_pass()
+                        self.last_checkpoint = time.monotonic()
+                self.pending[self.pool.submit(run_job, *self.job_arguments(job))] = job
+            if not self.pending:
+                break
+            finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                self.store(self.pending.pop(future), future.result())
+            self.checkpoint_if_due()
+
+    def run(self) -> None:
+        try:
+            if self.workers == 0:
+                self.run_here()
+            else:
+                self.run_in_pool()
+            if self.costs_pass == "now" or (self.costs_pass == "auto" and self.costs_pass_due()):
+                self.bar.close()
+                self.run_costs_pass()
+        finally:
+            for future, job in self.pending.items():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    store_result(self.table, job, future.result(), self.run_id)
+            interrupted = self.final_checkpoint()
+            self.bar.close()
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+            if interrupted:
+                raise KeyboardInterrupt
+
+
 @_holding_output_lock
 def run_build(
     space: SearchSpace,
@@ -176,6 +446,12 @@ def run_build(
 ) -> Path:
     """Train the missing entries of this shard into ``output`` (or its shard file); returns the path.
 
+    ``workers``: training processes (0 trains in this process), each with
+    ``threads_per_worker`` torch threads. ``max_entries`` and ``max_classes`` cap
+    this run (a uniform subsample of classes); ``priority`` architectures (any
+    encoding) are trained first. ``checkpoint_seconds``: how often finished work is
+    written.
+
     ``only``: architectures (any encoding) whose classes alone are trained, e.g. a
     pilot's sample; the table is then partial by design (``complete`` stays false).
 
@@ -194,209 +470,30 @@ def run_build(
 
     The build holds the file's :func:`output_lock` throughout: a second build of the same file is refused.
     """
-    if costs_pass not in ("auto", "now", "off"):
-        raise ValueError(f"costs_pass must be auto, now or off, got {costs_pass!r}")
-    if not 0 <= shard < num_shards:
-        raise ValueError(f"shard must be in 0..num_shards-1 = 0..{num_shards - 1}, got {shard}")
-    if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, (int, np.integer)) and s >= 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty list of distinct integers >= 0, got {list(seeds)}")
-    if max_classes is not None and max_classes < 1:
-        raise ValueError(f"max_classes must be >= 1 or null (all classes), got {max_classes}")
-    if max_entries is not None and max_entries < 0:
-        raise ValueError(f"max_entries must be >= 0 or null (no limit), got {max_entries}")
-    if workers < 0 or threads_per_worker < 1:
-        raise ValueError("workers must be >= 0 (0 trains in this process) and threads_per_worker >= 1")
-    if recipe.archs_per_step is not None and space.kind != "cell":
-        raise ValueError(f"train.archs_per_step trains architectures of a cell space together; space {space.kind!r} "
-                         "is not one: use train=stacked or train=default")
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={device} asked for, but torch sees no CUDA device; valid here: cpu")
-        if recipe.archs_per_step is None:
-            log(f"note: device={device} with a recipe that trains one architecture per job; train=gpu trains "
-                "train.archs_per_step architectures per step, which is what a GPU is fast at")
+    check_arguments(space, recipe, seeds, workers, threads_per_worker, device, shard, num_shards, max_entries,
+                    max_classes, costs_pass, log)
     path = shard_path(Path(output), shard, num_shards)
     data: Splits = load_dataset(dataset)
     with torch_threads(threads_per_worker):  # the float order of the training processes
         fingerprint = float_fingerprint(space, data, recipe, device)
     key = build_key(space, recipe, dataset, data.fingerprint, seeds)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    attrs = {
-        "build_key": json.dumps(key, sort_keys=True),
-        "space": json.dumps(space.config()),
-        "space_signature": space.signature,
-        "recipe": json.dumps(recipe.to_dict()),
-        "dataset": json.dumps(dataset.to_dict()),
-        "dataset_fingerprint": data.fingerprint,
-        "seeds": json.dumps([int(s) for s in seeds]),
-        "config": config_yaml,
-        "package_version": library_versions()["nasbench"],
-        "git_commit": git_commit(),
-        "versions": json.dumps(library_versions()),
-        # torch_threads: what each training process uses (the workers set it), not this process's default
-        "machine": json.dumps({**machine_description(), "float_fingerprint": fingerprint,
-                               "torch_threads": threads_per_worker, "cpu_count": os.cpu_count(),
-                               "workers": workers, "device": device, "threads_per_worker": threads_per_worker}),
-        "created": now,
-        "shard": shard,
-        "num_shards": num_shards,
-    }
+    attrs = build_attrs(space, recipe, dataset, data, key, fingerprint, workers=workers,
+                        threads_per_worker=threads_per_worker, device=device, shard=shard, num_shards=num_shards,
+                        config_yaml=config_yaml)
     # A build killed mid-checkpoint (SIGKILL) leaves its temporary file; the table itself is intact.
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
     table = open_or_create(path, space, recipe, key, attrs)
     table.attrs.setdefault("build_seconds", 0.0)
-    timing_attr = json.dumps({**asdict(timing), "clock": "wall" if device.startswith("cuda") else "process CPU",
-                              "device": device, "threads": threads_per_worker})
-    if np.isfinite(table.epoch_seconds).any() and table.attrs.get("timing") not in (None, timing_attr):
-        raise TableError(
-            f"{path}: its classes were timed with {table.attrs['timing']}, this build asks for {timing_attr}; "
-            "resume with the same timing, device and threads_per_worker"
-        )
-    table.attrs["timing"] = timing_attr
-    stacked = recipe.stack_seeds
-    mine = job_order(space.num_classes, len(seeds), shard, num_shards, max_classes, stacked)
-    if only is not None:
-        chosen = {int(space.parse(arch).class_id) for arch in only}
-        if not chosen:
-            raise ValueError("classes_file lists no architecture; give one per line")
-        mine = [job for job in mine if job[0] in chosen]
-    train_jobs = prioritise([j for j in mine if not table.entries["done"][j]], space, priority)
-    if max_entries is not None:
-        train_jobs = train_jobs[:max_entries]
-    if stacked:  # a class's seeds train together: max_entries rounds up to whole classes
-        train_jobs = stack_jobs(train_jobs)
-    if recipe.archs_per_step is not None:  # and archs_per_step classes in one union network
-        train_jobs = union_jobs(train_jobs, recipe.archs_per_step)
-    everything = job_order(space.num_classes, len(seeds), shard, num_shards, stacked=stacked)
-    timed_here = [c for c, s in everything if s == 0]  # the shard that trains a class's first seed times it
-    jobs = with_timing(train_jobs, timed_here, table)
-    log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(train_jobs)} to train and "
-        f"{len(jobs) - len(train_jobs)} classes to time in this run (shard {shard} of {num_shards}: {len(mine)} entries)")
-
-    started = time.monotonic()
-    seconds_before = float(table.attrs["build_seconds"])
-
-    history = json.loads(table.attrs["build_history"])
-    others = other_setups(history[:-1], history[-1])
-    conflicting = list(dict.fromkeys(describe_setup(run) for run in history[:-1] if same_setup(run, history[-1]) is False))
-    if conflicting and not allow_other_setup:
-        raise TableError(
-            f"{path} was trained on {'; '.join(conflicting)}, this machine is {describe_setup(history[-1])}: entries of "
-            "both would not re-run bit for bit on one machine; resume on a matching machine, or pass allow_other_setup=true "
-            "(each entry records the run that trained it)")
-    if others:
-        log(f"{path}: note: earlier runs trained on {'; '.join(others)}; entries trained on different setups "
-            "do not re-run bit for bit on one machine (nasbench-verify checks those of this machine's)")
-    run_id = history[-1]["run"]
-
-    def checkpoint() -> None:
-        table.attrs["complete"] = bool(all(table.entries["done"][j] for j in everything)
-                                       and np.isfinite(table.epoch_seconds[timed_here]).all())
-        table.attrs["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        elapsed = time.monotonic() - started
-        table.attrs["build_seconds"] = seconds_before + elapsed
-        history[-1]["seconds"] = elapsed
-        table.attrs["build_history"] = json.dumps(history)
-        table.attrs["validity"] = json.dumps(validity_stats(table))
-        write_table(path, table)
-
-    def final_checkpoint() -> bool:
-        """Checkpoint until a write completes; whether an interrupt arrived meanwhile."""
-        interrupted = False
-        while True:
-            try:
-                checkpoint()
-                return interrupted
-            except KeyboardInterrupt:  # a Ctrl-C or SIGTERM mid-write: the write was discarded, write again
-                interrupted = True
-
-    bar = progress_bar(len(jobs), progress, path.name)
-    last = time.monotonic()
-    pool = None
-    pending: dict[Any, tuple[int, int]] = {}
-    shard_classes = [c for c, s in mine if s == 0]
-
-    def costs_pass_now() -> None:
-        """Re-measure the costs of every trained class (see :func:`measure_costs`), then checkpoint."""
-        nonlocal pool
-        if pool is None and workers > 0:
-            pool = worker_pool(workers, space, dataset, threads_per_worker)
-        # (with workers=0 this process was set up as the worker before training)
-        trained = [int(c) for c in np.flatnonzero(table.entries["done"].any(axis=1))]  # every entry in this file
-        checkpoint()  # the pass takes a while: what is trained is on disk first
-        log(f"{path}: costs pass: re-measuring the epoch time of {len(trained)} classes and the latency of their "
-            f"{int(table.entries['done'][trained].sum())} entries in one sitting")
-        measure_costs(table, space, recipe, seeds, trained, pool, workers, device, timing, progress, path.name)
-        checkpoint()
-
-    before_later_seeds = costs_pass == "auto"  # no job of a later seed yet: the first seed's pass is checked there
-
-    def at_seed_boundary(job: tuple[int, int]) -> bool:
-        """Whether ``job`` is this run's first job of a later seed (jobs are seed-major), where a pass may be due."""
-        nonlocal before_later_seeds
-        if not before_later_seeds or job[1] in (TIMING, 0, STACK, UNION):
-            return False
-        before_later_seeds = False
-        return True
-
-    # Whatever ends the loop (done, Ctrl-C, SIGTERM, a failed job, a killed worker), finished work is saved
-    # first, before the pool shuts down: its shutdown waits for running jobs.
-    try:
-        if workers == 0:
-            load_worker(space.config(), dataset.to_dict(), threads_per_worker)
-            for job in jobs:
-                if at_seed_boundary(job) and costs_pass_due(table, shard_classes, mine):
-                    costs_pass_now()
-                result = run_job(job_decisions(space, job), asdict(recipe), job_seed(seeds, job), device, asdict(timing))
-                store_result(table, job, result, run_id)
-                bar.update(1)
-                if time.monotonic() - last > checkpoint_seconds:
-                    checkpoint()
-                    last = time.monotonic()
-        else:
-            pool = worker_pool(workers, space, dataset, threads_per_worker)
-            queue = iter(jobs)
-            while True:
-                while len(pending) < 2 * workers:
-                    job = next(queue, None)
-                    if job is None:
-                        break
-                    if at_seed_boundary(job):
-                        # the first seed's jobs finish first: then every class may have a seed, and its costs pass is due
-                        for future in wait(pending).done:
-                            store_result(table, pending.pop(future), future.result(), run_id)
-                            bar.update(1)
-                        if costs_pass_due(table, shard_classes, mine):
-                            costs_pass_now()
-                            last = time.monotonic()
-                    future = pool.submit(run_job, job_decisions(space, job), asdict(recipe), job_seed(seeds, job), device,
-                                         asdict(timing))
-                    pending[future] = job
-                if not pending:
-                    break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    store_result(table, pending.pop(future), future.result(), run_id)
-                    bar.update(1)
-                if time.monotonic() - last > checkpoint_seconds:
-                    checkpoint()
-                    last = time.monotonic()
-        if costs_pass == "now" or (costs_pass == "auto" and costs_pass_due(table, shard_classes, mine)):
-            bar.close()
-            costs_pass_now()
-    finally:
-        for future, job in pending.items():
-            if future.done() and not future.cancelled() and future.exception() is None:
-                store_result(table, job, future.result(), run_id)
-        interrupted = final_checkpoint()
-        bar.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-        if interrupted:
-            raise KeyboardInterrupt
+    adopt_timing(table, path, timing, device, threads_per_worker)
+    plan = plan_jobs(space, recipe, len(seeds), table, shard, num_shards, max_classes, max_entries, only, priority)
+    log(f"{path}: {int(table.entries['done'].sum())} entries done, {len(plan.train_jobs)} to train and "
+        f"{len(plan.jobs) - len(plan.train_jobs)} classes to time in this run (shard {shard} of {num_shards}: "
+        f"{len(plan.mine)} entries)")
+    check_setup(path, json.loads(table.attrs["build_history"]), allow_other_setup, log)
+    _BuildRun(path, table, plan, space, recipe, dataset, seeds, workers=workers, threads_per_worker=threads_per_worker,
+              device=device, timing=timing, costs_pass=costs_pass, checkpoint_seconds=checkpoint_seconds,
+              progress=progress, log=log).run()
     stats = json.loads(table.attrs["validity"])
     log(f"{path}: {int(table.entries['done'].sum())} entries; validity: {json.dumps(stats)}")
     return path
@@ -423,7 +520,8 @@ def example_table() -> Path:
 
 
 __all__ = [
-    "run_build", "build_key", "open_or_create", "output_lock", "example_table",
+    "run_build", "build_key", "build_attrs", "check_arguments", "check_setup", "adopt_timing", "plan_jobs", "BuildPlan",
+    "open_or_create", "output_lock", "example_table",
     # the build's parts, importable from here as before
     "TIMING", "STACK", "UNION", "job_order", "stack_jobs", "union_jobs", "prioritise", "read_priority_file", "shard_path",
     "with_timing",
