@@ -70,6 +70,20 @@ def test_one_hot_weights_equal_the_path(space):
         torch.testing.assert_close(by_path, by_weights, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("space", [CellSpace(reduction="pool"), CellSpace(), BlockSpace(reduction="residual"), BlockSpace()],
+                         ids=repr)
+def test_supernet_has_the_spaces_reductions(space):
+    """The modules between stages are the space's own (its ``reduction``), as in the networks it trains."""
+    from nasbench.space.cell_model import PoolReduction, ResidualReduction
+
+    def reductions(net):
+        return [type(m).__name__ for m in net.modules() if isinstance(m, (PoolReduction, ResidualReduction))]
+
+    expected = {"pool": "PoolReduction", "residual": "ResidualReduction"}[space.reduction]
+    assert reductions(space.build_model(space[0].decisions)) == [expected] * (len(space.channels) - 1)
+    assert reductions(space.build_supernet()) == [expected] * (len(space.channels) - 1)
+
+
 def test_supernet_holds_every_option_and_mixes():
     space = tiny_space()
     net = space.build_supernet().eval()

@@ -21,8 +21,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from nasbench.space.blocks_model import make_block, make_reduction
-from nasbench.space.cell_model import ResidualReduction, head, make_op, stem
+from nasbench.space.blocks_model import make_block
+from nasbench.space.cell_model import head, make_op, make_reduction, stem
 
 
 class MixedChoice(nn.Module):
@@ -96,7 +96,7 @@ class CellSupernet(Supernet):
         body: list[nn.Module] = []
         for stage, c in enumerate(space.channels):
             if stage > 0:
-                body.append(ResidualReduction(space.channels[stage - 1], c))
+                body.append(make_reduction(space, space.channels[stage - 1], c))
             body.extend(_SuperCell(space, c) for _ in range(space.cells_per_stage))
         self.body = nn.ModuleList(body)
         self.head = nn.Sequential(*head(space))
