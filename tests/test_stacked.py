@@ -101,6 +101,9 @@ def test_a_stacked_build_trains_whole_classes_and_verifies_exactly(stacked_table
         recipe = json.loads(f.attrs["recipe"])
     assert recipe["stack_seeds"] is True and recipe["eval_epochs"] == [1, 3]
     assert bench.evaluated_epochs == (1, 3)
+    assert "3 epochs (valid and test at epochs 1, 3)" in repr(bench)
+    between = bench.query(0, epoch=2, seed=0)
+    assert np.isnan(between.valid_accuracy) and np.isnan(between.test_loss) and np.isfinite(between.train_loss)
     done = bench.done
     assert done.all()
     result = verify_table(stacked_table, num_entries=5)

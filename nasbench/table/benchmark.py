@@ -298,9 +298,15 @@ class Benchmark:
         where = str(self.path) if self.path is not None else "in memory"
         return (
             f"Benchmark({where}: {self._n} architectures, {self.num_classes} classes, "
-            f"{len(self._seeds)} seeds, {self._num_epochs} epochs, "
+            f"{len(self._seeds)} seeds, {self._num_epochs} epochs{self._evaluated_note()}, "
             f"{self._entries_done}/{self._done.size} entries done)"
         )
+
+    def _evaluated_note(self) -> str:
+        evaluated = self.evaluated_epochs
+        if len(evaluated) == self._num_epochs:
+            return ""
+        return f" (valid and test at epochs {', '.join(map(str, evaluated))})"
 
     def __len__(self) -> int:
         return self._n
@@ -459,6 +465,8 @@ class Benchmark:
 
         ``seed=None`` averages over the trained seeds; raises
         :class:`MissingEntryError` (a :class:`TableError`) if the entry is not trained.
+        At an epoch the table did not evaluate (not in :attr:`evaluated_epochs`) the
+        valid and test metrics are NaN; the train metrics and costs are there.
         """
         index = self.index_of(arch)
         e = self._last if epoch is None else self._epoch(epoch)
