@@ -29,14 +29,16 @@ def models_of(space, decisions, seeds) -> list:
     return out
 
 
-def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, space: CellSpace | None = None, **kwargs) -> Path:
+def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, space: CellSpace | None = None, recipe: dict | None = None,
+               **kwargs) -> Path:
+    """A table of the tiny space (``recipe``: further Recipe fields; ``kwargs``: run_build's)."""
     from nasbench.train.build import run_build
     from nasbench.train.data import DatasetConfig
     from nasbench.train.recipe import Recipe
 
     return run_build(
         space=tiny_space() if space is None else space,
-        recipe=Recipe(epochs=epochs, batch_size=128, latency_repeats=3),  # = conf/train/quick.yaml
+        recipe=Recipe(epochs=epochs, batch_size=128, latency_repeats=3, **(recipe or {})),  # = conf/train/quick.yaml
         dataset=DatasetConfig(n_train=400, n_valid=300, n_test=300),  # = conf/dataset/tiny.yaml
         seeds=list(seeds),
         output=output,
@@ -51,6 +53,14 @@ def build_tiny(output: Path, seeds=(0, 1), epochs: int = 2, space: CellSpace | N
 def tiny_table(tmp_path_factory) -> Path:
     """A complete table of the 27-cell tiny space: 2 seeds x 2 epochs (about 10 s)."""
     return build_tiny(tmp_path_factory.mktemp("tables") / "tiny.h5")
+
+
+@pytest.fixture(scope="session")
+def sparse_table(tmp_path_factory) -> Path:
+    """The tiny space, 2 seeds x 3 epochs, valid and test evaluated after epochs 1 and 3 only
+    (``eval_epochs``, as the stacked recipe evaluates some epochs)."""
+    return build_tiny(tmp_path_factory.mktemp("tables") / "sparse.h5", epochs=3,
+                      recipe={"stack_seeds": True, "eval_epochs": [1]})
 
 
 class Commands:

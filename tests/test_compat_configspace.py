@@ -117,3 +117,12 @@ def test_bad_input_is_a_one_line_value_error(call, expected):
     with pytest.raises(ValueError) as err:
         call(config)
     assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_table_that_evaluated_some_epochs_answers_only_there(sparse_table):
+    sparse = Benchmark.load(sparse_table)
+    config = configuration_space(sparse, seed=0).sample_configuration()
+    assert objective(config, fidelity=1, table=sparse)["info"]["epoch"] == 1
+    assert np.isfinite(objective(config, fidelity=2.6, table=sparse)["function_value"])  # the nearest epoch, 3
+    with pytest.raises(ValueError, match=r"^fidelity 2 was not evaluated: .* valid fidelity: 1, 3$"):
+        objective(config, fidelity=2, table=sparse)

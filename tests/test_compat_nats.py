@@ -222,3 +222,11 @@ def test_regularized_evolution_example_runs_on_the_default_table():
         check=True, capture_output=True, text=True,
     ).stdout
     assert "3 runs" in out and "mean regret" in out
+
+
+def test_a_table_that_evaluated_some_epochs_answers_only_there(sparse_table):
+    sparse = create(str(sparse_table))
+    for iepoch in (0, 2, None):
+        assert np.isfinite(sparse.get_more_info(3, sparse.dataset, iepoch=iepoch, hp="3")["valid-accuracy"])
+    with pytest.raises(ValueError, match=r"^iepoch 1 was not evaluated: .* valid iepoch: 0, 2$"):
+        sparse.get_more_info(3, sparse.dataset, iepoch=1, hp="3")

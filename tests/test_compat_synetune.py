@@ -153,3 +153,15 @@ def test_simulator_and_runner_finish_as_many_evaluations_on_four_workers(bench):
     assert min(check["syne_tune"]) > 80  # about 100 trials each: four workers, not one
     assert abs(check["difference"]) <= 3 * check["se_difference"] + 1, check  # the same distribution of counts
     assert check["welch_p"] > 0.001
+
+
+def test_a_table_that_evaluated_some_epochs_has_only_those_fidelities(sparse_table):
+    sparse = Benchmark.load(sparse_table)
+    bb = blackbox(sparse)
+    assert list(bb.fidelity_values) == [1, 3]
+    config = {f"hp_x{d}": op for d, op in enumerate(sparse.space.parse(5).ops)}
+    curve = bb.objective_function(config, seed=0)  # (fidelities, objectives)
+    assert curve.shape == (2, len(OBJECTIVES)) and np.isfinite(curve).all()
+    elapsed = curve[:, OBJECTIVES.index(METRIC_ELAPSED_TIME)]
+    assert elapsed[1] == pytest.approx(sparse.query(5, epoch=3, seed=0).train_time, rel=1e-6)
+    assert np.cumsum(curve[:, OBJECTIVES.index(METRIC_RUNTIME)]) == pytest.approx(elapsed, rel=1e-5)

@@ -27,7 +27,9 @@ so SMAC-, DEHB- and HPOBench-style loops call it as it is:
   (``test_accuracy``, ``params``, ``latency``, ...).
 
 ``fidelity`` is the epoch (1-based; ``None``: the last). DEHB's fractional budgets are
-rounded to the nearest epoch (halves up), and HPOBench's ``{"epoch": e}`` is read too.
+rounded to the nearest epoch (halves up), and HPOBench's ``{"epoch": e}`` is read too. A
+table whose recipe evaluated only some epochs (``Benchmark.evaluated_epochs``) answers only
+at those; another epoch is an error naming them.
 ``seed`` is a training seed of the table (``0, 1, 2``) or ``None`` for the mean over seeds.
 """
 
@@ -154,7 +156,10 @@ def objective(config: Any, fidelity: Any = None, seed: int | None = None,
             "pass the table of the configuration's space (table=...)"
         )
     arch = to_arch(config, bench.space)
-    result = bench.query(arch, epoch=_epoch(fidelity, bench.num_epochs), seed=seed)
+    epoch = _epoch(fidelity, bench.num_epochs)
+    if epoch is not None:
+        bench.check_evaluated(epoch, "fidelity")
+    result = bench.query(arch, epoch=epoch, seed=seed)
     error = 1.0 - result.valid_accuracy
     return {"function_value": error, "fitness": error, "cost": result.train_time, "info": result.to_dict()}
 

@@ -25,6 +25,8 @@ cannot carry over as it is, this is the mapping:
 * **hp**: the table has one training schedule, its epoch count (``"12"`` for the shipped
   tables); ``hp="200"`` is an error. ``full_train_epochs`` is that count too.
 * **iepoch** is 0-based as in NATS-Bench (the table's epoch ``iepoch + 1``); ``None`` is the last.
+  A table whose recipe evaluated only some epochs answers ``get_more_info`` only at those
+  (``iepoch`` 0, 1, 3, 7, 11 for eval epochs 1, 2, 4, 8, 12); another is an error naming them.
 * **units**: accuracies in percent and losses in nats, as NATS-Bench gives them; ``flops``
   (multiply-accumulates per example) and ``params`` in millions, as NATS-Bench's ``M`` and
   ``MB``; times in seconds.
@@ -276,7 +278,7 @@ class NATStopology:
             return None
         if not _is_int(iepoch) or not 0 <= iepoch <= last:
             raise TableError(f"iepoch {iepoch!r} out of range; valid: 0..{last} (None for the last)")
-        return int(iepoch) + 1
+        return self.benchmark.check_evaluated(int(iepoch) + 1, "iepoch", first=0)
 
     def _seed(self, is_random: Any, index: int) -> int | None:
         seeds = self.benchmark.seeds

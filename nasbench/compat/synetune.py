@@ -26,14 +26,17 @@ changing where the blackbox comes from:
 
 * hyperparameters ``hp_x0``, ``hp_x1``, ... one per decision of the space (for the cell
   space the six edges in arch-string order), each a ``choice`` over the option names;
-* fidelity ``hp_epoch``, the epochs ``1 .. num_epochs`` (12 for the shipped tables);
+* fidelity ``hp_epoch``, the epochs ``1 .. num_epochs`` (12 for the shipped tables), or
+  where the table's recipe evaluated only some epochs those alone (``Benchmark.evaluated_epochs``,
+  e.g. 1, 2, 4, 8, 12: a trial reports at those, so set a multi-fidelity scheduler's rung
+  levels among them);
 * seeds: the table's training seeds that every class has (the simulator draws one per trial);
 * objectives, in the order syne-tune's NAS-Bench-201 blackbox has them, then the test error:
 
   ===========================  ============================================================
   ``metric_valid_error``       ``1 - valid_accuracy`` (fraction), the default metric
   ``metric_train_error``       ``1 - train_accuracy``
-  ``metric_runtime``           simulated training seconds of this epoch alone
+  ``metric_runtime``           simulated training seconds since the previous fidelity
   ``metric_elapsed_time``      simulated training seconds up to this epoch (``train_time``)
   ``metric_latency``           forward seconds at batch 256 (NATS-Bench's latency)
   ``metric_flops``             multiply-accumulates per example, in millions (NATS-Bench's unit)
@@ -66,7 +69,7 @@ if TYPE_CHECKING:
 RESOURCE_ATTR = "hp_epoch"
 METRIC_VALID_ERROR = "metric_valid_error"
 METRIC_TRAIN_ERROR = "metric_train_error"
-#: time of this epoch alone
+#: time since the previous fidelity (the previous epoch, where the table evaluated every epoch)
 METRIC_RUNTIME = "metric_runtime"
 #: time from the start of training to the end of this epoch (the simulator's ``elapsed_time_attr``)
 METRIC_ELAPSED_TIME = "metric_elapsed_time"
@@ -94,7 +97,7 @@ def blackbox(table: Benchmark | str | None = None) -> BlackboxTabular:
     except ImportError:
         raise ImportError('nasbench.compat.synetune needs syne-tune: pip install "nasbench[synetune]"') from None
     bench = table if isinstance(table, Benchmark) else Benchmark.load(table)
-    space, n, epochs = bench.space, len(bench), bench.num_epochs
+    space, n, epochs = bench.space, len(bench), bench.evaluated_epochs
     seeds = [seed for seed, every in zip(bench.seeds, bench.done.all(axis=0)) if every]
     if not seeds:
         raise TableError(
@@ -108,11 +111,11 @@ def blackbox(table: Benchmark | str | None = None) -> BlackboxTabular:
     })
     index = np.arange(n)
     columns = {name: k for k, name in enumerate(OBJECTIVES)}
-    evaluations = np.empty((n, len(seeds), epochs, len(OBJECTIVES)), dtype=np.float32)
+    evaluations = np.empty((n, len(seeds), len(epochs), len(OBJECTIVES)), dtype=np.float32)
     for s, seed in enumerate(seeds):
         previous = np.zeros(n)
-        for e in range(epochs):
-            rows = bench.query_batch(index, epoch=e + 1, seed=seed)
+        for e, epoch in enumerate(epochs):
+            rows = bench.query_batch(index, epoch=epoch, seed=seed)
             values = evaluations[:, s, e]
             values[:, columns[METRIC_VALID_ERROR]] = 1 - rows["valid_accuracy"]
             values[:, columns[METRIC_TRAIN_ERROR]] = 1 - rows["train_accuracy"]
@@ -126,9 +129,9 @@ def blackbox(table: Benchmark | str | None = None) -> BlackboxTabular:
     return BlackboxTabular(
         hyperparameters=hyperparameters,
         configuration_space={name: choice(space.option_names(d)) for d, name in enumerate(names)},
-        fidelity_space={RESOURCE_ATTR: randint(1, epochs)},
+        fidelity_space={RESOURCE_ATTR: randint(1, epochs[-1])},
         objectives_evaluations=evaluations,
-        fidelity_values=np.arange(1, epochs + 1),
+        fidelity_values=np.asarray(epochs),
         objectives_names=list(OBJECTIVES),
     )
 

@@ -335,6 +335,20 @@ class Benchmark:
             chosen = None
         return tuple(range(1, self._num_epochs + 1)) if not chosen else tuple(int(e) for e in chosen)
 
+    def check_evaluated(self, epoch: int, name: str = "epoch", first: int = 1) -> int:
+        """``epoch`` (1-based) if the table evaluated valid and test after it, else a one-line :class:`TableError`.
+
+        The message speaks the caller's unit: ``name`` for the argument, counted from ``first``
+        (0 for NATS-Bench's ``iepoch``).
+        """
+        evaluated = self.evaluated_epochs
+        if epoch not in evaluated:
+            shift = first - 1
+            raise TableError(f"{name} {epoch + shift} was not evaluated: this table's recipe measured valid and test "
+                             f"only after some epochs (eval_epochs); valid {name}: "
+                             f"{', '.join(str(e + shift) for e in evaluated)}")
+        return epoch
+
     def epoch_seconds(self, arch: Any) -> float:
         """Simulated seconds one training epoch of ``arch`` costs: its ``train_time`` to the last epoch
         divided by the number of epochs (mean over seeds). One-shot strategies convert measured time
