@@ -191,6 +191,14 @@ def test_search_config_runs_one_shot(tiny_table, strategy):
     assert result["strategy_options"]["epochs"] == 2 and "calibration" in result
 
 
+@pytest.mark.parametrize("progress", [True, False])
+def test_a_comparison_without_progress_bars_shows_no_training_bar(tiny_table, tmp_path, cli, progress):
+    code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", "strategies=[spos]", "seeds=1",
+                              "one_shot_seeds=1", "skip_duplicates=[false]", f"progress={str(progress).lower()}",
+                              f"runs_dir={tmp_path / 'runs'}", f"out={tmp_path / 'report'}")
+    assert code == 0 and ("spos seed 0" in err) == progress
+
+
 @pytest.mark.parametrize(
     "overrides, match",
     [

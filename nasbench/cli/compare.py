@@ -66,7 +66,8 @@ def main(cfg: DictConfig) -> None:
         (folder / "result.json").unlink(missing_ok=True)  # a stale result must not stand in for this run
         (folder / "error.txt").unlink(missing_ok=True)
         try:
-            result = experiment.search(run, benchmark, identity["git_commit"], identity["versions"])
+            result = experiment.search(run, benchmark, identity["git_commit"], identity["versions"],
+                                       progress=plain["progress"])
             experiment.write_json(folder / "result.json", result)
         except Exception as err:  # noqa: BLE001 - one run's failure is reported and listed, the rest go on
             message = error_message(err)

@@ -161,14 +161,15 @@ def check_search(cfg: Mapping[str, Any], benchmark) -> None:
 
 
 def search(cfg: Mapping[str, Any], benchmark=None, commit: str | None = None, versions: dict[str, str] | None = None,
-           strategy=None, unbounded: bool = False) -> dict[str, Any]:
+           strategy=None, unbounded: bool = False, progress: bool = True) -> dict[str, Any]:
     """Run the search ``cfg`` describes (a resolved ``conf/search.yaml``); returns the result (what ``result.json`` holds).
 
     ``benchmark``: the benchmark ``cfg["benchmark"]`` names, already loaded (benchmarks hold no
     state a run changes, so runs may share one); ``commit`` and ``versions``: the code's
     :func:`git_commit` and :func:`library_versions`, if known (looking them up costs as much
     as a short run); ``strategy``: a strategy instance to run (``cfg["strategy"]`` then only
-    records it); ``unbounded``: a budget of ``max_evals`` alone is allowed (no time limit).
+    records it); ``unbounded``: a budget of ``max_evals`` alone is allowed (no time limit);
+    ``progress``: whether a one-shot strategy shows its training's progress bar.
     """
     from nasbench.provenance import code_sha256, describe_benchmark, git_commit, library_versions
     from nasbench.search.runner import resolve_budget
@@ -179,6 +180,8 @@ def search(cfg: Mapping[str, Any], benchmark=None, commit: str | None = None, ve
     # Budget allows inf (one-shot Python callers); a run from a config must end and record a real budget
     budget, budget_record = resolve_budget(cfg["budget"], benchmark, unbounded=unbounded)
     name, strategy, options, settings = prepared(cfg, strategy)
+    if getattr(strategy, "one_shot", False):
+        strategy.progress = progress
     result = strategy.run(benchmark, budget, cfg["seed"], **settings)
     return {
         "strategy": name,
