@@ -194,6 +194,7 @@ def test_run_takes_an_instance_a_benchmark_and_a_budget_in_evaluations(outside, 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({}, r"^give a budget: seconds= \(simulated seconds\), evaluations= "),
+    ({"seconds": 100, "evaluations": 5}, r"^give seconds= or evaluations=, not both \(got seconds=100, evaluations=5\)"),
     ({"strategy": "nope", "seconds": 1}, r"^unknown strategy 'nope'; valid: asha, "),
     ({"seconds": 1, "bogus": 1}, r"^unknown option 'bogus' for strategy random; valid: none$"),
     ({"strategy": "darts", "seconds": 1, "workers": 2}, r"^strategy darts does not support workers=2"),

@@ -99,7 +99,7 @@ def run(
     strategy class, or an instance (``MyStrategy(population_size=20)``); ``options`` go to a
     name's or a class's constructor. ``benchmark``: ``None`` for the default shipped table,
     a table's path, or a loaded ``Benchmark`` / ``SurrogateBenchmark``. The budget is
-    ``seconds`` of simulated (wall-clock) time, or ``evaluations`` full evaluations' worth of
+    ``seconds`` of simulated (wall-clock) time or (not both) ``evaluations`` full evaluations' worth of
     it (the protocol's unit: that many times the benchmark's mean time to train an
     architecture to its last epoch), capped by ``max_evals`` evaluations, which alone is a
     budget too. ``workers`` simulates parallel workers; ``skip_duplicates``, ``constraints``
@@ -124,6 +124,9 @@ def run(
     if seconds is None and evaluations is None and max_evals is None:
         raise ValueError("give a budget: seconds= (simulated seconds), evaluations= (full evaluations' worth) "
                          "or max_evals= (evaluations)")
+    if seconds is not None and evaluations is not None:
+        raise ValueError(f"give seconds= or evaluations=, not both (got seconds={seconds!r}, evaluations={evaluations!r}); "
+                         "max_evals= may cap either")
     if isinstance(strategy, BaseStrategy):
         if options:
             raise ValueError(f"options go to the strategy's constructor: {type(strategy).__name__}({', '.join(options)}=...)")
