@@ -7,6 +7,8 @@ Hypothesis feeds random text and random arrays to ``parse``: it may only raise
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import networkx as nx
 import numpy as np
@@ -665,3 +667,12 @@ def test_an_output_folder_that_cannot_be_created_is_one_line(entry, args, tiny_t
         assert re.match(r"^error: cannot write \S*(outputs|multirun)\S*: Not a directory; give a writable folder with "
                         r"hydra\.run\.dir=DIR \(hydra\.sweep\.dir=DIR with -m\)$", result.stderr.strip()), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["multirun", "outputs"]
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """``nasbench-search --help | head -1``: the reader stopping early is not an error of the command."""
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench.cli.search", "--help"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the command has imported anything: its first write finds no reader
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0 and err == ""

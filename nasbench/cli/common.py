@@ -219,6 +219,9 @@ def one_line_hydra_errors(hydra_main: Callable[..., Any]) -> Callable[..., Any]:
             return hydra_main(*args, **kwargs)
         except (HydraException, OmegaConfBaseException) as err:
             fail(hydra_message(err))
+        except BrokenPipeError:  # a reader that stopped early (`nasbench-search --help | head -2`): nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the exit's flush stays quiet
+            sys.exit(0)
         except (OSError, ValueError) as err:  # the command's own errors are one line already: these are Hydra's
             unwritable = os_error_in(err)
             if unwritable is None:
