@@ -616,6 +616,8 @@ def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
     ("search", "strategy.populaton_size=5", r"^error: Could not override 'strategy\.populaton_size'; Key 'populaton_size' is not in struct; valid keys: name$"),
     ("search", "seed=[1", r"^error: no viable alternative at input '\[1'; See https://hydra\.cc/\S+ for details$"),
     ("build", "shard=a", r"^error: Error merging override shard=a; Value 'a' of type 'str' could not be converted to Integer$"),
+    ("compare", "strategies=random", r"^error: Error merging override strategies=random; .* strategies is a list: write "
+                                     r"strategies=\[random\] \(quoted in a shell: 'strategies=\[random\]'\)$"),
     ("compare", "benchmark=nope", r"^error: In 'compare': Could not find 'benchmark/nope'; available options in 'benchmark': blocks, blocks_surrogate, surrogate, table$"),
     ("surrogate", "model.depth=3", r"^error: Could not override 'model\.depth'; Key 'model' not in 'SurrogateConfig'; valid keys: table, .*xgboost$"),
     ("search", "space=tiny", r"^error: space is a config group of nasbench-build, not of this command; --help lists its groups$"),

@@ -164,6 +164,10 @@ def hydra_message(err: BaseException) -> str:
     keys = valid_keys(err.__cause__)
     if keys:
         parts.append("valid keys: " + ", ".join(keys))
+    scalar_for_list = re.search(r"override (\w[\w.]*)=([^;\s]*)", parts[0] if parts else "")
+    if scalar_for_list and "is not a ListConfig" in " ".join(parts):  # strategies=random
+        key, value = scalar_for_list.groups()
+        parts.append(f"{key} is a list: write {key}=[{value}] (quoted in a shell: '{key}=[{value}]')")
     return "; ".join(parts) or type(err).__name__
 
 
