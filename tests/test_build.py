@@ -237,6 +237,7 @@ def test_verify_passes_on_an_untouched_table_and_fails_on_a_tampered_one(tiny_ta
     ok = cli("nasbench-verify", "--table", str(tiny_table), "-n", "3", timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "passed: 3 of 3" in ok.stdout and "trained on this machine's setup (float fingerprint" in ok.stdout
+    assert "verify tiny.h5: 100%" in ok.stderr and "3/3" in ok.stderr  # each entry is a training run: a progress bar
     tampered = tmp_path / "tampered.h5"
     shutil.copy(tiny_table, tampered)
     with h5py.File(tampered, "r+") as f:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from nasbench.table.benchmark import _space_of
 from nasbench.table.store import TableError, attr_json, build_commits, read_table
@@ -60,14 +61,15 @@ class Verification:
 
 
 def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, device: str = "cpu",
-                 any_setup: bool = False) -> Verification:
+                 any_setup: bool = False, progress: bool = True) -> Verification:
     """Re-train ``num_entries`` random finished entries of the table at ``path`` and compare.
 
     Only entries whose build run had this machine's setup (:func:`same_setup`) can be expected
     to re-run bit for bit, so they are drawn from those; with ``any_setup``, or where no entry
     was trained on this machine's setup (a table checked anywhere but where it was built), they
     are drawn from all, and an entry of another setup is judged against the table's seed noise
-    instead (:meth:`VerifiedEntry.passed`, :meth:`Verification.spread`).
+    instead (:meth:`VerifiedEntry.passed`, :meth:`Verification.spread`). ``progress``: a bar
+    (stderr) over the entries, each a training run.
     """
     table = read_table(path)
     space = _space_of(table, str(path))  # refuses a table whose space this nasbench rebuilds differently
@@ -112,7 +114,7 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
         picks = candidates[np.random.default_rng(rng_seed).choice(len(candidates), size=min(num_entries, len(candidates)),
                                                                   replace=False)]
         out, stacks = [], {}
-        for c, s in picks:
+        for c, s in tqdm(picks, desc=f"verify {Path(path).name}", unit="entry", disable=not progress):
             index = int(table.representative[c])
             expected = space.to_string(tuple(space.all_decisions[index]))
             if str(table.arch["arch_str"][index]) != expected:
