@@ -183,6 +183,7 @@ def test_run_takes_an_instance_a_benchmark_and_a_budget_in_evaluations(outside, 
     bench = Benchmark.load(tiny_table)
     result = nasbench.search.run(greedy(explore=0.3), benchmark=bench, max_evals=12, seed=1)
     assert result.data["num_evals"] == 12 and result.data["stop_reason"] == "max_evals"
+    assert result["num_evals"] == 12 and set(result.keys()) == set(result.data)  # read as run_search's dict is
     assert result.data["budget"]["seconds"] is None  # max_evals alone: no time limit
     assert result.data["config"]["strategy"] == {"name": "custom", "cls": "my_strategy:GreedyMutation", "options": {"explore": 0.3}}
     again = nasbench.search.run(greedy, benchmark=bench, max_evals=12, seed=1, explore=0.3)  # a class and its options

@@ -19,11 +19,18 @@ class SearchResult:
 
     :attr:`trajectory` is one row per evaluation (a pandas DataFrame), :attr:`final` the incumbent
     at the end (``incumbent_arch_str``, ``incumbent_test``, ``regret``, ...), :meth:`to_json` writes
-    the ``result.json`` that ``nasbench-report`` and ``nasbench-compare`` read.
+    the ``result.json`` that ``nasbench-report`` and ``nasbench-compare`` read. ``result[key]``
+    reads :attr:`data` as :func:`~nasbench.search.run_search`'s dict is read (``result["num_evals"]``).
     """
 
     def __init__(self, data: dict[str, Any]):
         self.data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def keys(self):
+        return self.data.keys()
 
     @property
     def trajectory(self):
