@@ -665,3 +665,58 @@ def test_an_output_folder_that_cannot_be_created_is_one_line(entry, args, tiny_t
         assert re.match(r"^error: cannot write \S*(outputs|multirun)\S*: Not a directory; give a writable folder with "
                         r"hydra\.run\.dir=DIR \(hydra\.sweep\.dir=DIR with -m\)$", result.stderr.strip()), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["multirun", "outputs"]
+
+
+BUILD_ONE = ["space=tiny", "dataset=tiny", "train=quick", "max_entries=1", "progress=false"]
+
+
+def device_error(cli, entry: str, device: str, tmp_path, monkeypatch) -> str:
+    """The one ``error:`` line (exit status 2) of ``entry`` given ``device``."""
+    monkeypatch.chdir(tmp_path)  # Hydra's run folder
+    args = (["--device", device, "-n", "1"] if entry == "verify"
+            else [*BUILD_ONE, f"output={tmp_path / 'x.h5'}", f"device={device}"])
+    code, _, err = cli.inline(f"nasbench-{entry}", *args)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    assert not (tmp_path / "x.h5").exists()
+    return err.strip()
+
+
+@pytest.mark.parametrize("entry", ["verify", "build"])
+@pytest.mark.parametrize("device", ["gpu", "CUDA", "cuda:", "cuda:x", "cpu:0", ""])
+def test_an_unknown_device_is_one_line(entry, device, cli, tmp_path, monkeypatch):
+    err = device_error(cli, entry, device, tmp_path, monkeypatch)
+    assert err == f"error: unknown device {device!r}; valid: cpu, cuda, cuda:N (N the index of a CUDA device)"
+
+
+@pytest.mark.parametrize("entry", ["verify", "build"])
+def test_a_cuda_device_this_machine_lacks_is_one_line(entry, cli, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    for device in ("cuda", "cuda:0"):
+        err = device_error(cli, entry, device, tmp_path, monkeypatch)
+        assert err == f"error: device={device} asked for, but torch sees no CUDA device; valid here: cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    err = device_error(cli, entry, "cuda:2", tmp_path, monkeypatch)
+    assert err == "error: device=cuda:2 asked for, but torch sees 2 CUDA devices; valid here: cpu, cuda, cuda:0, cuda:1"
+
+
+def test_an_unknown_device_is_refused_before_torch_loads(cli):
+    code = """
+import sys
+from nasbench.cli.verify import main
+try:
+    main(["--device", "gpu", "-n", "1"])
+except SystemExit as exit_:
+    assert exit_.code == 2, exit_.code
+assert "torch" not in sys.modules, "torch was imported"
+"""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == "error: unknown device 'gpu'; valid: cpu, cuda, cuda:N (N the index of a CUDA device)"

@@ -11,7 +11,7 @@ import numpy as np
 from nasbench.table.benchmark import _space_of
 from nasbench.table.store import TableError, attr_json, build_commits, read_table
 from nasbench.train.data import DatasetConfig, load_dataset
-from nasbench.train.recipe import Recipe
+from nasbench.train.recipe import Recipe, check_device
 from nasbench.train.stacked import train_stacked
 from nasbench.train.union import train_union
 from nasbench.train.trainer import torch_threads, train
@@ -69,6 +69,7 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     are drawn from all, and an entry of another setup is judged against the table's seed noise
     instead (:meth:`VerifiedEntry.passed`, :meth:`Verification.spread`).
     """
+    check_device(device)
     table = read_table(path)
     space = _space_of(table, str(path))  # refuses a table whose space this nasbench rebuilds differently
     recipe = Recipe(**json.loads(table.attrs["recipe"]))
