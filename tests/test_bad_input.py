@@ -720,3 +720,55 @@ assert "torch" not in sys.modules, "torch was imported"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip() == "error: unknown device 'gpu'; valid: cpu, cuda, cuda:N (N the index of a CUDA device)"
+
+
+def refused_out(cli, entry: str, *args) -> str:
+    """The one ``error:`` line (exit status 2) of ``entry`` run in this process."""
+    code, _, err = cli.inline(f"nasbench-{entry}", *args)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Errno" not in err, err
+    return err.strip()
+
+
+def a_file(tmp_path):
+    path = tmp_path / "tiny.h5"
+    path.write_text("a file where a report folder was asked for\n")
+    return path
+
+
+def test_table_report_refuses_an_out_that_is_a_file(tiny_table, tmp_path, cli):
+    file = a_file(tmp_path)
+    assert refused_out(cli, "table-report", "--table", tiny_table, "--out", file) == (
+        f"error: --out={file} is a file, not a folder; give a folder path")
+    assert refused_out(cli, "table-report", "--table", tiny_table, "--out", file / "sub") == (
+        f"error: --out={file / 'sub'} lies under {file}, a file, not a folder; give a folder path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.h5"]
+
+
+def test_report_refuses_an_out_that_is_a_file(tiny_table, tmp_path, cli):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from nasbench.cli.common import CONF_DIR
+    from nasbench.cli.schema import register_search
+    from nasbench.search.experiment import search, write_json
+
+    register_search()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("search", overrides=[f"benchmark.path={tiny_table}", "budget.seconds=1"])
+    write_json(tmp_path / "sweep" / "0" / "result.json", search(OmegaConf.to_container(cfg, resolve=True)))
+    file = a_file(tmp_path)
+    assert refused_out(cli, "report", tmp_path / "sweep", "--out", file) == (
+        f"error: --out={file} is a file, not a folder; give a folder path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep", "tiny.h5"]
+
+
+@pytest.mark.parametrize("option", ["out", "runs_dir"])
+def test_compare_refuses_an_out_that_is_a_file_before_any_run(option, tiny_table, tmp_path, cli):
+    file = a_file(tmp_path)
+    folders = {"out": tmp_path / "rep", "runs_dir": tmp_path / "runs", option: file}
+    for table in ([f"benchmark.path={tiny_table}"], [f"tables=[{tiny_table}]"]):
+        err = refused_out(cli, "compare", *table, "strategies=[random]", "seeds=2", "skip_duplicates=[false]",
+                          "budget.seconds=1", "progress=false", *(f"{k}={v}" for k, v in folders.items()))
+        assert err == f"error: {option}={file} is a file, not a folder; give a folder path"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.h5"]  # no run was made
