@@ -52,6 +52,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def output_folder(path: str | Path, name: str = "out") -> Path:
+    """``path`` as a folder a command may write into, checked before any work: ``ValueError``
+    (``name`` is the option that gave it) where it is, or lies under, an existing file.
+
+    Nothing is made here; the writers make the folder when they write.
+    """
+    path = Path(path)
+    for at in (path, *path.parents):
+        if at.is_dir():
+            break
+        if at.exists():
+            where = "is a file" if at == path else f"lies under {at}, a file"
+            raise ValueError(f"{name}={path} {where}, not a folder; give a folder path")
+    return path
+
+
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -678,3 +678,110 @@ def test_output_into_a_closed_pipe_ends_quietly():
     proc.stdout.close()  # before the command has imported anything: its first write finds no reader
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 0 and err == ""
+
+
+BUILD_ONE = ["space=tiny", "dataset=tiny", "train=quick", "max_entries=1", "progress=false"]
+
+
+def device_error(cli, entry: str, device: str, tmp_path, monkeypatch) -> str:
+    """The one ``error:`` line (exit status 2) of ``entry`` given ``device``."""
+    monkeypatch.chdir(tmp_path)  # Hydra's run folder
+    args = (["--device", device, "-n", "1"] if entry == "verify"
+            else [*BUILD_ONE, f"output={tmp_path / 'x.h5'}", f"device={device}"])
+    code, _, err = cli.inline(f"nasbench-{entry}", *args)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    assert not (tmp_path / "x.h5").exists()
+    return err.strip()
+
+
+@pytest.mark.parametrize("entry", ["verify", "build"])
+@pytest.mark.parametrize("device", ["gpu", "CUDA", "cuda:", "cuda:x", "cpu:0", ""])
+def test_an_unknown_device_is_one_line(entry, device, cli, tmp_path, monkeypatch):
+    err = device_error(cli, entry, device, tmp_path, monkeypatch)
+    assert err == f"error: unknown device {device!r}; valid: cpu, cuda, cuda:N (N the index of a CUDA device)"
+
+
+@pytest.mark.parametrize("entry", ["verify", "build"])
+def test_a_cuda_device_this_machine_lacks_is_one_line(entry, cli, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    for device in ("cuda", "cuda:0"):
+        err = device_error(cli, entry, device, tmp_path, monkeypatch)
+        assert err == f"error: device={device} asked for, but torch sees no CUDA device; valid here: cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    err = device_error(cli, entry, "cuda:2", tmp_path, monkeypatch)
+    assert err == "error: device=cuda:2 asked for, but torch sees 2 CUDA devices; valid here: cpu, cuda, cuda:0, cuda:1"
+
+
+def test_an_unknown_device_is_refused_before_torch_loads(cli):
+    code = """
+import sys
+from nasbench.cli.verify import main
+try:
+    main(["--device", "gpu", "-n", "1"])
+except SystemExit as exit_:
+    assert exit_.code == 2, exit_.code
+assert "torch" not in sys.modules, "torch was imported"
+"""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == "error: unknown device 'gpu'; valid: cpu, cuda, cuda:N (N the index of a CUDA device)"
+
+
+def refused_out(cli, entry: str, *args) -> str:
+    """The one ``error:`` line (exit status 2) of ``entry`` run in this process."""
+    code, _, err = cli.inline(f"nasbench-{entry}", *args)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Errno" not in err, err
+    return err.strip()
+
+
+def a_file(tmp_path):
+    path = tmp_path / "tiny.h5"
+    path.write_text("a file where a report folder was asked for\n")
+    return path
+
+
+def test_table_report_refuses_an_out_that_is_a_file(tiny_table, tmp_path, cli):
+    file = a_file(tmp_path)
+    assert refused_out(cli, "table-report", "--table", tiny_table, "--out", file) == (
+        f"error: --out={file} is a file, not a folder; give a folder path")
+    assert refused_out(cli, "table-report", "--table", tiny_table, "--out", file / "sub") == (
+        f"error: --out={file / 'sub'} lies under {file}, a file, not a folder; give a folder path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.h5"]
+
+
+def test_report_refuses_an_out_that_is_a_file(tiny_table, tmp_path, cli):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from nasbench.cli.common import CONF_DIR
+    from nasbench.cli.schema import register_search
+    from nasbench.search.experiment import search, write_json
+
+    register_search()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("search", overrides=[f"benchmark.path={tiny_table}", "budget.seconds=1"])
+    write_json(tmp_path / "sweep" / "0" / "result.json", search(OmegaConf.to_container(cfg, resolve=True)))
+    file = a_file(tmp_path)
+    assert refused_out(cli, "report", tmp_path / "sweep", "--out", file) == (
+        f"error: --out={file} is a file, not a folder; give a folder path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep", "tiny.h5"]
+
+
+@pytest.mark.parametrize("option", ["out", "runs_dir"])
+def test_compare_refuses_an_out_that_is_a_file_before_any_run(option, tiny_table, tmp_path, cli):
+    file = a_file(tmp_path)
+    folders = {"out": tmp_path / "rep", "runs_dir": tmp_path / "runs", option: file}
+    for table in ([f"benchmark.path={tiny_table}"], [f"tables=[{tiny_table}]"]):
+        err = refused_out(cli, "compare", *table, "strategies=[random]", "seeds=2", "skip_duplicates=[false]",
+                          "budget.seconds=1", "progress=false", *(f"{k}={v}" for k, v in folders.items()))
+        assert err == f"error: {option}={file} is a file, not a folder; give a folder path"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.h5"]  # no run was made

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nasbench.cli.common import CONF_DIR, error_message, one_line_errors, one_line_hydra_errors
 from nasbench.cli.schema import register_compare
-from nasbench.io import write_text
+from nasbench.io import output_folder, write_text
 
 register_compare()
 
@@ -42,9 +42,13 @@ def main(cfg: DictConfig) -> None:
     from nasbench.search.workers import synchronous_note
 
     plain = OmegaConf.to_container(cfg, resolve=True)
+    for option in ("out", "runs_dir"):  # refused now, not after the runs
+        output_folder(plain[option], option)
     given = any(o.lstrip("+~").split("=", 1)[0] == "tables" for o in HydraConfig.get().overrides.task)
     tables = []  # (name, config, runs, benchmark, identity): every table planned, loaded and checked before any run
     for name, table_cfg in experiment.plan_tables(plain, given):
+        for option in ("out", "runs_dir"):
+            output_folder(table_cfg[option], option)
         runs = experiment.plan_comparison(table_cfg)
         benchmark = experiment.load_benchmark(table_cfg["benchmark"])
         for _, run in {(run["strategy"]["name"], run["skip_duplicates"]): (f, run) for f, run in runs}.values():

@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from pathlib import Path
 
-    out_dir = args.out or Path(args.directory) / "report"
+    from nasbench.io import output_folder
+
+    out_dir = output_folder(args.out, "--out") if args.out else Path(args.directory) / "report"
     truth = None
     if args.truth and args.pareto:
         raise ValueError("--truth re-scores single-objective runs; it does not apply to --pareto reports")

@@ -13,6 +13,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", default=None, help="table file or a shipped table's name (default: the default shipped table)")
     parser.add_argument("--out", default="reports/table", help="report folder (default reports/table)")
     args = parser.parse_args(argv)
+    from nasbench.io import output_folder
+
+    output_folder(args.out, "--out")
     from nasbench.report.table_look import write_table_report
     from nasbench.table import Benchmark
 

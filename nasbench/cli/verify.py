@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-n", "--num-entries", type=int, default=5, help="entries to re-train (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of entries")
     parser.add_argument("--atol", type=float, default=1e-4, help="largest accepted absolute difference (default 1e-4)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--any-setup", action="store_true",
                         help="draw from every entry even where some were trained on this machine's setup (others may "
                              "differ by float order, and are judged by seed noise)")
@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError("--atol must be >= 0")
     if not 0 < args.noise_quantile < 1:
         raise ValueError(f"--noise-quantile must be in (0, 1), got {args.noise_quantile}")
+    from nasbench.train.recipe import check_device
+
+    check_device(args.device)  # before the table is read and torch is loaded
     from nasbench.io import finite
     from nasbench.table.benchmark import resolve_table_path
     from nasbench.train.verify import provenance_notes, verify_table

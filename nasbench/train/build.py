@@ -49,7 +49,7 @@ from nasbench.train.jobs import (STACK, TIMING, UNION, job_decisions, job_order,
                                  progress_bar, read_priority_file, run_job, shard_path, stack_jobs, store_result,
                                  union_jobs, validity_stats, with_timing, worker_pool)
 from nasbench.train.merge import key_differences, merge_shards, merged_build_seconds, merged_history, missing_shards
-from nasbench.train.recipe import Recipe, TimingConfig
+from nasbench.train.recipe import Recipe, TimingConfig, check_device
 from nasbench.train.trainer import float_fingerprint, machine_description, torch_threads
 from nasbench.train.verify import describe_setup, other_setups, same_setup
 
@@ -171,11 +171,7 @@ def check_arguments(
     if recipe.archs_per_step is not None and space.kind != "cell":
         raise ValueError(f"train.archs_per_step trains architectures of a cell space together; space {space.kind!r} "
                          "is not one: use train=stacked or train=default")
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={device} asked for, but torch sees no CUDA device; valid here: cpu")
+    if check_device(device).startswith("cuda"):
         if recipe.archs_per_step is None:
             log(f"note: device={device} with a recipe that trains one architecture per job; train=gpu trains "
                 "train.archs_per_step architectures per step, which is what a GPU is fast at")

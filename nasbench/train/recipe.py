@@ -94,3 +94,27 @@ class TimingConfig:
     def __post_init__(self):
         if self.steps < 1 or self.repeats < 1 or self.warmup < 0:
             raise ValueError("timing.steps and timing.repeats must be >= 1, timing.warmup >= 0")
+
+
+def check_device(device: str) -> str:
+    """``device`` if torch can train on it here, else ``ValueError`` naming what is valid.
+
+    Valid are ``cpu``, ``cuda`` and ``cuda:N``; torch is imported only for a CUDA device,
+    to ask whether this machine has it, so a misspelt device fails fast and torch-free.
+    """
+    import re
+
+    match = re.fullmatch(r"cuda(?::(\d+))?", device) if isinstance(device, str) else None
+    if device != "cpu" and match is None:
+        raise ValueError(f"unknown device {device!r}; valid: cpu, cuda, cuda:N (N the index of a CUDA device)")
+    if match is None:
+        return device
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise ValueError(f"device={device} asked for, but torch sees no CUDA device; valid here: cpu")
+    if match.group(1) is not None and int(match.group(1)) >= count:
+        raise ValueError(f"device={device} asked for, but torch sees {count} CUDA device{'s' if count > 1 else ''}; "
+                         f"valid here: cpu, cuda, {', '.join(f'cuda:{i}' for i in range(count))}")
+    return device

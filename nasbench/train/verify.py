@@ -12,7 +12,7 @@ from tqdm import tqdm
 from nasbench.table.benchmark import _space_of
 from nasbench.table.store import TableError, attr_json, build_commits, read_table
 from nasbench.train.data import DatasetConfig, load_dataset
-from nasbench.train.recipe import Recipe
+from nasbench.train.recipe import Recipe, check_device
 from nasbench.train.stacked import train_stacked
 from nasbench.train.union import train_union
 from nasbench.train.trainer import torch_threads, train
@@ -71,6 +71,7 @@ def verify_table(path: str | Path, num_entries: int = 5, rng_seed: int = 0, devi
     instead (:meth:`VerifiedEntry.passed`, :meth:`Verification.spread`). ``progress``: a bar
     (stderr) over the entries, each a training run.
     """
+    check_device(device)
     table = read_table(path)
     space = _space_of(table, str(path))  # refuses a table whose space this nasbench rebuilds differently
     recipe = Recipe(**json.loads(table.attrs["recipe"]))
