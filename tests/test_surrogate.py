@@ -13,7 +13,7 @@ import pytest
 from conftest import build_tiny, tiny_space
 from nasbench.search import Budget, make_generators, make_strategy, registry, run_search
 from nasbench.space import CellSpace
-from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
+from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, default_surrogate_path, open_table, split_classes
 from nasbench.provenance import sha256_file
 from nasbench.surrogate.model import seed_deviation_bound, seed_targets
 from nasbench.surrogate.quality import evaluate, oracle_agreement, regression_metrics, sparse_kendall_tau
@@ -255,6 +255,34 @@ def test_shipped_surrogates_load_by_bare_name_and_a_missing_one_lists_them(tmp_p
         SurrogateBenchmark.load("no-such-model")
     with pytest.raises(SurrogateError, match="folder path or name"):
         SurrogateBenchmark.load(3)
+
+
+def test_every_shipped_name_the_missing_model_message_lists_loads_from_another_folder(tmp_path, monkeypatch):
+    import re
+
+    from nasbench.surrogate.benchmark import shipped_surrogates
+
+    if not shipped_surrogates():
+        pytest.skip("no surrogate is shipped in this checkout")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SurrogateError) as info:
+        SurrogateBenchmark.load("no-such-model")
+    listed = re.search(r"shipped: ([^)]*)\)", str(info.value)).group(1).split(", ")
+    assert listed == list(shipped_surrogates())
+    if (default_surrogate_path() / "metadata.json").is_file():
+        assert "nb201-mnist1d" in listed  # the flagship's model, by its table's name
+    loaded = {}
+
+    def keep(self, surrogate, noise=False, noise_seed=0, path=None):  # the model only: no prediction of every class
+        loaded[path] = surrogate
+
+    monkeypatch.setattr(SurrogateBenchmark, "__init__", keep)
+    for name in listed:
+        SurrogateBenchmark.load(name)
+        (folder, model), = loaded.items()
+        assert folder == shipped_surrogates()[name] and isinstance(model, Surrogate)
+        assert name in (folder.name, Path(model.metadata_["table"]["file"]).stem)
+        loaded.clear()
 
 
 @pytest.mark.slow
