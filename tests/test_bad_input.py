@@ -636,6 +636,20 @@ def test_bad_hydra_override_is_one_line(entry, override, match, monkeypatch, cli
     assert "HYDRA_FULL_ERROR" not in os.environ
 
 
+@pytest.mark.parametrize("group", ["surrogate", "blocks_surrogate"])
+def test_ranking_refuses_a_surrogate_before_loading_it(group, monkeypatch, cli):
+    import nasbench.search.experiment as experiment
+
+    def heavy(cfg):
+        raise AssertionError(f"loaded {cfg}")
+
+    monkeypatch.setattr(experiment, "load_benchmark", heavy)
+    code, _, err = cli.inline("nasbench-ranking", f"benchmark={group}")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert re.match(r"^error: nasbench-ranking needs a table benchmark \(benchmark=table or benchmark=blocks\), "
+                    r"got kind 'surrogate'", err.strip()), err
+
+
 @pytest.mark.parametrize("entry, groups", [
     ("search", ["benchmark", "launcher", "strategy"]),
     ("build", ["dataset", "launcher", "space", "train"]),

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from nasbench.surrogate import Surrogate, SurrogateBenchmark
-from nasbench.surrogate.benchmark import default_surrogate_path, shipped_surrogates
+from nasbench.surrogate.benchmark import shipped_surrogates
 from nasbench.surrogate.quality import evaluate
 from nasbench.table import Benchmark, default_table_path
 
 #: shipped model folder -> the shipped table it must have been fitted on
-TABLE_OF = {".": "nb201-mnist1d.h5", "blocks-mnist1d": "blocks-mnist1d.h5"}
+TABLE_OF = {"nb201-mnist1d": "nb201-mnist1d.h5", "blocks-mnist1d": "blocks-mnist1d.h5"}
 SHIPPED = shipped_surrogates()
 pytestmark = pytest.mark.skipif(not SHIPPED, reason="no shipped surrogate")
 
@@ -20,11 +20,11 @@ def test_only_known_surrogates_are_shipped():
     assert set(SHIPPED) <= set(TABLE_OF)
 
 
-@pytest.fixture(scope="module", params=SHIPPED)
+@pytest.fixture(scope="module", params=list(SHIPPED))
 def shipped(request):
     table = Benchmark.load(default_table_path().parent / TABLE_OF[request.param])
     # load() with the table checks the model's recorded table checksum and space against it
-    return Surrogate.load(default_surrogate_path() / request.param, table=default_table_path().parent / TABLE_OF[request.param]), table
+    return Surrogate.load(SHIPPED[request.param], table=default_table_path().parent / TABLE_OF[request.param]), table
 
 
 def test_fitted_on_the_complete_shipped_table(shipped):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from conftest import build_tiny, tiny_space
 from nasbench.search import Budget, make_generators, make_strategy, registry, run_search
 from nasbench.space import CellSpace
-from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, open_table, split_classes
+from nasbench.surrogate import Surrogate, SurrogateBenchmark, SurrogateError, default_surrogate_path, open_table, split_classes
 from nasbench.provenance import sha256_file
 from nasbench.surrogate.model import seed_deviation_bound, seed_targets
 from nasbench.surrogate.quality import evaluate, oracle_agreement, regression_metrics, sparse_kendall_tau
@@ -55,7 +56,7 @@ def saved(model, tmp_path_factory) -> Path:
 def test_fit_and_predict_shapes(model, bench4, split):
     space = bench4.space
     assert model.outputs_ == ["valid_accuracy", "test_accuracy", "train_time", "valid_accuracy@1", "valid_accuracy@2"]
-    assert model.curve_epochs_ == [1, 2]  # [1, 2, 4, 8, 12] clipped below the table's 3 epochs
+    assert model.curve_epochs_ == [1, 2]  # the default, doubling: 1, 2, 4, ... below the table's last epoch (3)
     pred = model.predict(range(len(space)))
     assert set(pred) == set(model.outputs_)
     for values in pred.values():
@@ -197,6 +198,7 @@ def test_bad_predict_input_is_a_one_line_error(model, call, message):
         ({"params": {"max_dept": 3}}, "unknown XGBoost parameter 'max_dept'"),
         ({"params": {"n_estimators": 0}}, "n_estimators"),
         ({"curve_epochs": [0, 1]}, "curve_epochs"),
+        ({"curve_epochs": "all"}, r"curve_epochs must be a list of epochs >= 1, null \(every evaluated epoch\) or 'doubling'"),
         ({"seed": 1.5}, "seed"),
     ],
 )
@@ -236,11 +238,55 @@ def test_noise_needs_two_members(bench4, split):
         single.predict([0], noise=True, rng=np.random.default_rng(0))
 
 
-@pytest.mark.parametrize("curve_epochs", [[50], [3, 7], []])
-def test_curve_epochs_beyond_the_table_are_refused(bench4, split, curve_epochs):
+@pytest.mark.parametrize("curve_epochs", [[], [3]])
+def test_curve_epochs_without_one_below_the_last_are_refused(bench4, split, curve_epochs):
     # the 3-epoch table: no curve point below epoch 3 would make every epoch answer with the final accuracy
     with pytest.raises(SurrogateError, match=r"no epoch below the table's last \(3\).*1\.\.2"):
         Surrogate(curve_epochs=curve_epochs, ensemble_size=1, params=FAST).fit(bench4, *split)
+
+
+@pytest.mark.parametrize("curve_epochs, epoch", [([50], 50), ([1, 20], 20), ([3, 7], 7)])
+def test_curve_epochs_beyond_the_table_are_refused(bench4, split, curve_epochs, epoch):
+    with pytest.raises(SurrogateError) as info:
+        Surrogate(curve_epochs=curve_epochs, ensemble_size=1, params=FAST).fit(bench4, *split)
+    assert str(info.value) == f"curve_epochs: epoch {epoch} out of range; valid: 1..3"
+
+
+def test_curve_epochs_the_table_did_not_evaluate_are_refused(sparse_table):
+    # valid and test after epochs 1 and 3 only: the default and null keep to those, an explicit 2 is refused
+    bench = open_table(sparse_table)
+    split = split_classes(bench, (0.6, 0.2, 0.2))
+    with pytest.raises(SurrogateError) as info:
+        Surrogate(curve_epochs=[1, 2], ensemble_size=1, params=FAST).fit(bench, *split)
+    assert str(info.value).startswith("curve_epochs: epoch 2 was not evaluated by the table")
+    assert str(info.value).endswith("valid: 1, 3")
+    for curve_epochs in ("doubling", None, [1, 3]):
+        model = Surrogate(curve_epochs=curve_epochs, ensemble_size=1, params=FAST).fit(bench, *split)
+        assert model.curve_epochs_ == [1] and model.outputs_[-1] == "valid_accuracy@1"
+
+
+def test_a_split_needs_two_test_classes_and_says_how_many_trained_ones(tiny_table, tmp_path, cli):
+    classes = open_table(tiny_table).num_classes
+    table = read_table(tiny_table)
+    table.entries["done"][4:] = False  # 4 trained classes
+    write_table(tmp_path / "four.h5", table)
+    bench = open_table(tmp_path / "four.h5")
+    message = (f"the table has 4 trained classes; the split (train 0.8, valid 0.1, test 0.1) needs at least 5 (at least "
+               "2 train, 1 valid and 2 test classes: R2 and Kendall tau on the test classes need two)")
+    with pytest.raises(SurrogateError, match=re.escape(message)):
+        split_classes(bench, (0.8, 0.1, 0.1))
+    assert [len(part) for part in split_classes(open_table(tiny_table), (0.8, 0.1, 0.1))] == [classes - 3, 1, 2]
+    code, out, err = cli.inline("nasbench-surrogate", f"table={tmp_path / 'four.h5'}", f"out={tmp_path / 'm'}",
+                                f"report={tmp_path / 'r'}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert code == 2 and err.strip().startswith(f"error: {message}") and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
+
+
+def test_cli_refuses_a_curve_epoch_beyond_the_table(table4, tmp_path, cli):
+    code, _, err = cli.inline("nasbench-surrogate", f"table={table4}", f"out={tmp_path / 'm'}", f"report={tmp_path / 'r'}",
+                              "curve_epochs=[1,20]", f"hydra.run.dir={tmp_path / 'h'}")
+    assert code == 2 and err.strip() == "error: curve_epochs: epoch 20 out of range; valid: 1..3", err
+    assert not (tmp_path / "m").exists()
 
 
 def test_shipped_surrogates_load_by_bare_name_and_a_missing_one_lists_them(tmp_path, monkeypatch):
@@ -255,6 +301,34 @@ def test_shipped_surrogates_load_by_bare_name_and_a_missing_one_lists_them(tmp_p
         SurrogateBenchmark.load("no-such-model")
     with pytest.raises(SurrogateError, match="folder path or name"):
         SurrogateBenchmark.load(3)
+
+
+def test_every_shipped_name_the_missing_model_message_lists_loads_from_another_folder(tmp_path, monkeypatch):
+    import re
+
+    from nasbench.surrogate.benchmark import shipped_surrogates
+
+    if not shipped_surrogates():
+        pytest.skip("no surrogate is shipped in this checkout")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SurrogateError) as info:
+        SurrogateBenchmark.load("no-such-model")
+    listed = re.search(r"shipped: ([^)]*)\)", str(info.value)).group(1).split(", ")
+    assert listed == list(shipped_surrogates())
+    if (default_surrogate_path() / "metadata.json").is_file():
+        assert "nb201-mnist1d" in listed  # the flagship's model, by its table's name
+    loaded = {}
+
+    def keep(self, surrogate, noise=False, noise_seed=0, path=None):  # the model only: no prediction of every class
+        loaded[path] = surrogate
+
+    monkeypatch.setattr(SurrogateBenchmark, "__init__", keep)
+    for name in listed:
+        SurrogateBenchmark.load(name)
+        (folder, model), = loaded.items()
+        assert folder == shipped_surrogates()[name] and isinstance(model, Surrogate)
+        assert name in (folder.name, Path(model.metadata_["table"]["file"]).stem)
+        loaded.clear()
 
 
 @pytest.mark.slow

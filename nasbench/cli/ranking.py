@@ -24,10 +24,16 @@ def rank(cfg: dict[str, Any]):
     import pandas as pd
 
     commit = git_commit()  # of the code this process imported, before it runs for minutes
-    benchmark = load_benchmark(cfg["benchmark"])
+    kind = (cfg["benchmark"] or {}).get("kind")
+    if kind != "table":  # before loading: a surrogate takes minutes to load and records no training recipe
+        raise ValueError(
+            f"nasbench-ranking needs a table benchmark (benchmark=table or benchmark=blocks), got kind {kind!r}: "
+            "the supernet trains with the table's recipe on its dataset and is scored against its measured accuracies"
+        )
     seeds = cfg["seeds"]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be a non-empty list of distinct supernet seeds, got {seeds}")
+    benchmark = load_benchmark(cfg["benchmark"])
     runs = [
         ranking_analysis(benchmark, cfg["checkpoints"], cfg["num_classes"], seed, cfg["sample_seed"], progress=print, **cfg["supernet"])
         for seed in seeds

@@ -180,7 +180,7 @@ class SurrogateConfig:
     seed: int = 0
     ensemble_size: int = 5
     targets: list[str] = field(default_factory=lambda: ["valid_accuracy", "test_accuracy", "train_time", "latency"])
-    curve_epochs: Optional[list[int]] = field(default_factory=lambda: [1, 2, 4, 8, 12])
+    curve_epochs: Any = "doubling"  # a list of epochs, null or "doubling" (checked by Surrogate)
     fractions: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.1, 0.25, 0.5, 0.8])
     xgboost: XGBoostConfig = field(default_factory=XGBoostConfig)
 

@@ -57,19 +57,29 @@ def default_surrogate_path() -> Path:
     return Path(str(files("nasbench.surrogate_models")))
 
 
-def shipped_surrogates() -> list[str]:
-    """Names of the shipped model folders: ``"."`` for the top-level one, then its subfolders."""
+def shipped_surrogates() -> dict[str, Path]:
+    """The shipped model folders by the name :meth:`SurrogateBenchmark.load` takes: the top-level one by its
+    table's name (``"nb201-mnist1d"``), then each subfolder by its own (``"blocks-mnist1d"``)."""
     root = default_surrogate_path()
-    names = ["."] if (root / METADATA).is_file() else []
-    return names + sorted(p.parent.name for p in root.glob(f"*/{METADATA}"))
+    names = {}
+    if (root / METADATA).is_file():
+        try:
+            table = json.loads((root / METADATA).read_text())["table"]["file"]
+        except (OSError, ValueError, KeyError, TypeError):
+            table = None
+        if isinstance(table, str) and table:
+            names[Path(table).stem] = root
+    for meta in sorted(root.glob(f"*/{METADATA}")):
+        names.setdefault(meta.parent.name, meta.parent)
+    return names
 
 
 def _shipped_or_given(path: str | Path) -> Path:
     if not isinstance(path, (str, Path)):
         raise SurrogateError(f"a surrogate path must be a folder path or name, got {type(path).__name__} {path!r}")
     path = Path(path)
-    if not path.exists() and len(path.parts) == 1 and (default_surrogate_path() / path / METADATA).is_file():
-        return default_surrogate_path() / path
+    if not path.exists() and len(path.parts) == 1:
+        return shipped_surrogates().get(path.name, path)
     return path
 
 
@@ -153,14 +163,15 @@ class SurrogateBenchmark(Benchmark):
     ) -> "SurrogateBenchmark":
         """Load a model folder (default: the shipped ``surrogate/``) and predict every class.
 
-        A bare folder name that does not exist in the current folder names a
-        shipped model (``"blocks-mnist1d"``). ``table`` (a path or a
+        A bare name that does not exist in the current folder names a shipped
+        model (:func:`shipped_surrogates`: ``"nb201-mnist1d"``, the default, and
+        ``"blocks-mnist1d"``). ``table`` (a path or a
         :class:`~nasbench.table.Benchmark`) makes the load refuse a model
         fitted on another table (see :meth:`Surrogate.load`).
         """
         folder = default_surrogate_path() if path is None else _shipped_or_given(path)
         if not (folder / METADATA).is_file():
-            shipped = ", ".join("surrogate/" if n == "." else n for n in shipped_surrogates()) or "none"
+            shipped = ", ".join(shipped_surrogates()) or "none"
             raise SurrogateError(
                 f"no surrogate at {folder}: {METADATA} is missing; fit one with nasbench-surrogate out=DIR and "
                 f"pass benchmark.path=DIR, or name a shipped one (benchmark.path=NAME; shipped: {shipped})"

@@ -71,7 +71,8 @@ METADATA = "metadata.json"
 REQUIRED_TARGETS = ("valid_accuracy", "test_accuracy", "train_time")
 #: every metric a target may name (its value at the table's last epoch)
 TARGETS = EPOCH_METRICS + ENTRY_METRICS
-DEFAULT_CURVE_EPOCHS = (1, 2, 4, 8, 12)
+#: the default ``curve_epochs``: 1, 2, 4, 8, ... below the table's last epoch, among those it evaluated
+DEFAULT_CURVE_EPOCHS = "doubling"
 #: XGBoost parameters a surrogate takes (``XGBRegressor``'s names)
 XGB_PARAMS = (
     "n_estimators", "early_stopping_rounds", "learning_rate", "max_depth", "max_leaves", "min_child_weight",
@@ -157,8 +158,10 @@ def split_classes(
     """Random disjoint train / valid / test class ids among the trained classes.
 
     ``fractions`` are shares of the trained classes (positive, summing to at
-    most 1); every split gets at least one class. Returns three sorted
-    ``(n_i,)`` int64 arrays.
+    most 1); each split gets at least :data:`MIN_SPLIT` classes (two train
+    classes to learn from, one valid class to stop on, two test classes for R2
+    and Kendall tau), else a one-line error says how many trained classes the
+    split needs. Returns three sorted ``(n_i,)`` int64 arrays.
     """
     fr = [float(f) for f in fractions] if is_sequence(fractions) else []
     if len(fr) != 3 or not all(0 < f < 1 for f in fr) or sum(fr) > 1 + 1e-9:
@@ -166,20 +169,32 @@ def split_classes(
             f"split fractions must be three numbers in (0, 1) (train, valid, test) summing to at most 1, got {fractions!r}"
         )
     classes = trained_classes(bench)
-    if len(classes) < 3:
+    sizes = _split_sizes(len(classes), fr)
+    if sizes is None:
+        need = next(n for n in range(max(len(classes), sum(MIN_SPLIT)), 1 << 40) if _split_sizes(n, fr))
         raise SurrogateError(
-            f"the table has {len(classes)} trained classes; a train/valid/test split needs at least 3"
+            f"the table has {len(classes)} trained classes; the split (train {fr[0]:g}, valid {fr[1]:g}, test {fr[2]:g}) "
+            f"needs at least {need} (at least {MIN_SPLIT[0]} train, {MIN_SPLIT[1]} valid and {MIN_SPLIT[2]} test "
+            "classes: R2 and Kendall tau on the test classes need two); train more classes or give the split other shares"
         )
+    n_train, n_valid, n_test = sizes
     # A stream of its own: with default_rng(seed) alone, seed 0 shuffles exactly as the build orders classes
     # (build_class_order), so a partial table's later seeds would all land in the train split.
     order = np.random.default_rng([SPLIT_STREAM, seed]).permutation(classes)
-    n_valid = max(1, int(round(fr[1] * len(classes))))
-    n_test = max(1, int(round(fr[2] * len(classes))))
-    n_train = min(max(1, int(round(fr[0] * len(classes)))), len(classes) - n_valid - n_test)
-    if n_train < 1:
-        raise SurrogateError(f"{len(classes)} trained classes are too few for the split {fr}")
     parts = np.split(order, [n_train, n_train + n_valid, n_train + n_valid + n_test])[:3]
     return tuple(np.sort(p).astype(np.int64) for p in parts)  # type: ignore[return-value]
+
+
+#: fewest train, valid and test classes of a split (two test classes: R2 and Kendall tau need two)
+MIN_SPLIT = (2, 1, 2)
+
+
+def _split_sizes(n: int, fr: Sequence[float]) -> tuple[int, int, int] | None:
+    """Train, valid and test sizes of ``n`` classes split by shares ``fr``; ``None`` if one falls below :data:`MIN_SPLIT`."""
+    n_valid = max(MIN_SPLIT[1], int(round(fr[1] * n)))
+    n_test = max(MIN_SPLIT[2], int(round(fr[2] * n)))
+    n_train = min(max(MIN_SPLIT[0], int(round(fr[0] * n))), n - n_valid - n_test)
+    return (n_train, n_valid, n_test) if n_train >= MIN_SPLIT[0] else None
 
 
 def seed_targets(bench: Benchmark, outputs: Sequence[str]) -> np.ndarray:
@@ -261,10 +276,12 @@ class Surrogate:
     targets : sequence of str
         Metrics predicted at the table's last epoch, from :data:`TARGETS`;
         must include :data:`REQUIRED_TARGETS`.
-    curve_epochs : sequence of int or None
+    curve_epochs : sequence of int, None or "doubling"
         Epochs at which ``valid_accuracy`` is also predicted (``valid_accuracy@e``);
-        values at or above the table's last epoch are dropped (the last epoch
-        is ``valid_accuracy`` itself). ``None``: every epoch.
+        each must be an epoch the table evaluated (1..last, see
+        :attr:`Benchmark.evaluated_epochs`), else :meth:`fit` refuses it; the
+        last epoch is ``valid_accuracy`` itself. ``None``: every evaluated epoch;
+        ``"doubling"`` (the default): 1, 2, 4, 8, ... among the evaluated ones.
     params : dict or None
         XGBoost parameters (``XGBRegressor`` names, :data:`XGB_PARAMS`) over
         :data:`DEFAULT_PARAMS`; ``early_stopping_rounds`` watches the valid classes.
@@ -290,7 +307,7 @@ class Surrogate:
     def __init__(
         self,
         targets: Sequence[str] = REQUIRED_TARGETS,
-        curve_epochs: Sequence[int] | None = DEFAULT_CURVE_EPOCHS,
+        curve_epochs: Sequence[int] | str | None = DEFAULT_CURVE_EPOCHS,
         params: dict[str, Any] | None = None,
         ensemble_size: int = 5,
         seed: int = 0,
@@ -316,11 +333,14 @@ class Surrogate:
                 f"targets must be distinct and include {', '.join(REQUIRED_TARGETS)} (the search runner needs them); "
                 f"got {list(targets)}"
             )
-        if self.curve_epochs is not None and (
+        if self.curve_epochs is not None and self.curve_epochs != DEFAULT_CURVE_EPOCHS and (
             isinstance(self.curve_epochs, str) or not is_sequence(self.curve_epochs)
             or not all(_is_int(e) and e >= 1 for e in self.curve_epochs)
         ):
-            raise SurrogateError(f"curve_epochs must be a list of epochs >= 1 or null (every epoch), got {self.curve_epochs!r}")
+            raise SurrogateError(
+                f"curve_epochs must be a list of epochs >= 1, null (every evaluated epoch) or "
+                f"{DEFAULT_CURVE_EPOCHS!r} (1, 2, 4, 8, ...), got {self.curve_epochs!r}"
+            )
         if not _is_int(self.ensemble_size) or self.ensemble_size < 1:
             raise SurrogateError(f"ensemble_size must be an integer >= 1, got {self.ensemble_size!r}")
         if not _is_int(self.seed):
@@ -339,6 +359,24 @@ class Surrogate:
         rate = params.get("learning_rate", 0.3)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
             raise SurrogateError(f"learning_rate must be a number in (0, 1], got {rate!r}")
+
+    def _curve(self, bench: Benchmark) -> list[int]:
+        """The epochs below the table's last at which ``valid_accuracy`` is predicted; one-line error for an
+        explicit epoch beyond the table or one it did not evaluate."""
+        last, evaluated = bench.num_epochs, bench.evaluated_epochs
+        if self.curve_epochs is None:
+            return [e for e in evaluated if e < last]
+        if self.curve_epochs == DEFAULT_CURVE_EPOCHS:
+            return [e for e in evaluated if e < last and e & (e - 1) == 0]
+        for e in self.curve_epochs:
+            if not 1 <= int(e) <= last:
+                raise SurrogateError(f"curve_epochs: epoch {int(e)} out of range; valid: 1..{last}")
+            if int(e) not in evaluated:
+                raise SurrogateError(
+                    f"curve_epochs: epoch {int(e)} was not evaluated by the table (its recipe's eval_epochs); "
+                    f"valid: {', '.join(map(str, evaluated))}"
+                )
+        return sorted({int(e) for e in self.curve_epochs if int(e) < last})
 
     def xgb_params(self) -> dict[str, Any]:
         """The XGBoost parameters of every member (``XGBRegressor`` names; the seed is set per member)."""
@@ -375,16 +413,13 @@ class Surrogate:
         if untrained.size:
             raise SurrogateError(f"class {int(untrained[0])} is not trained for any seed; fit on trained classes only")
 
-        if self.curve_epochs is None:
-            curve = list(range(1, last))
-        else:
-            curve = sorted({int(e) for e in self.curve_epochs if int(e) < last})
-            if not curve and last > 1:
-                raise SurrogateError(
-                    f"curve_epochs {list(self.curve_epochs)} has no epoch below the table's last ({last}), so the "
-                    f"surrogate would answer every epoch with the final accuracy; give epochs in 1..{last - 1}, "
-                    "or null for every epoch"
-                )
+        curve = self._curve(bench)
+        if not curve and last > 1:
+            raise SurrogateError(
+                f"curve_epochs {_shown(self.curve_epochs)} has no epoch below the table's last ({last}), so the "
+                f"surrogate would answer every epoch with the final accuracy; give epochs in 1..{last - 1}, "
+                "or null for every epoch"
+            )
         outputs = list(self.targets) + [f"valid_accuracy@{e}" for e in curve]
         values = seed_targets(bench, outputs)  # (S, C, T)
         with warnings.catch_warnings():
@@ -856,6 +891,10 @@ def _train(params: dict[str, Any], x: np.ndarray, y: np.ndarray, x_valid: np.nda
     if params.get("early_stopping_rounds"):
         booster = booster[: booster.best_iteration + 1]
     return booster
+
+
+def _shown(curve_epochs: Any) -> str:
+    return repr(curve_epochs) if isinstance(curve_epochs, str) else str(list(curve_epochs))
 
 
 def _class_array(classes: Any, bench: Benchmark, what: str, allow_empty: bool = False) -> np.ndarray:
