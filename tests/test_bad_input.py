@@ -619,7 +619,7 @@ def test_search_on_a_partial_table_says_so(tiny_table, tmp_path):
     ("compare", "strategies=random", r"^error: Error merging override strategies=random; .* strategies is a list: write "
                                      r"strategies=\[random\] \(quoted in a shell: 'strategies=\[random\]'\)$"),
     ("compare", "benchmark=nope", r"^error: In 'compare': Could not find 'benchmark/nope'; available options in 'benchmark': blocks, blocks_surrogate, surrogate, table$"),
-    ("surrogate", "model.depth=3", r"^error: Could not override 'model\.depth'; Key 'model' not in 'SurrogateConfig'; valid keys: table, .*xgboost$"),
+    ("surrogate", "model.depth=3", r"^error: Could not override 'model\.depth'; Key 'model' not in 'SurrogateConfig'; valid keys: table, .*xgboost, progress$"),
     ("search", "space=tiny", r"^error: space is a config group of nasbench-build, not of this command; --help lists its groups$"),
     ("search", "+space=tiny", r"^error: space is a config group of nasbench-build, not of this command; --help lists its groups$"),
     ("build", "strategy=rea", r"^error: strategy is a config group of nasbench-search, not of this command; --help lists its groups$"),

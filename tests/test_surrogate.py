@@ -631,6 +631,7 @@ def test_cli_fits_saves_and_reports_end_to_end(table4, tmp_path, cli):
                  "split.valid=0.2", "split.test=0.2", f"hydra.run.dir={tmp_path / 'hydra'}")
     assert result.returncode == 0, result.stderr
     assert "surrogate written to" in result.stdout
+    assert "fit surrogate: 100%" in result.stderr and "training-size study: 100%" in result.stderr  # minutes on a full table
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["quality"]["metrics"]["valid_accuracy"]["n"] == len(meta["split"]["test"])
     assert meta["config"]["ensemble_size"] == 2 and meta["table"]["sha256"] == sha256_file(table4)

@@ -183,6 +183,7 @@ class SurrogateConfig:
     curve_epochs: Any = "doubling"  # a list of epochs, null or "doubling" (checked by Surrogate)
     fractions: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.1, 0.25, 0.5, 0.8])
     xgboost: XGBoostConfig = field(default_factory=XGBoostConfig)
+    progress: bool = True
 
 
 def register_surrogate() -> None:

@@ -34,8 +34,8 @@ def fit_and_report(cfg: dict[str, Any]) -> dict[str, Any]:
     )
     bench = open_table(cfg["table"])
     split = split_classes(bench, (split_cfg["train"], split_cfg["valid"], split_cfg["test"]), cfg["seed"])
-    model.fit(bench, *split)
-    report = write_report(model, bench, split, cfg["report"], fractions=fractions)
+    model.fit(bench, *split, progress=cfg["progress"])
+    report = write_report(model, bench, split, cfg["report"], fractions=fractions, progress=cfg["progress"])
     model.metadata_["config"] = cfg
     out = model.save(cfg["out"])
     return {"model": str(out), "report": str(report), "quality": model.metadata_["quality"]}

@@ -95,6 +95,7 @@ def write_report(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     make_model: Callable[[], Surrogate] | None = None,
     title: str = "XGBoost surrogate against the table",
+    progress: bool = False,
 ) -> Path:
     """Score ``model`` on the test split and write ``out_dir`` (README.md, CSV, JSON, PNG); returns it.
 
@@ -121,7 +122,8 @@ def write_report(
     if make_model is None:
         def make_model() -> Surrogate:
             return Surrogate(model.targets, model.curve_epochs, model.params, ensemble_size=1, seed=model.seed)
-    study = fraction_study(bench, (train, valid, test), fractions, make_model, seed=model.seed) if fractions else pd.DataFrame()
+    study = (fraction_study(bench, (train, valid, test), fractions, make_model, seed=model.seed, progress=progress)
+             if fractions else pd.DataFrame())
 
     plot_scatter(model, bench, test, out / "scatter.png")
     importance = feature_importance(model)

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from nasbench.io import plain, to_json
 from nasbench.provenance import command_line, git_commit, library_versions, sha256_file
@@ -390,13 +391,15 @@ class Surrogate:
         train_classes: Iterable[int],
         valid_classes: Iterable[int],
         test_classes: Iterable[int] | None = None,
+        progress: bool = False,
     ) -> "Surrogate":
         """Fit the ensemble on ``train_classes``, early-stopping on ``valid_classes``.
 
         ``table`` is a :class:`Benchmark` or a table path. Class ids index the
         table's classes; ``test_classes`` is only recorded (held out for
         :mod:`nasbench.surrogate.quality`). The splits must be disjoint and
-        the train and valid classes trained for at least one seed.
+        the train and valid classes trained for at least one seed. ``progress``:
+        a bar (stderr) over the boosters, ``ensemble_size`` x outputs.
         """
         self._check_config()
         bench = open_table(table)
@@ -428,6 +431,7 @@ class Surrogate:
         features = space.features(space.all_decisions[np.asarray(bench.representatives)])
         params = self.xgb_params()
         boosters, best = [], []
+        bar = tqdm(total=self.ensemble_size * len(outputs), desc="fit surrogate", unit="booster", disable=not progress)
         for k in range(self.ensemble_size):
             member = _member_values(values, np.asarray(bench.done), k, np.random.default_rng([int(self.seed), k]))
             row_boosters, row_best = [], []
@@ -441,8 +445,10 @@ class Surrogate:
                                  seed=int(self.seed) + k)
                 row_boosters.append(booster)
                 row_best.append(booster.num_boosted_rounds())
+                bar.update(1)
             boosters.append(row_boosters)
             best.append(row_best)
+        bar.close()
 
         self._cache = self._class_features = None  # predictions and features of a previous fit
         self.space_ = space

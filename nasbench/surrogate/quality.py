@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from nasbench.surrogate.model import Surrogate, SurrogateError, seed_targets, trained_classes
 from nasbench.table.benchmark import Benchmark
@@ -251,6 +252,7 @@ def fraction_study(
     fractions: Sequence[float],
     make_model: Callable[[], Surrogate],
     seed: int = 0,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Test metrics of models fitted on growing shares of the trained classes.
 
@@ -258,14 +260,14 @@ def fraction_study(
     ``round(f * trained classes)`` (at least 1) classes of a fixed shuffle of
     the train split (nested sets; capped at the split's size, ``capped``
     says so), early-stopping on the valid split, scored on the test split.
-    Returns one row per (fraction, output).
+    Returns one row per (fraction, output); ``progress``: a bar (stderr) over the fractions.
     """
     fractions = check_fractions(fractions)
     train, valid, test = split
     order = np.random.default_rng(seed).permutation(train)
     total = len(trained_classes(bench))
     rows = []
-    for f in fractions:
+    for f in tqdm(fractions, desc="training-size study", unit="fit", disable=not progress):
         wanted = max(1, int(round(f * total)))
         n = min(wanted, len(order))
         model = make_model().fit(bench, np.sort(order[:n]), valid, test)
