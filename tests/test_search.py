@@ -684,10 +684,10 @@ def test_compare_lists_a_failed_run_and_goes_on(tiny_table, tmp_path, monkeypatc
 
     real = search_module.search
 
-    def crash_one(cfg, *args):
+    def crash_one(cfg, *args, **kwargs):
         if cfg["strategy"]["name"] == "rea" and cfg["seed"] == 1:
             raise RuntimeError("out of memory\nand a second line")
-        return real(cfg, *args)
+        return real(cfg, *args, **kwargs)
 
     monkeypatch.setattr(search_module, "search", crash_one)
     code, _, err = cli.inline("nasbench-compare", f"benchmark.path={tiny_table}", "strategies=[random,rea]", "seeds=3",
